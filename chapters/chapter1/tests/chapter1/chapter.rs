@@ -1,0 +1,347 @@
+//! Chapter-wide tests: the whole server under concurrency and bad input.
+//! Book: chapter 1, "The system".
+
+use std::sync::Arc;
+
+use chapter1::{Client, ClientError};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{call, put_json, start_node};
+
+const CLIENTS: usize = 64;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_64_clients_on_distinct_and_shared_keys() -> anyhow::Result<()> {
+    let mut node = start_node();
+    let client = Arc::new(Client::new(&node.url())?);
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let client = Arc::clone(&client);
+        tasks.push(tokio::spawn(async move {
+            let mut versions = Vec::new();
+            for i in 0..10 {
+                versions.push(
+                    client
+                        .put(&format!("own-{c}"), &format!("{c}:{i}"))
+                        .await?
+                        .version,
+                );
+                versions.push(
+                    client
+                        .put(&format!("shared-{}", i % 4), &format!("{c}:{i}"))
+                        .await?
+                        .version,
+                );
+            }
+            anyhow::Ok(versions)
+        }));
+    }
+    let mut all_versions = Vec::new();
+    for task in tasks {
+        all_versions.extend(task.await??);
+    }
+    all_versions.sort_unstable();
+    let expected: Vec<u64> = (1..=(CLIENTS as u64 * 20)).collect();
+    assert_eq!(
+        all_versions, expected,
+        "every acknowledged write got its own version, none skipped or reused"
+    );
+    for c in 0..CLIENTS {
+        let entry = client
+            .get(&format!("own-{c}"))
+            .await?
+            .expect("each client's own key exists");
+        assert_eq!(
+            entry.value,
+            format!("{c}:9"),
+            "a client's last write to its own key is the one that stays"
+        );
+    }
+    for k in 0..4 {
+        let entry = client
+            .get(&format!("shared-{k}"))
+            .await?
+            .expect("each shared key exists");
+        let last = (0..10).filter(|i| i % 4 == k).max().unwrap_or_default();
+        assert!(
+            entry.value.ends_with(&format!(":{last}")),
+            "shared-{k} holds some client's last write to it, not {:?}",
+            entry.value
+        );
+    }
+    node.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_compare_and_set_counters_lose_no_increment() -> anyhow::Result<()> {
+    const COUNTERS: usize = 4;
+    const INCREMENTS: usize = 8;
+    let mut node = start_node();
+    let client = Arc::new(Client::new(&node.url())?);
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let client = Arc::clone(&client);
+        tasks.push(tokio::spawn(async move {
+            let mut retries = 0u64;
+            for i in 0..INCREMENTS {
+                let key = format!("counter-{}", (c + i) % COUNTERS);
+                // Read, add one, write back only if nobody wrote in between; else retry.
+                loop {
+                    let (count, version) = match client.get(&key).await? {
+                        Some(entry) => (entry.value.parse::<u64>()?, entry.version),
+                        None => (0, 0),
+                    };
+                    match client.put_if(&key, &(count + 1).to_string(), version).await {
+                        Ok(_) => break,
+                        Err(ClientError::VersionMismatch { .. }) => retries += 1,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            anyhow::Ok(retries)
+        }));
+    }
+    let mut retries = 0;
+    for task in tasks {
+        retries += task.await??;
+    }
+    let mut total = 0;
+    for k in 0..COUNTERS {
+        total += client
+            .get(&format!("counter-{k}"))
+            .await?
+            .map_or(0, |e| e.value.parse::<usize>().unwrap_or(0));
+    }
+    assert_eq!(
+        total,
+        CLIENTS * INCREMENTS,
+        "{CLIENTS} clients each added {INCREMENTS}; the counters must sum to that ({retries} retries on conflicts)"
+    );
+    node.stop().await
+}
+
+#[tokio::test]
+async fn chapter_every_bad_input_gets_its_documented_error_and_loses_nothing() -> anyhow::Result<()>
+{
+    let mut node = start_node();
+    let url = node.url();
+    let (_, kept) = put_json(&format!("{url}/kv/kept"), &json!({"value": "precious"})).await?;
+
+    let json = |body: &str| Some(("application/json", body.as_bytes().to_vec()));
+    let too_big = format!("{{\"value\": \"{}\"}}", "x".repeat(1024 * 1024));
+    let long_key = "k".repeat(257);
+    let cases: Vec<(
+        &str,
+        Method,
+        String,
+        Option<(&str, Vec<u8>)>,
+        u16,
+        &str,
+        &str,
+    )> = vec![
+        (
+            "key over 256 bytes",
+            Method::GET,
+            format!("{url}/kv/{long_key}"),
+            None,
+            400,
+            "invalid_key",
+            "257",
+        ),
+        (
+            "control character in key",
+            Method::GET,
+            format!("{url}/kv/a%0Ab"),
+            None,
+            400,
+            "invalid_key",
+            "control",
+        ),
+        (
+            "empty key",
+            Method::PUT,
+            format!("{url}/kv/"),
+            json(r#"{"value":"v"}"#),
+            400,
+            "invalid_key",
+            "empty",
+        ),
+        (
+            "key not UTF-8",
+            Method::GET,
+            format!("{url}/kv/%FF"),
+            None,
+            400,
+            "invalid_key",
+            "UTF-8",
+        ),
+        (
+            "body over 1 MiB",
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(&too_big),
+            413,
+            "too_large",
+            "1 MiB",
+        ),
+        (
+            "malformed JSON",
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(r#"{"value": "#),
+            400,
+            "invalid_body",
+            "not valid JSON",
+        ),
+        (
+            "value not a string",
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(r#"{"value": 5}"#),
+            400,
+            "invalid_body",
+            "string",
+        ),
+        (
+            "misspelt field",
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(r#"{"valeu": "x"}"#),
+            400,
+            "invalid_body",
+            "valeu",
+        ),
+        (
+            "negative if_version",
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(r#"{"value":"x","if_version":-1}"#),
+            400,
+            "invalid_body",
+            "if_version",
+        ),
+        (
+            "no content type",
+            Method::PUT,
+            format!("{url}/kv/k"),
+            Some(("", b"{\"value\":\"x\"}".to_vec())),
+            415,
+            "invalid_body",
+            "Content-Type",
+        ),
+        (
+            "text content type",
+            Method::PUT,
+            format!("{url}/kv/k"),
+            Some(("text/plain", b"x".to_vec())),
+            415,
+            "invalid_body",
+            "application/json",
+        ),
+        (
+            "unknown route",
+            Method::GET,
+            format!("{url}/kv/a/b"),
+            None,
+            404,
+            "not_found",
+            "no route",
+        ),
+        (
+            "unknown method",
+            Method::PATCH,
+            format!("{url}/kv/k"),
+            json("{}"),
+            405,
+            "method_not_allowed",
+            "PATCH",
+        ),
+    ];
+    for (what, method, target, body, status, code, hint) in cases {
+        let (got_status, got) = call(method, &target, body).await?;
+        assert_eq!(got_status, status, "{what}: status (body {got})");
+        assert_eq!(got["error"], code, "{what}: error code (body {got})");
+        let message = got["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(hint),
+            "{what}: the message should mention {hint:?}: {message:?}"
+        );
+        let (health, _) = call(Method::GET, &format!("{url}/health"), None).await?;
+        assert_eq!(health, 200, "{what}: the node still answers /health");
+    }
+    let (status, after) = call(Method::GET, &format!("{url}/kv/kept"), None).await?;
+    assert_eq!(
+        (status, &after),
+        (200, &kept),
+        "bad requests changed nothing that was stored"
+    );
+    let (_, status_body) = call(Method::GET, &format!("{url}/status"), None).await?;
+    assert_eq!(
+        status_body["last_version"], 1,
+        "no bad request took a version: {status_body}"
+    );
+    node.stop().await
+}
+
+#[tokio::test]
+async fn chapter_keys_with_reserved_url_characters_round_trip() -> anyhow::Result<()> {
+    let mut node = start_node();
+    let client = Client::new(&node.url())?;
+    for key in [
+        "with space",
+        "a/b",
+        "q?x=1",
+        "hash#tag",
+        "100%",
+        "clé",
+        "🦀",
+    ] {
+        client.put(key, key).await?;
+        let entry = client
+            .get(key)
+            .await?
+            .unwrap_or_else(|| panic!("{key:?} was just written"));
+        assert_eq!(
+            (entry.key.as_str(), entry.value.as_str()),
+            (key, key),
+            "the client encodes keys as one path segment"
+        );
+    }
+    node.stop().await
+}
+
+#[tokio::test]
+async fn chapter_health_and_status_describe_the_node() -> anyhow::Result<()> {
+    let mut node = start_node();
+    let url = node.url();
+    let (status, health) = call(Method::GET, &format!("{url}/health"), None).await?;
+    assert_eq!(
+        (status, &health["status"], &health["id"]),
+        (200, &json!("ok"), &json!(1))
+    );
+    put_json(&format!("{url}/kv/a"), &json!({"value": "1"})).await?;
+    put_json(&format!("{url}/kv/b"), &json!({"value": "2"})).await?;
+    let (_, body) = call(Method::GET, &format!("{url}/status"), None).await?;
+    assert_eq!(body["role"], "standalone");
+    assert_eq!(
+        (&body["keys"], &body["last_version"]),
+        (&Value::from(2), &Value::from(2)),
+        "{body}"
+    );
+    node.stop().await
+}
+
+#[tokio::test]
+async fn chapter_a_stopped_node_shuts_down_gracefully_and_refuses_connections() -> anyhow::Result<()>
+{
+    let mut node = start_node();
+    let client = Client::new(&node.url())?;
+    client.put("k", "v").await?;
+    node.stop().await?;
+    assert!(
+        matches!(client.get("k").await, Err(ClientError::Transport { .. })),
+        "after a graceful stop nothing listens on the address"
+    );
+    Ok(())
+}

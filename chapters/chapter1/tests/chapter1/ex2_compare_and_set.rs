@@ -1,0 +1,62 @@
+//! Exercise 1.2: compare-and-set with `if_version`.
+//! Book: chapter 1, "Exercise 1.2: compare-and-set".
+
+use chapter1::store::{Store, StoreError};
+
+#[test]
+fn ex2_if_version_zero_creates_only_when_absent() {
+    let store = Store::new();
+    assert_eq!(
+        store.put("k", "first".into(), Some(0)),
+        Ok(1),
+        "an absent key is at version 0"
+    );
+    assert_eq!(
+        store.put("k", "second".into(), Some(0)),
+        Err(StoreError::VersionMismatch {
+            expected: 0,
+            current: 1
+        }),
+        "`if_version: 0` must not overwrite an existing key"
+    );
+    assert_eq!(
+        store.get("k").map(|v| v.value),
+        Some("first".into()),
+        "a refused write changes nothing"
+    );
+}
+
+#[test]
+fn ex2_the_current_version_lets_the_write_through() {
+    let store = Store::new();
+    let v1 = store.put("k", "a".into(), None).expect("put");
+    let v2 = store
+        .put("k", "b".into(), Some(v1))
+        .expect("a compare-and-set at the current version succeeds");
+    assert!(v2 > v1);
+    assert_eq!(store.get("k").map(|v| v.value), Some("b".into()));
+}
+
+#[test]
+fn ex2_a_stale_version_is_refused_with_the_current_one() {
+    let store = Store::new();
+    let v1 = store.put("k", "a".into(), None).expect("put");
+    let v2 = store.put("k", "b".into(), None).expect("put");
+    assert_eq!(
+        store.put("k", "lost update".into(), Some(v1)),
+        Err(StoreError::VersionMismatch {
+            expected: v1,
+            current: v2
+        }),
+        "a writer that read version {v1} must not overwrite version {v2}"
+    );
+    assert_eq!(store.last_version(), v2, "a refused write takes no version");
+    assert_eq!(
+        store.put("absent", "x".into(), Some(7)),
+        Err(StoreError::VersionMismatch {
+            expected: 7,
+            current: 0
+        }),
+        "an absent key reports version 0"
+    );
+}

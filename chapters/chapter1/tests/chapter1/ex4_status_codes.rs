@@ -1,0 +1,92 @@
+//! Exercise 1.4: every error has its status code, and reaches the client as JSON.
+//! Book: chapter 1, "Exercise 1.4: status codes".
+
+use std::time::Duration;
+
+use chapter1::ApiError;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{call, put_json, start_node};
+
+#[test]
+fn ex4_each_error_has_its_status() {
+    let cases = [
+        (ApiError::NotFound { key: "k".into() }, 404),
+        (
+            ApiError::NoRoute {
+                method: "GET".into(),
+                path: "/x".into(),
+            },
+            404,
+        ),
+        (
+            ApiError::MethodNotAllowed {
+                method: "POST".into(),
+                path: "/kv/k".into(),
+            },
+            405,
+        ),
+        (ApiError::InvalidKey("bad".into()), 400),
+        (ApiError::InvalidBody("bad".into()), 400),
+        (ApiError::UnsupportedMediaType("bad".into()), 415),
+        (ApiError::TooLarge("big".into()), 413),
+        (
+            ApiError::VersionMismatch {
+                expected: 1,
+                current: 2,
+            },
+            409,
+        ),
+        (ApiError::Timeout(Duration::from_secs(1)), 504),
+        (ApiError::Internal("bug".into()), 500),
+    ];
+    for (error, status) in cases {
+        assert_eq!(
+            error.status().as_u16(),
+            status,
+            "{error:?} ({}) should be {status}",
+            error.code()
+        );
+    }
+}
+
+#[tokio::test]
+async fn ex4_errors_reach_the_client_as_json_with_their_status() -> anyhow::Result<()> {
+    let mut node = start_node();
+    let url = node.url();
+
+    let (status, body) = call(Method::GET, &format!("{url}/kv/missing"), None).await?;
+    assert_eq!(
+        (status, &body["error"], &body["key"]),
+        (404, &json!("not_found"), &json!("missing")),
+        "{body}"
+    );
+
+    put_json(&format!("{url}/kv/k"), &json!({"value": "v"})).await?;
+    let (status, body) = put_json(
+        &format!("{url}/kv/k"),
+        &json!({"value": "w", "if_version": 0}),
+    )
+    .await?;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "version_mismatch");
+    assert_eq!(
+        body["current_version"], 1,
+        "a conflict reports the current version: {body}"
+    );
+
+    let (status, body) = call(Method::GET, &format!("{url}/no/such/route"), None).await?;
+    assert_eq!(
+        (status, &body["error"]),
+        (404, &json!("not_found")),
+        "{body}"
+    );
+    let (status, body) = call(Method::POST, &format!("{url}/kv/k"), None).await?;
+    assert_eq!(
+        (status, &body["error"]),
+        (405, &json!("method_not_allowed")),
+        "{body}"
+    );
+    node.stop().await
+}

@@ -1,0 +1,92 @@
+//! Exercise 1.5: the client turns error responses into errors a caller can match on.
+//! Book: chapter 1, "Exercise 1.5: the client's errors".
+
+use chapter1::ClientError;
+use chapter1::client::error_from_response;
+use reqwest::StatusCode;
+
+use crate::common::start_node;
+
+#[test]
+fn ex5_error_bodies_become_typed_errors() {
+    let body = br#"{"error":"version_mismatch","message":"m","current_version":7}"#;
+    assert!(matches!(
+        error_from_response(StatusCode::CONFLICT, body),
+        ClientError::VersionMismatch { current: 7 }
+    ));
+
+    let body = br#"{"error":"not_found","message":"m","key":"k"}"#;
+    assert!(matches!(
+        error_from_response(StatusCode::NOT_FOUND, body),
+        ClientError::NotFound
+    ));
+
+    let body = br#"{"error":"invalid_key","message":"the key is empty"}"#;
+    match error_from_response(StatusCode::BAD_REQUEST, body) {
+        ClientError::Rejected {
+            status,
+            code,
+            message,
+        } => {
+            assert_eq!(
+                (status.as_u16(), code.as_str(), message.as_str()),
+                (400, "invalid_key", "the key is empty")
+            );
+        }
+        other => panic!("a 400 is a Rejected request, got {other:?}"),
+    }
+
+    let body = br#"{"error":"timeout","message":"too slow"}"#;
+    assert!(
+        matches!(error_from_response(StatusCode::GATEWAY_TIMEOUT, body), ClientError::Server { ref code, .. } if code == "timeout"),
+        "a 5xx is a Server error"
+    );
+}
+
+#[test]
+fn ex5_a_body_that_is_not_the_api_is_a_protocol_error() {
+    let html = b"<html>502 Bad Gateway</html>";
+    match error_from_response(StatusCode::BAD_GATEWAY, html) {
+        ClientError::Protocol { status, detail } => {
+            assert_eq!(status.as_u16(), 502);
+            assert!(
+                detail.contains("502 Bad Gateway"),
+                "quote the body so a person can see what came back: {detail}"
+            );
+        }
+        other => panic!("a non-JSON body is a Protocol error, got {other:?}"),
+    }
+    let incomplete = br#"{"error":"version_mismatch","message":"no version"}"#;
+    assert!(
+        matches!(
+            error_from_response(StatusCode::CONFLICT, incomplete),
+            ClientError::Protocol { .. }
+        ),
+        "a version_mismatch without current_version cannot be retried: it is a protocol error"
+    );
+}
+
+#[tokio::test]
+async fn ex5_the_client_reports_what_the_server_said() -> anyhow::Result<()> {
+    let mut node = start_node();
+    let client = chapter1::Client::new(&node.url())?;
+
+    let first = client.put("k", "v1").await?;
+    match client.put_if("k", "v2", first.version + 100).await {
+        Err(ClientError::VersionMismatch { current }) => assert_eq!(current, first.version),
+        other => panic!("a stale compare-and-set is a VersionMismatch, got {other:?}"),
+    }
+    assert!(matches!(
+        client.delete("missing").await,
+        Err(ClientError::NotFound)
+    ));
+    assert!(
+        client.get("missing").await?.is_none(),
+        "get maps not_found to None"
+    );
+    match client.put("bad\nkey", "v").await {
+        Err(ClientError::Rejected { code, .. }) => assert_eq!(code, "invalid_key"),
+        other => panic!("an invalid key is Rejected, got {other:?}"),
+    }
+    node.stop().await
+}

@@ -1,0 +1,24 @@
+//! The test harness every chapter's tests and benchmarks use.
+//!
+//! # Layout
+//! - [`node`]: start a chapter's node on `127.0.0.1:0` on its own runtime, stop it
+//!   gracefully or crash it, restart it on the same address.
+//! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
+//!   was awaited and what was last seen. Tests never sleep for a fixed time.
+//! - [`panics`]: remember panics raised on node threads and turn an unfinished exercise's
+//!   `todo!()` into a message that names the exercise and the file to edit.
+//! - [`load`]: the load generator behind every benchmark: concurrent clients,
+//!   HdrHistogram latencies, a progress bar on a terminal, JSON results.
+//! - [`machine`]: the machine and date a benchmark ran on, recorded with its results.
+//!
+//! **Invariant:** the harness never depends on a chapter. Chapters hand it a closure that
+//! runs their server; it hands them a listener, an id and a shutdown signal.
+
+pub mod eventually;
+pub mod load;
+pub mod machine;
+pub mod node;
+pub mod panics;
+
+pub use eventually::eventually;
+pub use node::{NodeContext, TestNode};

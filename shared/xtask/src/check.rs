@@ -1,0 +1,254 @@
+//! `cargo xtask check`: every integrity check of the course, in the order CI needs them.
+//!
+//! 1. the top level holds only what ARCHITECTURE.md lists;
+//! 2. exercises/ is exactly what the generator makes from solutions/;
+//! 3. every reference test passes (`--features solution`);
+//! 4. the skeleton (the generated exercises) compiles without a warning;
+//! 5. for every exercise id, stubbing only that id makes one of its `exN_` tests fail,
+//!    and the skeleton as a whole fails;
+//! 6. every `{{#include}}` of the book resolves, and the book builds.
+//!
+//! Steps 4 and 5 run in a copy of the workspace under `target/xtask/skeleton`, so a
+//! student's own exercise files are never touched. The copy shares the target
+//! directory, so dependencies are built once.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+
+use crate::exercises;
+use crate::workspace::{self, Workspace, test_exercise, test_outcomes};
+
+/// What may stand at the top of the repository.
+const TOP_LEVEL: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "README.md",
+    "ARCHITECTURE.md",
+    "LICENSE-MIT",
+    "LICENSE-APACHE",
+    "chapters",
+    "shared",
+    "exercises",
+    "solutions",
+    "book",
+    ".cargo",
+    ".ci",
+    ".gitignore",
+    ".git",
+    "target",
+];
+
+pub fn run(ws: &Workspace) -> anyhow::Result<()> {
+    let started = Instant::now();
+    step("the top level holds only the listed entries", || {
+        top_level(ws)
+    })?;
+    step("exercises/ is in step with solutions/", || {
+        exercises::check(ws)
+    })?;
+    step("the reference solutions pass their tests", || {
+        reference_tests(ws)
+    })?;
+    let copy = ws.root.join("target/xtask/skeleton");
+    step(
+        "a scratch copy of the workspace for the skeleton checks",
+        || make_copy(ws, &copy),
+    )?;
+    step("the skeleton compiles without warnings", || {
+        skeleton_warnings(ws, &copy)
+    })?;
+    step("each exercise's stub is caught by its tests", || {
+        stubs_are_caught(ws, &copy)
+    })?;
+    step("every {{#include}} of the book resolves", || {
+        crate::book::check_includes(ws)
+    })?;
+    step("the book builds", || crate::book::build(ws, false))?;
+    println!("\nall checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn step(what: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    println!("\n== {what}");
+    let started = Instant::now();
+    f().with_context(|| format!("check failed: {what}"))?;
+    println!("ok ({:.1?})", started.elapsed());
+    Ok(())
+}
+
+fn top_level(ws: &Workspace) -> anyhow::Result<()> {
+    let mut strays = Vec::new();
+    for entry in std::fs::read_dir(&ws.root)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if !TOP_LEVEL.contains(&name.as_str()) {
+            strays.push(name);
+        }
+    }
+    if !strays.is_empty() {
+        bail!(
+            "unexpected entries at the top level: {strays:?} (the layout is fixed: see ARCHITECTURE.md)"
+        );
+    }
+    Ok(())
+}
+
+fn reference_tests(ws: &Workspace) -> anyhow::Result<()> {
+    workspace::run(
+        ws.cargo()
+            .args(["test", "--quiet", "-p", "harness", "-p", "xtask"]),
+    )?;
+    for chapter in ws.chapters()? {
+        workspace::run(ws.cargo().args([
+            "test",
+            "--quiet",
+            "-p",
+            &chapter.name(),
+            "--features",
+            "solution",
+        ]))?;
+    }
+    Ok(())
+}
+
+/// Copies what a build needs (not target/, not .git) into `copy`, with fresh exercises.
+fn make_copy(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
+    if copy.exists() {
+        std::fs::remove_dir_all(copy)?;
+    }
+    for entry in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo",
+        "chapters",
+        "shared",
+        "solutions",
+    ] {
+        copy_tree(&ws.root.join(entry), &copy.join(entry))?;
+    }
+    exercises::write_to(copy, &exercises::generate(ws, |_| true)?)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else if from.exists() {
+        std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
+    }
+    Ok(())
+}
+
+/// A cargo command run in the copy, building into the real target directory.
+fn cargo_in(ws: &Workspace, copy: &Path) -> std::process::Command {
+    let mut command = ws.cargo();
+    command
+        .current_dir(copy)
+        .env("CARGO_TARGET_DIR", ws.root.join("target"));
+    command
+}
+
+fn skeleton_warnings(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
+    for chapter in ws.chapters()? {
+        let out = workspace::output(cargo_in(ws, copy).args([
+            "test",
+            "--no-run",
+            "-p",
+            &chapter.name(),
+            "--message-format",
+            "json-diagnostic-rendered-ansi",
+        ]))?;
+        let mut diagnostics = Vec::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if message["reason"] == "compiler-message" && message["message"]["level"] != "note" {
+                diagnostics.push(
+                    message["message"]["rendered"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_string(),
+                );
+            }
+        }
+        if !out.status.success() || !diagnostics.is_empty() {
+            bail!(
+                "the {} skeleton does not build cleanly:\n{}{}",
+                chapter.name(),
+                diagnostics.join("\n"),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        println!("{}: no warnings", chapter.name());
+    }
+    Ok(())
+}
+
+fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
+    for chapter in ws.chapters()? {
+        let mut problems = Vec::new();
+        for exercise in ws.exercises(&chapter)? {
+            let only = exercise.id;
+            exercises::write_to(copy, &exercises::generate(ws, |id| id == only)?)?;
+            let failing = failing_tests(ws, copy, &chapter.name())?;
+            let own: Vec<&String> = failing
+                .iter()
+                .filter(|t| test_exercise(t) == Some(only.number))
+                .collect();
+            if own.is_empty() {
+                problems.push(format!(
+                    "exercise {only} ({}): with only it stubbed, no ex{}_ test fails (failing: {failing:?})",
+                    exercise.title, only.number
+                ));
+            } else {
+                println!(
+                    "exercise {only}: stub caught by {} test(s), e.g. {}",
+                    own.len(),
+                    own[0]
+                );
+            }
+        }
+        exercises::write_to(copy, &exercises::generate(ws, |_| true)?)?;
+        let failing = failing_tests(ws, copy, &chapter.name())?;
+        if failing.is_empty() {
+            problems.push(format!(
+                "the {} skeleton as a whole passes its tests",
+                chapter.name()
+            ));
+        } else {
+            println!(
+                "{}: the whole skeleton fails {} test(s)",
+                chapter.name(),
+                failing.len()
+            );
+        }
+        if !problems.is_empty() {
+            bail!("{}", problems.join("\n"));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a chapter's tests in the copy and returns the names of the failing ones.
+fn failing_tests(ws: &Workspace, copy: &Path, chapter: &str) -> anyhow::Result<Vec<String>> {
+    let out =
+        workspace::output(cargo_in(ws, copy).args(["test", "-p", chapter, "--no-fail-fast"]))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let outcomes = test_outcomes(&stdout);
+    if outcomes.is_empty() {
+        bail!(
+            "{chapter}'s tests did not run:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(outcomes
+        .into_iter()
+        .filter(|(_, passed)| !passed)
+        .map(|(name, _)| name)
+        .collect())
+}

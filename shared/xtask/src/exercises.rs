@@ -1,0 +1,143 @@
+//! `cargo xtask exercises [--check]`: exercises/ is generated from solutions/.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, bail};
+
+use crate::markers::{self, ExerciseId};
+use crate::workspace::Workspace;
+
+/// One generated file: where it goes (relative to the root) and what it holds.
+#[derive(Debug)]
+pub struct Generated {
+    pub path: String,
+    pub content: String,
+}
+
+/// Every exercise file, with the regions chosen by `stub` replaced by `todo!`s.
+pub fn generate(
+    ws: &Workspace,
+    stub: impl Fn(ExerciseId) -> bool + Copy,
+) -> anyhow::Result<Vec<Generated>> {
+    let mut files = Vec::new();
+    for chapter in ws.chapters()? {
+        if ws.exercises(&chapter)?.is_empty() {
+            bail!(
+                "{} marks no exercise: a chapter needs at least one",
+                chapter.name()
+            );
+        }
+        for file in &chapter.files {
+            let (solution, student) = (chapter.solution_path(file), chapter.exercise_path(file));
+            let content = markers::generate(&solution, &student, &ws.read(&solution)?, stub)?;
+            files.push(Generated {
+                path: student,
+                content: rustfmt(&content)?,
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Formats generated code as `cargo fmt` would (a long `todo!` is wrapped).
+fn rustfmt(source: &str) -> anyhow::Result<String> {
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running rustfmt (install it with `rustup component add rustfmt`)")?;
+    child
+        .stdin
+        .take()
+        .context("rustfmt's stdin")?
+        .write_all(source.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "rustfmt failed on generated code:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Writes every generated exercise file under `root` (the workspace, or a copy of it).
+pub fn write_to(root: &Path, files: &[Generated]) -> anyhow::Result<()> {
+    for file in files {
+        let path = root.join(&file.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, &file.content)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask exercises`: regenerate exercises/ in place.
+pub fn write(ws: &Workspace) -> anyhow::Result<()> {
+    let files = generate(ws, |_| true)?;
+    write_to(&ws.root, &files)?;
+    println!("wrote {} exercise files", files.len());
+    for stray in strays(ws, &files)? {
+        println!("note: {stray} has no solution counterpart; delete it if it is not yours");
+    }
+    Ok(())
+}
+
+/// `cargo xtask exercises --check`: fail if exercises/ is not exactly what `write` makes.
+pub fn check(ws: &Workspace) -> anyhow::Result<()> {
+    let files = generate(ws, |_| true)?;
+    let mut problems = Vec::new();
+    for file in &files {
+        match std::fs::read_to_string(ws.root.join(&file.path)) {
+            Ok(on_disk) if on_disk == file.content => {}
+            Ok(_) => problems.push(format!(
+                "{} differs from what its solution generates",
+                file.path
+            )),
+            Err(_) => problems.push(format!("{} is missing", file.path)),
+        }
+    }
+    for stray in strays(ws, &files)? {
+        problems.push(format!("{stray} has no counterpart in solutions/"));
+    }
+    if !problems.is_empty() {
+        bail!(
+            "exercises/ is out of step with solutions/:\n  {}\nrun `cargo xtask exercises` to regenerate it",
+            problems.join("\n  ")
+        );
+    }
+    println!(
+        "exercises/ is in step with solutions/ ({} files)",
+        files.len()
+    );
+    Ok(())
+}
+
+/// Files under exercises/ that the generator does not make.
+fn strays(ws: &Workspace, files: &[Generated]) -> anyhow::Result<Vec<String>> {
+    let mut strays = Vec::new();
+    let dir = ws.root.join("exercises");
+    if !dir.exists() {
+        return Ok(strays);
+    }
+    for chapter in std::fs::read_dir(&dir)? {
+        let chapter = chapter?;
+        for file in std::fs::read_dir(chapter.path())? {
+            let path = format!(
+                "exercises/{}/{}",
+                chapter.file_name().to_string_lossy(),
+                file?.file_name().to_string_lossy()
+            );
+            if !files.iter().any(|f| f.path == path) {
+                strays.push(path);
+            }
+        }
+    }
+    Ok(strays)
+}

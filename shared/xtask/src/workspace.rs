@@ -1,0 +1,264 @@
+//! Where things are in the workspace, and how cargo and other tools are run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context as _, bail};
+
+use crate::markers::{self, Region};
+
+/// The workspace root and its chapters.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+}
+
+/// One chapter: its number and the student-owned files it has.
+#[derive(Debug, Clone)]
+pub struct Chapter {
+    pub number: u32,
+    /// File names (e.g. `store.rs`) present in `solutions/chapterN/`, sorted.
+    pub files: Vec<String>,
+}
+
+impl Chapter {
+    pub fn name(&self) -> String {
+        format!("chapter{}", self.number)
+    }
+    pub fn solution_path(&self, file: &str) -> String {
+        format!("solutions/{}/{file}", self.name())
+    }
+    pub fn exercise_path(&self, file: &str) -> String {
+        format!("exercises/{}/{file}", self.name())
+    }
+}
+
+/// One exercise, gathered from every region with its id.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    pub id: markers::ExerciseId,
+    pub title: String,
+    /// The exercise files that hold a region of it.
+    pub files: Vec<String>,
+}
+
+impl Workspace {
+    /// The workspace of this xtask (two levels above its manifest).
+    pub fn locate() -> anyhow::Result<Self> {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest
+            .parent()
+            .and_then(Path::parent)
+            .context("xtask is not in shared/xtask")?;
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Every chapter with a `solutions/chapterN/` folder, in order.
+    pub fn chapters(&self) -> anyhow::Result<Vec<Chapter>> {
+        let mut chapters = Vec::new();
+        for entry in std::fs::read_dir(self.root.join("solutions")).context("reading solutions/")? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(number) = name.strip_prefix("chapter").and_then(|n| n.parse().ok()) else {
+                bail!("solutions/{name} is not a chapter folder (chapterN)");
+            };
+            let mut files = Vec::new();
+            for file in std::fs::read_dir(entry.path())? {
+                let file = file?.file_name().to_string_lossy().into_owned();
+                if !file.ends_with(".rs") {
+                    bail!(
+                        "solutions/{name}/{file} is not a Rust file: only .rs files belong there"
+                    );
+                }
+                files.push(file);
+            }
+            files.sort();
+            chapters.push(Chapter { number, files });
+        }
+        chapters.sort_by_key(|c| c.number);
+        Ok(chapters)
+    }
+
+    /// The chapter called `name` (`chapter1` or `1`).
+    pub fn chapter(&self, name: &str) -> anyhow::Result<Chapter> {
+        let number: u32 = name
+            .trim_start_matches("chapter")
+            .parse()
+            .with_context(|| format!("{name:?} is not a chapter name like chapter1"))?;
+        self.chapters()?
+            .into_iter()
+            .find(|c| c.number == number)
+            .with_context(|| format!("there is no chapter{number}"))
+    }
+
+    pub fn read(&self, relative: &str) -> anyhow::Result<String> {
+        std::fs::read_to_string(self.root.join(relative))
+            .with_context(|| format!("reading {relative}"))
+    }
+
+    /// The regions of one solution file.
+    pub fn regions(&self, chapter: &Chapter, file: &str) -> anyhow::Result<Vec<Region>> {
+        let path = chapter.solution_path(file);
+        markers::parse(&path, &self.read(&path)?)
+    }
+
+    /// A chapter's exercises, in id order, checked to belong to the chapter.
+    pub fn exercises(&self, chapter: &Chapter) -> anyhow::Result<Vec<Exercise>> {
+        let mut exercises: Vec<Exercise> = Vec::new();
+        for file in &chapter.files {
+            for region in self.regions(chapter, file)? {
+                if region.id.chapter != chapter.number {
+                    bail!(
+                        "{}: exercise {} is marked in {}",
+                        chapter.solution_path(file),
+                        region.id,
+                        chapter.name()
+                    );
+                }
+                match exercises.iter_mut().find(|e| e.id == region.id) {
+                    Some(e) if e.files.contains(file) => {}
+                    Some(e) => e.files.push(file.clone()),
+                    None => exercises.push(Exercise {
+                        id: region.id,
+                        title: region.title,
+                        files: vec![file.clone()],
+                    }),
+                }
+            }
+        }
+        exercises.sort_by_key(|e| e.id);
+        Ok(exercises)
+    }
+
+    /// A `cargo` command (the one running this xtask) in the workspace root.
+    pub fn cargo(&self) -> Command {
+        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        command.current_dir(&self.root);
+        command
+    }
+}
+
+/// Runs `command`, capturing its output; fails only if it could not be started.
+pub fn output(command: &mut Command) -> anyhow::Result<Output> {
+    command
+        .output()
+        .with_context(|| format!("running {command:?}"))
+}
+
+/// Runs `command` with inherited output; fails if it fails.
+pub fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("running {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// `diff chapterN`: exercise vs solution. `diff chapterA chapterB`: what B adds to A.
+pub fn diff(ws: &Workspace, first: &str, second: Option<&str>) -> anyhow::Result<()> {
+    let a = ws.chapter(first)?;
+    let pairs = match second {
+        None => vec![(
+            format!("exercises/{}", a.name()),
+            format!("solutions/{}", a.name()),
+        )],
+        Some(second) => {
+            let b = ws.chapter(second)?;
+            vec![
+                (
+                    format!("solutions/{}", a.name()),
+                    format!("solutions/{}", b.name()),
+                ),
+                (
+                    format!("chapters/{}/src", a.name()),
+                    format!("chapters/{}/src", b.name()),
+                ),
+                (
+                    format!("chapters/{}/tests", a.name()),
+                    format!("chapters/{}/tests", b.name()),
+                ),
+            ]
+        }
+    };
+    for (left, right) in pairs {
+        // `git diff --no-index` works outside a repository too; exit code 1 means "differs".
+        let status = Command::new("git")
+            .args([
+                "diff",
+                "--no-index",
+                "--stat",
+                "--patch",
+                "--",
+                &left,
+                &right,
+            ])
+            .current_dir(&ws.root)
+            .status()
+            .context("running git diff (is git installed?)")?;
+        if status.code().is_none_or(|c| c > 1) {
+            bail!("git diff {left} {right} failed ({status})");
+        }
+    }
+    Ok(())
+}
+
+/// Test outcomes from `cargo test` output: `(name, passed)` for every `test x ... ok|FAILED` line.
+pub fn test_outcomes(output: &str) -> Vec<(String, bool)> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("test ")?;
+            let (name, result) = rest.rsplit_once(" ... ")?;
+            match result.trim() {
+                "ok" => Some((name.to_string(), true)),
+                "FAILED" => Some((name.to_string(), false)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The exercise a test covers, from its name: `ex3_...` (in any module) is exercise 3.
+pub fn test_exercise(name: &str) -> Option<u32> {
+    let last = name.rsplit("::").next()?;
+    let digits: String = last
+        .strip_prefix("ex")?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    if last[2 + digits.len()..].starts_with('_') {
+        digits.parse().ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_lines_are_parsed() {
+        let out = "running 3 tests\ntest ex1_store::ex1_put_then_get ... ok\ntest a::ex2_cas ... FAILED\ntest x ... ignored\n";
+        assert_eq!(
+            test_outcomes(out),
+            vec![
+                ("ex1_store::ex1_put_then_get".to_string(), true),
+                ("a::ex2_cas".to_string(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_names_map_to_exercises() {
+        assert_eq!(test_exercise("ex1_store::ex1_put_then_get"), Some(1));
+        assert_eq!(test_exercise("ex12_big"), Some(12));
+        assert_eq!(test_exercise("chapter_concurrency"), None);
+        assert_eq!(test_exercise("ex1store"), None);
+        assert_eq!(test_exercise("exx_1"), None);
+    }
+}
