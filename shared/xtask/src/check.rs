@@ -138,7 +138,11 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
             copy_tree(&entry.path(), &to.join(entry.file_name()))?;
         }
     } else if from.exists() {
-        std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(from, to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     }
     Ok(())
 }
@@ -195,7 +199,13 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
         for exercise in ws.exercises(&chapter)? {
             let only = exercise.id;
             exercises::write_to(copy, &exercises::generate(ws, |id| id == only)?)?;
-            let failing = failing_tests(ws, copy, &chapter.name())?;
+            let (failing, output) = failing_tests(ws, copy, &chapter.name())?;
+            let teaching = format!("exercise {only} is not implemented yet: edit exercises/");
+            if !output.contains(&teaching) {
+                problems.push(format!(
+                    "exercise {only}: no test output says {teaching:?}: a student would not know what to do"
+                ));
+            }
             let own: Vec<&String> = failing
                 .iter()
                 .filter(|t| test_exercise(t) == Some(only.number))
@@ -214,7 +224,7 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
             }
         }
         exercises::write_to(copy, &exercises::generate(ws, |_| true)?)?;
-        let failing = failing_tests(ws, copy, &chapter.name())?;
+        let (failing, _) = failing_tests(ws, copy, &chapter.name())?;
         if failing.is_empty() {
             problems.push(format!(
                 "the {} skeleton as a whole passes its tests",
@@ -234,8 +244,13 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs a chapter's tests in the copy and returns the names of the failing ones.
-fn failing_tests(ws: &Workspace, copy: &Path, chapter: &str) -> anyhow::Result<Vec<String>> {
+/// Runs a chapter's tests in the copy; returns the names of the failing ones and the
+/// whole output (stdout and stderr).
+fn failing_tests(
+    ws: &Workspace,
+    copy: &Path,
+    chapter: &str,
+) -> anyhow::Result<(Vec<String>, String)> {
     let out =
         workspace::output(cargo_in(ws, copy).args(["test", "-p", chapter, "--no-fail-fast"]))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -246,9 +261,13 @@ fn failing_tests(ws: &Workspace, copy: &Path, chapter: &str) -> anyhow::Result<V
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(outcomes
+    let failing = outcomes
         .into_iter()
         .filter(|(_, passed)| !passed)
         .map(|(name, _)| name)
-        .collect())
+        .collect();
+    Ok((
+        failing,
+        format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+    ))
 }

@@ -129,7 +129,13 @@ fn throughput_and_latency(json: &Path, svg: &Path) -> anyhow::Result<()> {
         .x_labels(clients.len())
         .x_label_formatter(&x_label)
         .x_desc("concurrent clients")
-        .y_label_formatter(&|y| format!("{:.0}k", y / 1000.0))
+        .y_label_formatter(&|y| {
+            if *y == 0.0 {
+                "0".into()
+            } else {
+                format!("{:.0}k", y / 1000.0)
+            }
+        })
         .draw()?;
     for (i, name) in names.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
@@ -165,6 +171,7 @@ fn throughput_and_latency(json: &Path, svg: &Path) -> anyhow::Result<()> {
         .x_labels(clients.len())
         .x_label_formatter(&x_label)
         .x_desc("concurrent clients")
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()?;
     for (i, name) in names.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];

@@ -278,28 +278,28 @@ fn b() -> u32 {
         let unclosed = "// EXERCISE 1.1: x\n1\n";
         assert!(
             parse("f.rs", unclosed)
-                .unwrap_err()
+                .expect_err("malformed markers are refused")
                 .to_string()
                 .contains("f.rs:1: exercise 1.1 is never closed")
         );
         let mismatched = "// EXERCISE 1.1: x\n1\n// END EXERCISE 1.2\n";
         assert!(
             parse("f.rs", mismatched)
-                .unwrap_err()
+                .expect_err("malformed markers are refused")
                 .to_string()
                 .contains("f.rs:3")
         );
         let empty = "// EXERCISE 1.1: x\n// just a comment\n// END EXERCISE 1.1\n";
         assert!(
             parse("f.rs", empty)
-                .unwrap_err()
+                .expect_err("malformed markers are refused")
                 .to_string()
                 .contains("has no code")
         );
         let nested = "// EXERCISE 1.1: x\n// EXERCISE 1.2: y\n";
         assert!(
             parse("f.rs", nested)
-                .unwrap_err()
+                .expect_err("malformed markers are refused")
                 .to_string()
                 .contains("do not nest")
         );
