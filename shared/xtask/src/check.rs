@@ -9,8 +9,10 @@
 //! 6. every `{{#include}}` of the book resolves, and the book builds.
 //!
 //! Steps 4 and 5 run in a copy of the workspace under `target/xtask/skeleton`, so a
-//! student's own exercise files are never touched. The copy shares the target
-//! directory, so dependencies are built once.
+//! student's own exercise files are never touched. The copy builds into a target
+//! directory of its own: cargo hashes workspace members by their path *relative to the
+//! workspace root*, so with a shared target directory the copy's skeleton build would
+//! look fresh to the real workspace, and a student would run stale code.
 
 use std::path::Path;
 use std::time::Instant;
@@ -147,12 +149,11 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A cargo command run in the copy, building into the real target directory.
+/// A cargo command run in the copy, building into the copy's own target directory.
 fn cargo_in(ws: &Workspace, copy: &Path) -> std::process::Command {
     let mut command = ws.cargo();
-    command
-        .current_dir(copy)
-        .env("CARGO_TARGET_DIR", ws.root.join("target"));
+    let target = ws.root.join("target/xtask/skeleton-target");
+    command.current_dir(copy).env("CARGO_TARGET_DIR", target);
     command
 }
 

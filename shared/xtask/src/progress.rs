@@ -60,13 +60,13 @@ pub fn run(ws: &Workspace, only: Option<&str>) -> anyhow::Result<()> {
             .collect();
         let passed = chapter_wide.iter().filter(|p| **p).count();
         println!(
-            "  {} whole chapter (end-to-end tests){:<49} {passed}/{} tests",
+            "  {} {:<78} {passed}/{} tests",
             if passed == chapter_wide.len() {
                 "✔"
             } else {
                 "✘"
             },
-            "",
+            "whole chapter (end-to-end tests)",
             chapter_wide.len()
         );
         if passed < chapter_wide.len() {
