@@ -58,8 +58,9 @@ pub enum ClientError {
         /// What was wrong with it.
         detail: String,
     },
-    /// No answer: connection refused, reset, timed out.
-    #[error("no answer from {url}: {source}")]
+    /// No answer: connection refused, reset, timed out. (The cause is the error's
+    /// `source`; print it with `{:#}` in anyhow, or walk `Error::source`.)
+    #[error("no answer from {url} (is a node running there?)")]
     Transport {
         /// The URL called.
         url: String,

@@ -10,13 +10,16 @@
 //! chapter1 bench --out results.json              # the chapter's benchmark
 //! ```
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chapter1::api::DeleteResponse;
 use chapter1::bench::{self, BenchOptions};
-use chapter1::{Client, ClientError, Config};
+use chapter1::{Client, Config};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -88,9 +91,22 @@ struct NodeArg {
     node: String,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let outcome = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line a person can act on, e.g. `error: key "x" not found`.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let default_level = if matches!(cli.command, Command::Serve { .. }) {
         "info"
     } else {
@@ -101,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     match cli.command {
@@ -118,10 +135,11 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Get { key, node } => match Client::new(&node.node)?.get(&key).await? {
-            Some(entry) => print_json(&entry),
-            None => anyhow::bail!("key {key:?} not found"),
-        },
+        Command::Get { key, node } => {
+            let client = Client::new(&node.node)?;
+            println!("{}", execute(&client, &Kv::Get { key }).await?);
+            Ok(())
+        }
         Command::Put {
             key,
             value,
@@ -129,15 +147,24 @@ async fn main() -> anyhow::Result<()> {
             node,
         } => {
             let client = Client::new(&node.node)?;
-            let entry = match if_version {
-                Some(version) => client.put_if(&key, &value, version).await?,
-                None => client.put(&key, &value).await?,
-            };
-            print_json(&entry)
+            println!(
+                "{}",
+                execute(
+                    &client,
+                    &Kv::Put {
+                        key,
+                        value,
+                        if_version
+                    }
+                )
+                .await?
+            );
+            Ok(())
         }
         Command::Delete { key, node } => {
-            let version = Client::new(&node.node)?.delete(&key).await?;
-            print_json(&serde_json::json!({ "key": key, "version": version }))
+            let client = Client::new(&node.node)?;
+            println!("{}", execute(&client, &Kv::Delete { key }).await?);
+            Ok(())
         }
         Command::Demo => demo().await,
         Command::Bench {
@@ -162,9 +189,78 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(value)?);
-    Ok(())
+/// One key-value command, as the CLI and the demo run it.
+#[derive(Debug)]
+enum Kv {
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+        if_version: Option<u64>,
+    },
+    Delete {
+        key: String,
+    },
+}
+
+impl std::fmt::Display for Kv {
+    /// The command line that runs this command (keys and values quoted when needed).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let quote = |s: &str| {
+            if s.chars()
+                .all(|c| c.is_alphanumeric() || "-_.:/".contains(c))
+            {
+                s.to_string()
+            } else {
+                format!("{s:?}")
+            }
+        };
+        match self {
+            Kv::Get { key } => write!(f, "get {}", quote(key)),
+            Kv::Put {
+                key,
+                value,
+                if_version,
+            } => {
+                write!(f, "put {} {}", quote(key), quote(value))?;
+                if let Some(version) = if_version {
+                    write!(f, " --if-version {version}")?;
+                }
+                Ok(())
+            }
+            Kv::Delete { key } => write!(f, "delete {}", quote(key)),
+        }
+    }
+}
+
+/// Runs one command and returns what the CLI prints on success (a JSON line).
+async fn execute(client: &Client, command: &Kv) -> anyhow::Result<String> {
+    let json = match command {
+        Kv::Get { key } => match client.get(key).await? {
+            Some(entry) => serde_json::to_string(&entry)?,
+            None => anyhow::bail!("key {key:?} not found"),
+        },
+        Kv::Put {
+            key,
+            value,
+            if_version: Some(version),
+        } => serde_json::to_string(&client.put_if(key, value, *version).await?)?,
+        Kv::Put {
+            key,
+            value,
+            if_version: None,
+        } => serde_json::to_string(&client.put(key, value).await?)?,
+        Kv::Delete { key } => {
+            let version = client.delete(key).await?;
+            serde_json::to_string(&DeleteResponse {
+                key: key.clone(),
+                version,
+            })?
+        }
+    };
+    Ok(json)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -201,24 +297,43 @@ async fn demo() -> anyhow::Result<()> {
     println!("a node is listening on {url}\n");
     let client = Client::new(&url)?;
 
-    let step = |cmd: &str| println!("$ chapter1 {cmd} --node {url}");
-    step("put greeting hello");
-    print_outcome(client.put("greeting", "hello").await);
-    step("get greeting");
-    print_outcome(client.get("greeting").await);
-    let version = client.get("greeting").await?.map_or(0, |e| e.version);
-    step(&format!("put greeting bonjour --if-version {version}"));
-    print_outcome(client.put_if("greeting", "bonjour", version).await);
-    step(&format!(
-        "put greeting hola --if-version {version}    # stale version: refused"
-    ));
-    print_outcome(client.put_if("greeting", "hola", version).await);
-    step("delete greeting");
-    print_outcome(client.delete("greeting").await);
-    step("get greeting");
-    print_outcome(client.get("greeting").await);
-    step("put 'bad\\nkey' x    # a control character: refused");
-    print_outcome(client.put("bad\nkey", "x").await);
+    let key = || "greeting".to_string();
+    let put = |value: &str, if_version| Kv::Put {
+        key: key(),
+        value: value.into(),
+        if_version,
+    };
+    let script = [
+        (put("hello", None), ""),
+        (Kv::Get { key: key() }, ""),
+        (
+            put("bonjour", Some(1)),
+            "compare-and-set at the current version",
+        ),
+        (put("hola", Some(1)), "version 1 is stale now: refused"),
+        (Kv::Delete { key: key() }, ""),
+        (Kv::Get { key: key() }, ""),
+        (
+            Kv::Put {
+                key: "bad\nkey".into(),
+                value: "x".into(),
+                if_version: None,
+            },
+            "a control character: refused",
+        ),
+    ];
+    for (command, note) in &script {
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!("    # {note}")
+        };
+        println!("$ chapter1 {command} --node {url}{note}");
+        match execute(&client, command).await {
+            Ok(line) => println!("{line}\n"),
+            Err(e) => println!("error: {e}\n"),
+        }
+    }
 
     let _ = stop.send(());
     server.await??;
@@ -226,13 +341,6 @@ async fn demo() -> anyhow::Result<()> {
         "\nthe node shut down gracefully. Next: `chapter1 serve` in one terminal, the commands above in another."
     );
     Ok(())
-}
-
-fn print_outcome<T: serde::Serialize>(outcome: Result<T, ClientError>) {
-    match outcome {
-        Ok(value) => println!("{}\n", serde_json::to_string(&value).unwrap_or_default()),
-        Err(e) => println!("error: {e}\n"),
-    }
 }
 
 fn print_bench(results: &bench::BenchResults) {

@@ -23,8 +23,8 @@ use axum::routing::get;
 use axum::{BoxError, Json, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
-use tracing::Instrument;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{Instrument, Level};
 
 use crate::api::{DeleteResponse, Entry, Health, PutRequest, Status};
 use crate::error::ApiError;
@@ -92,6 +92,7 @@ pub async fn run(
 // ANCHOR: app
 /// The router with every route and middleware; tests can drive it with `oneshot`.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let id = state.id;
     Router::new()
         .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
         .route("/kv", axum::routing::any(empty_key))
@@ -103,7 +104,14 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         .with_state(state)
         .layer(
             ServiceBuilder::new()
-                .layer(TraceLayer::new_for_http())
+                .layer(
+                    TraceLayer::new_for_http()
+                        // Connection tasks do not inherit `run`'s span: name the node here.
+                        .make_span_with(move |request: &Request| {
+                            tracing::info_span!("request", node = id, method = %request.method(), uri = %request.uri())
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(HandleErrorLayer::new(move |_: BoxError| async move {
                     ApiError::Timeout(request_timeout)
@@ -268,4 +276,44 @@ fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
         Json(error.body()),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn chapter_an_unfinished_exercise_in_a_handler_answers_with_its_name() {
+        let todo = "not yet implemented: exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x";
+        let response = panic_response(Box::new(todo));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "not_implemented");
+        assert_eq!(
+            body["message"],
+            "exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x",
+            "the test that gets this response shows the exercise and the file to edit"
+        );
+    }
+
+    #[tokio::test]
+    async fn chapter_any_other_panic_is_an_internal_error_that_quotes_it() {
+        let response = panic_response(Box::new(String::from("index out of bounds")));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "internal");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("index out of bounds")),
+            "{body}"
+        );
+    }
 }
