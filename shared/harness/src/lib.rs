@@ -7,6 +7,8 @@
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
 //! - [`panics`]: remember panics raised on node threads and turn an unfinished exercise's
 //!   `todo!()` into a message that names the exercise and the file to edit.
+//! - [`disk`]: the file abstraction storage code uses: the real disk, and a simulated
+//!   one whose crash loses what was not synced and may tear the last write.
 //! - [`load`]: the load generator behind every benchmark: concurrent clients,
 //!   HdrHistogram latencies, a progress bar on a terminal, JSON results.
 //! - [`machine`]: the machine and date a benchmark ran on, recorded with its results.
@@ -14,6 +16,7 @@
 //! **Invariant:** the harness never depends on a chapter. Chapters hand it a closure that
 //! runs their server; it hands them a listener, an id and a shutdown signal.
 
+pub mod disk;
 pub mod eventually;
 pub mod load;
 pub mod machine;

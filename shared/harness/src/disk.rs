@@ -1,0 +1,541 @@
+//! The file abstraction storage code is written against, with a real implementation
+//! and a simulated one that can crash.
+//!
+//! `kill -9` cannot catch a missing `fsync`: the operating system still holds the
+//! unsynced bytes in its page cache and writes them out later, so the data survives a
+//! process crash and the bug stays hidden until the *machine* loses power. The
+//! [`SimDisk`] makes that loss happen on demand. Its [`SimDisk::crash`]:
+//!
+//! - keeps every byte that was synced ([`AppendFile::sync`], [`Disk::sync_file`]);
+//! - of an append-only file's unsynced tail, keeps nothing, or (decided by the seed) a
+//!   prefix that ends inside a write: a **torn write**, whose surviving bytes may even
+//!   read as zeros (the file's size reached the disk before its data did);
+//! - reverts a file rewritten or truncated since its last sync to its synced content;
+//! - forgets directory changes (create, rename, remove) not made durable with
+//!   [`Disk::sync_dir`], as a real file system may.
+//!
+//! It can also fail on purpose: a full disk ([`SimDisk::set_full`]) and failing syncs
+//! ([`SimDisk::set_failing_syncs`]), so a node's error paths get tested too.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// A file system as storage code sees it. Paths are plain paths; directories are
+/// created with [`Disk::create_dir_all`].
+pub trait Disk: Send + Sync + fmt::Debug {
+    /// Opens `path` for appending, creating it empty if it does not exist.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn AppendFile>>;
+    /// The whole content of `path`.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Creates or replaces `path` with `bytes` (not synced).
+    fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Makes `path`'s content durable (`fsync`).
+    fn sync_file(&self, path: &Path) -> io::Result<()>;
+    /// Makes the entries of directory `dir` durable: files created, renamed or removed
+    /// in it survive a crash only after this.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Cuts `path` to `len` bytes (not synced).
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
+    /// Renames `from` to `to`, replacing `to` (not durable until [`Disk::sync_dir`]).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Removes the file `path` (not durable until [`Disk::sync_dir`]).
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// The files directly inside `dir`, sorted.
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
+    /// Creates `dir` and its parents.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+}
+
+/// A file open for appending: the shape of a log.
+pub trait AppendFile: Send + fmt::Debug {
+    /// Appends `bytes` at the end (not synced).
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Makes everything appended so far durable (`fdatasync`).
+    fn sync(&mut self) -> io::Result<()>;
+    /// The file's length in bytes.
+    fn len(&self) -> u64;
+    /// Whether the file is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The real file system, through `std::fs`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealDisk;
+
+#[derive(Debug)]
+struct RealAppendFile {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl AppendFile for RealAppendFile {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl Disk for RealDisk {
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn AppendFile>> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Box::new(RealAppendFile { file, len }))
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        std::fs::write(path, bytes)
+    }
+    fn sync_file(&self, path: &Path) -> io::Result<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .sync_all()
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .set_len(len)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                files.push(entry.path());
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+/// How a [`SimDisk::crash`] treats the unsynced tail of an append-only file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashMode {
+    /// Decided per file by the seed: lose it, or tear it.
+    Seeded,
+    /// Every unsynced byte is lost.
+    LoseUnsynced,
+    /// The unsynced tail is cut inside a write; the surviving bytes may be zeros.
+    Torn,
+}
+
+/// What a crash did, for the test's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrashReport {
+    /// Unsynced bytes that were lost.
+    pub bytes_lost: u64,
+    /// Files whose tail was torn (a partial write survived).
+    pub torn_files: Vec<PathBuf>,
+    /// Directory entries that reverted (created, renamed or removed without `sync_dir`).
+    pub entries_reverted: usize,
+}
+
+/// An in-memory disk that can crash. Cloning it gives another handle on the same disk,
+/// so a restarted node can be handed the disk its previous incarnation wrote.
+///
+/// ```
+/// use std::path::Path;
+/// use harness::disk::{CrashMode, Disk, SimDisk};
+///
+/// let disk = SimDisk::new(7);
+/// disk.create_dir_all(Path::new("/data")).unwrap();
+/// let mut log = disk.open_append(Path::new("/data/log")).unwrap();
+/// disk.sync_dir(Path::new("/data")).unwrap(); // the new file's name is durable
+/// log.append(b"synced;").unwrap();
+/// log.sync().unwrap();
+/// log.append(b"not synced").unwrap();
+///
+/// disk.crash_with(CrashMode::LoseUnsynced);
+/// assert_eq!(disk.read(Path::new("/data/log")).unwrap(), b"synced;");
+/// assert!(log.append(b"x").is_err(), "handles from before the crash are dead");
+/// ```
+#[derive(Clone)]
+pub struct SimDisk {
+    state: Arc<Mutex<SimState>>,
+}
+
+impl fmt::Debug for SimDisk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("SimDisk")
+            .field("files", &state.names.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+struct SimState {
+    inodes: HashMap<u64, Inode>,
+    /// The directory entries as the running program sees them.
+    names: BTreeMap<PathBuf, u64>,
+    /// The directory entries that would survive a crash.
+    durable_names: BTreeMap<PathBuf, u64>,
+    dirs: BTreeSet<PathBuf>,
+    next_inode: u64,
+    /// Bumped by every crash; handles of an older generation are dead.
+    generation: u64,
+    rng: fastrand::Rng,
+    full: bool,
+    failing_syncs: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Inode {
+    data: Vec<u8>,
+    synced: Vec<u8>,
+    /// Offsets where each unsynced append started (for tearing inside a write).
+    unsynced_writes: Vec<usize>,
+    /// Rewritten or truncated since the last sync: a crash reverts it whole.
+    rewritten: bool,
+}
+
+impl SimDisk {
+    /// An empty disk whose crashes are decided by `seed`.
+    pub fn new(seed: u64) -> Self {
+        let state = SimState {
+            inodes: HashMap::new(),
+            names: BTreeMap::new(),
+            durable_names: BTreeMap::new(),
+            dirs: BTreeSet::from([PathBuf::from("/")]),
+            next_inode: 1,
+            generation: 0,
+            rng: fastrand::Rng::with_seed(seed),
+            full: false,
+            failing_syncs: false,
+        };
+        Self {
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// From now on, appends and writes fail with `StorageFull` ("no space left").
+    pub fn set_full(&self, full: bool) {
+        self.lock().full = full;
+    }
+
+    /// From now on, syncs fail with an I/O error (and make nothing durable).
+    pub fn set_failing_syncs(&self, failing: bool) {
+        self.lock().failing_syncs = failing;
+    }
+
+    /// Crashes the machine, deciding each file's fate from the seed.
+    pub fn crash(&self) -> CrashReport {
+        self.crash_with(CrashMode::Seeded)
+    }
+
+    /// Crashes the machine: see the module documentation for what survives.
+    pub fn crash_with(&self, mode: CrashMode) -> CrashReport {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let mut report = CrashReport::default();
+        report.entries_reverted = state
+            .names
+            .iter()
+            .filter(|(name, inode)| state.durable_names.get(*name) != Some(inode))
+            .count()
+            + state
+                .durable_names
+                .keys()
+                .filter(|name| !state.names.contains_key(*name))
+                .count();
+        state.names = state.durable_names.clone();
+        let live: BTreeSet<u64> = state.names.values().copied().collect();
+        state.inodes.retain(|id, _| live.contains(id));
+        let names: Vec<(PathBuf, u64)> = state.names.iter().map(|(p, i)| (p.clone(), *i)).collect();
+        for (path, id) in names {
+            let Some(inode) = state.inodes.get_mut(&id) else {
+                continue;
+            };
+            let unsynced = inode.data.len().saturating_sub(inode.synced.len());
+            let append_only = !inode.rewritten && inode.data.starts_with(&inode.synced);
+            let tear = append_only
+                && unsynced > 1
+                && match mode {
+                    CrashMode::LoseUnsynced => false,
+                    CrashMode::Torn => true,
+                    CrashMode::Seeded => state.rng.bool(),
+                };
+            let mut survivor = inode.synced.clone();
+            if tear {
+                // Keep everything up to a point strictly inside one unsynced write.
+                let base = inode.synced.len();
+                let cut = base + state.rng.usize(1..unsynced);
+                let write_start = inode
+                    .unsynced_writes
+                    .iter()
+                    .rev()
+                    .find(|&&s| s < cut)
+                    .copied()
+                    .unwrap_or(base);
+                survivor.extend_from_slice(&inode.data[base..cut]);
+                if state.rng.bool() {
+                    survivor[write_start..cut].fill(0);
+                }
+                report.torn_files.push(path.clone());
+            }
+            report.bytes_lost += (inode.data.len().max(survivor.len()) - survivor.len()) as u64;
+            inode.data = survivor.clone();
+            inode.synced = survivor;
+            inode.unsynced_writes.clear();
+            inode.rewritten = false;
+        }
+        state.generation += 1;
+        report
+    }
+
+    fn not_found(path: &Path) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{}: no such file", path.display()),
+        )
+    }
+}
+
+impl SimState {
+    fn inode_of(&self, path: &Path) -> io::Result<u64> {
+        self.names
+            .get(path)
+            .copied()
+            .ok_or_else(|| SimDisk::not_found(path))
+    }
+
+    fn check_parent(&self, path: &Path) -> io::Result<()> {
+        match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() && !self.dirs.contains(parent) => {
+                Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "{}: no such directory (create it with create_dir_all)",
+                        parent.display()
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_space(&self) -> io::Result<()> {
+        if self.full {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on device (simulated)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn create(&mut self, path: &Path) -> io::Result<u64> {
+        self.check_parent(path)?;
+        let id = self.next_inode;
+        self.next_inode += 1;
+        self.inodes.insert(id, Inode::default());
+        self.names.insert(path.to_path_buf(), id);
+        Ok(id)
+    }
+
+    fn sync_inode(&mut self, id: u64) -> io::Result<()> {
+        if self.failing_syncs {
+            return Err(io::Error::other(
+                "input/output error during sync (simulated)",
+            ));
+        }
+        if let Some(inode) = self.inodes.get_mut(&id) {
+            inode.synced = inode.data.clone();
+            inode.unsynced_writes.clear();
+            inode.rewritten = false;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct SimAppendFile {
+    disk: SimDisk,
+    inode: u64,
+    generation: u64,
+}
+
+impl SimAppendFile {
+    fn live<'a>(&self, state: &'a mut SimState) -> io::Result<&'a mut SimState> {
+        if state.generation != self.generation {
+            return Err(io::Error::other(
+                "this file handle is from before the simulated crash: reopen the file",
+            ));
+        }
+        Ok(state)
+    }
+}
+
+impl AppendFile for SimAppendFile {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut guard = self.disk.lock();
+        let state = self.live(&mut guard)?;
+        state.check_space()?;
+        let inode = state
+            .inodes
+            .get_mut(&self.inode)
+            .ok_or_else(|| io::Error::other("the file was removed"))?;
+        inode.unsynced_writes.push(inode.data.len());
+        inode.data.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        let mut guard = self.disk.lock();
+        self.live(&mut guard)?.sync_inode(self.inode)
+    }
+    fn len(&self) -> u64 {
+        self.disk
+            .lock()
+            .inodes
+            .get(&self.inode)
+            .map_or(0, |i| i.data.len() as u64)
+    }
+}
+
+impl Disk for SimDisk {
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn AppendFile>> {
+        let mut state = self.lock();
+        let inode = match state.names.get(path) {
+            Some(id) => *id,
+            None => state.create(path)?,
+        };
+        let generation = state.generation;
+        Ok(Box::new(SimAppendFile {
+            disk: self.clone(),
+            inode,
+            generation,
+        }))
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let state = self.lock();
+        let id = state.inode_of(path)?;
+        Ok(state
+            .inodes
+            .get(&id)
+            .map(|i| i.data.clone())
+            .unwrap_or_default())
+    }
+    fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut state = self.lock();
+        state.check_space()?;
+        let id = match state.names.get(path) {
+            Some(id) => *id,
+            None => state.create(path)?,
+        };
+        if let Some(inode) = state.inodes.get_mut(&id) {
+            inode.data = bytes.to_vec();
+            inode.rewritten = true;
+        }
+        Ok(())
+    }
+    fn sync_file(&self, path: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        let id = state.inode_of(path)?;
+        state.sync_inode(id)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        if !state.dirs.contains(dir) {
+            return Err(Self::not_found(dir));
+        }
+        if state.failing_syncs {
+            return Err(io::Error::other(
+                "input/output error during sync (simulated)",
+            ));
+        }
+        let in_dir = |p: &Path| p.parent() == Some(dir);
+        state.durable_names.retain(|p, _| !in_dir(p));
+        let entries: Vec<(PathBuf, u64)> = state
+            .names
+            .iter()
+            .filter(|(p, _)| in_dir(p))
+            .map(|(p, i)| (p.clone(), *i))
+            .collect();
+        state.durable_names.extend(entries);
+        Ok(())
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let mut state = self.lock();
+        let id = state.inode_of(path)?;
+        if let Some(inode) = state.inodes.get_mut(&id) {
+            inode.data.truncate(len as usize);
+            inode.rewritten = true;
+        }
+        Ok(())
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        state.check_parent(to)?;
+        let id = state
+            .names
+            .remove(from)
+            .ok_or_else(|| Self::not_found(from))?;
+        state.names.insert(to.to_path_buf(), id);
+        Ok(())
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        state
+            .names
+            .remove(path)
+            .map(drop)
+            .ok_or_else(|| Self::not_found(path))
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        let state = self.lock();
+        if !state.dirs.contains(dir) {
+            return Err(Self::not_found(dir));
+        }
+        Ok(state
+            .names
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .cloned()
+            .collect())
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        // Directories themselves are treated as always durable: the lesson is about
+        // files and their entries, not about mkdir.
+        for ancestor in dir.ancestors() {
+            if !ancestor.as_os_str().is_empty() {
+                state.dirs.insert(ancestor.to_path_buf());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,205 @@
+//! The simulated disk keeps what was synced and loses (or tears) what was not; the real
+//! disk does what the trait says.
+
+use std::io::ErrorKind;
+use std::path::Path;
+
+use harness::disk::{CrashMode, Disk, RealDisk, SimDisk};
+
+fn disk_with_dir(seed: u64) -> SimDisk {
+    let disk = SimDisk::new(seed);
+    disk.create_dir_all(Path::new("/d")).expect("mkdir");
+    disk
+}
+
+#[test]
+fn synced_bytes_survive_a_crash_and_unsynced_ones_do_not() -> std::io::Result<()> {
+    let disk = disk_with_dir(1);
+    let path = Path::new("/d/log");
+    let mut log = disk.open_append(path)?;
+    disk.sync_dir(Path::new("/d"))?;
+    log.append(b"one;")?;
+    log.append(b"two;")?;
+    log.sync()?;
+    log.append(b"three;")?;
+    assert_eq!(
+        disk.read(path)?,
+        b"one;two;three;",
+        "before the crash the program sees everything"
+    );
+    let report = disk.crash_with(CrashMode::LoseUnsynced);
+    assert_eq!(
+        disk.read(path)?,
+        b"one;two;",
+        "after it, only what was synced"
+    );
+    assert_eq!(report.bytes_lost, 6);
+    Ok(())
+}
+
+#[test]
+fn a_torn_write_leaves_a_partial_record_that_may_read_as_zeros() -> std::io::Result<()> {
+    let (mut zeroed, mut kept) = (0, 0);
+    for seed in 0..200 {
+        let disk = disk_with_dir(seed);
+        let path = Path::new("/d/log");
+        let mut log = disk.open_append(path)?;
+        disk.sync_dir(Path::new("/d"))?;
+        log.append(b"synced;")?;
+        log.sync()?;
+        log.append(b"AAAA")?;
+        log.append(b"BBBBBBBB")?;
+        let report = disk.crash_with(CrashMode::Torn);
+        let after = disk.read(path)?;
+        assert_eq!(report.torn_files, vec![path.to_path_buf()]);
+        assert!(
+            after.starts_with(b"synced;"),
+            "seed {seed}: synced bytes always survive: {after:?}"
+        );
+        let tail = &after[7..];
+        assert!(
+            !tail.is_empty() && tail.len() < 12,
+            "seed {seed}: a torn tail is partial: {tail:?}"
+        );
+        if tail.iter().rev().take_while(|b| **b == 0).count() > 0 {
+            zeroed += 1;
+        } else {
+            assert!(
+                b"AAAABBBBBBBB".starts_with(tail),
+                "seed {seed}: a surviving tail is a prefix: {tail:?}"
+            );
+            kept += 1;
+        }
+    }
+    assert!(
+        zeroed > 0 && kept > 0,
+        "over 200 seeds both kinds of tear happen ({zeroed} zeroed, {kept} kept)"
+    );
+    Ok(())
+}
+
+#[test]
+fn seeded_crashes_sometimes_lose_and_sometimes_tear_and_replay_exactly() -> std::io::Result<()> {
+    let run = |seed| -> std::io::Result<Vec<u8>> {
+        let disk = disk_with_dir(seed);
+        let mut log = disk.open_append(Path::new("/d/log"))?;
+        disk.sync_dir(Path::new("/d"))?;
+        log.append(b"0123456789")?;
+        disk.crash();
+        disk.read(Path::new("/d/log"))
+    };
+    let outcomes: Vec<Vec<u8>> = (0..64).map(run).collect::<Result<_, _>>()?;
+    assert!(
+        outcomes.iter().any(Vec::is_empty),
+        "some seeds lose the unsynced write"
+    );
+    assert!(outcomes.iter().any(|o| !o.is_empty()), "some seeds tear it");
+    for seed in 0..64 {
+        assert_eq!(
+            run(seed)?,
+            outcomes[seed as usize],
+            "seed {seed} replays the same crash"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn directory_entries_need_sync_dir_to_survive() -> std::io::Result<()> {
+    let disk = disk_with_dir(3);
+    let dir = Path::new("/d");
+    disk.write_file(&dir.join("old"), b"old")?;
+    disk.sync_file(&dir.join("old"))?;
+    disk.sync_dir(dir)?;
+
+    // The atomic-replace pattern: write a temp file, sync it, rename it over the old one.
+    disk.write_file(&dir.join("tmp"), b"new")?;
+    disk.sync_file(&dir.join("tmp"))?;
+    disk.rename(&dir.join("tmp"), &dir.join("old"))?;
+    disk.write_file(&dir.join("unsynced-name"), b"x")?;
+    disk.sync_file(&dir.join("unsynced-name"))?;
+    disk.crash_with(CrashMode::LoseUnsynced);
+    assert_eq!(
+        disk.read(&dir.join("old"))?,
+        b"old",
+        "a rename without sync_dir is forgotten"
+    );
+    assert_eq!(
+        disk.list(dir)?,
+        vec![dir.join("old")],
+        "so is a new file's name"
+    );
+
+    disk.write_file(&dir.join("tmp"), b"new")?;
+    disk.sync_file(&dir.join("tmp"))?;
+    disk.rename(&dir.join("tmp"), &dir.join("old"))?;
+    disk.sync_dir(dir)?;
+    disk.crash_with(CrashMode::LoseUnsynced);
+    assert_eq!(
+        disk.read(&dir.join("old"))?,
+        b"new",
+        "with sync_dir the rename is durable"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_rewritten_or_truncated_file_reverts_to_its_synced_content() -> std::io::Result<()> {
+    let disk = disk_with_dir(4);
+    let path = Path::new("/d/f");
+    disk.write_file(path, b"durable")?;
+    disk.sync_file(path)?;
+    disk.sync_dir(Path::new("/d"))?;
+    disk.truncate(path, 3)?;
+    assert_eq!(disk.read(path)?, b"dur");
+    disk.crash();
+    assert_eq!(disk.read(path)?, b"durable");
+    Ok(())
+}
+
+#[test]
+fn a_full_disk_and_failing_syncs_are_errors_that_change_nothing() -> std::io::Result<()> {
+    let disk = disk_with_dir(5);
+    let path = Path::new("/d/log");
+    let mut log = disk.open_append(path)?;
+    disk.sync_dir(Path::new("/d"))?;
+    disk.set_full(true);
+    let error = log.append(b"x").expect_err("a full disk refuses appends");
+    assert_eq!(error.kind(), ErrorKind::StorageFull);
+    assert_eq!(disk.read(path)?, b"", "nothing was appended");
+    disk.set_full(false);
+    log.append(b"data")?;
+    disk.set_failing_syncs(true);
+    assert!(log.sync().is_err(), "a failing sync is reported");
+    disk.crash_with(CrashMode::LoseUnsynced);
+    assert_eq!(disk.read(path)?, b"", "and made nothing durable");
+    Ok(())
+}
+
+#[test]
+fn the_real_disk_does_what_the_trait_says() -> std::io::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let disk = RealDisk;
+    let sub = dir.path().join("sub");
+    disk.create_dir_all(&sub)?;
+    let mut log = disk.open_append(&sub.join("log"))?;
+    log.append(b"hello ")?;
+    log.append(b"world")?;
+    log.sync()?;
+    assert_eq!(log.len(), 11);
+    assert_eq!(
+        disk.open_append(&sub.join("log"))?.len(),
+        11,
+        "reopening finds the length"
+    );
+    disk.truncate(&sub.join("log"), 5)?;
+    disk.write_file(&sub.join("tmp"), b"snapshot")?;
+    disk.sync_file(&sub.join("tmp"))?;
+    disk.rename(&sub.join("tmp"), &sub.join("snap"))?;
+    disk.sync_dir(&sub)?;
+    assert_eq!(disk.list(&sub)?, vec![sub.join("log"), sub.join("snap")]);
+    assert_eq!(disk.read(&sub.join("log"))?, b"hello");
+    disk.remove(&sub.join("snap"))?;
+    assert_eq!(disk.list(&sub)?, vec![sub.join("log")]);
+    Ok(())
+}
