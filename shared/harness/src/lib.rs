@@ -5,6 +5,8 @@
 //!   gracefully or crash it, restart it on the same address.
 //! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
+//! - [`sim`]: a deterministic simulator for sans-IO protocol code: virtual time, seeded
+//!   loss, delay, reordering, duplication, partitions and crashes; a seed replays a run.
 //! - [`panics`]: remember panics raised on node threads and turn an unfinished exercise's
 //!   `todo!()` into a message that names the exercise and the file to edit.
 //! - [`disk`]: the file abstraction storage code uses: the real disk, and a simulated
@@ -22,6 +24,7 @@ pub mod load;
 pub mod machine;
 pub mod node;
 pub mod panics;
+pub mod sim;
 
 pub use eventually::eventually;
 pub use node::{NodeContext, TestNode};
