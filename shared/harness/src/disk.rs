@@ -261,8 +261,7 @@ impl SimDisk {
     pub fn crash_with(&self, mode: CrashMode) -> CrashReport {
         let mut state = self.lock();
         let state = &mut *state;
-        let mut report = CrashReport::default();
-        report.entries_reverted = state
+        let entries_reverted = state
             .names
             .iter()
             .filter(|(name, inode)| state.durable_names.get(*name) != Some(inode))
@@ -272,6 +271,10 @@ impl SimDisk {
                 .keys()
                 .filter(|name| !state.names.contains_key(*name))
                 .count();
+        let mut report = CrashReport {
+            entries_reverted,
+            ..CrashReport::default()
+        };
         state.names = state.durable_names.clone();
         let live: BTreeSet<u64> = state.names.values().copied().collect();
         state.inodes.retain(|id, _| live.contains(id));

@@ -11,6 +11,9 @@
 //!   `todo!()` into a message that names the exercise and the file to edit.
 //! - [`disk`]: the file abstraction storage code uses: the real disk, and a simulated
 //!   one whose crash loses what was not synced and may tear the last write.
+//! - [`history`] and [`linearizability`]: record every client call (invoke, return,
+//!   outcome) and check the history against the key-value model, key by key; a violation
+//!   writes a timeline page under `target/`.
 //! - [`load`]: the load generator behind every benchmark: concurrent clients,
 //!   HdrHistogram latencies, a progress bar on a terminal, JSON results.
 //! - [`machine`]: the machine and date a benchmark ran on, recorded with its results.
@@ -20,11 +23,14 @@
 
 pub mod disk;
 pub mod eventually;
+pub mod history;
+pub mod linearizability;
 pub mod load;
 pub mod machine;
 pub mod node;
 pub mod panics;
 pub mod sim;
+mod timeline;
 
 pub use eventually::eventually;
 pub use node::{NodeContext, TestNode};

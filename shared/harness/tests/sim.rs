@@ -57,7 +57,7 @@ fn lossy() -> SimConfig {
 /// nodes agree by t=2000.
 fn chaos_run(seed: u64, config: SimConfig) -> Result<Simulation<MaxGossip>, String> {
     let mut sim = Simulation::<MaxGossip>::new(config, seed);
-    let mut last = vec![0u64; 5];
+    let mut last = [0u64; 5];
     let mut monotonic = move |sim: &Simulation<MaxGossip>| {
         for (id, node) in sim.nodes().iter().enumerate() {
             if let Some(node) = node {

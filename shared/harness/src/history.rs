@@ -1,0 +1,214 @@
+//! Recording what clients did: every call's invocation, return and outcome.
+//!
+//! A linearizability check needs, for every operation, when it was invoked, when it
+//! returned (on one monotonic clock), and what it returned. The awkward case is the
+//! call that never got an answer: a timeout or a dropped connection. The operation may
+//! or may not have taken effect, so it is recorded as [`Outcome::Unknown`]: the checker
+//! lets it take effect at any time after its invocation, or never.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+/// An operation on the key-value model. Compare-and-set compares *values*; give every
+/// write a unique value, and "the key is still at the version I read" becomes "the key
+/// still holds the value I read".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KvOp {
+    /// Read a key.
+    Get { key: String },
+    /// Write a key unconditionally.
+    Put { key: String, value: String },
+    /// Write `new` only if the key holds `expected` (`None`: only if absent).
+    Cas {
+        key: String,
+        expected: Option<String>,
+        new: String,
+    },
+    /// Remove a key.
+    Delete { key: String },
+}
+
+impl KvOp {
+    /// The key the operation touches.
+    pub fn key(&self) -> &str {
+        match self {
+            KvOp::Get { key }
+            | KvOp::Put { key, .. }
+            | KvOp::Cas { key, .. }
+            | KvOp::Delete { key } => key,
+        }
+    }
+}
+
+impl fmt::Display for KvOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KvOp::Get { key } => write!(f, "get({key})"),
+            KvOp::Put { key, value } => write!(f, "put({key}, {value})"),
+            KvOp::Cas { key, expected, new } => {
+                write!(
+                    f,
+                    "cas({key}, {}, {new})",
+                    expected.as_deref().unwrap_or("∅")
+                )
+            }
+            KvOp::Delete { key } => write!(f, "delete({key})"),
+        }
+    }
+}
+
+/// What a completed operation returned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KvOutput {
+    /// A get's answer (`None`: not found).
+    Value(Option<String>),
+    /// A put was acknowledged.
+    Written,
+    /// Whether a compare-and-set took effect.
+    Swapped(bool),
+    /// Whether a delete found the key.
+    Deleted(bool),
+}
+
+impl fmt::Display for KvOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KvOutput::Value(Some(v)) => write!(f, "{v}"),
+            KvOutput::Value(None) => write!(f, "∅"),
+            KvOutput::Written => write!(f, "ok"),
+            KvOutput::Swapped(ok) | KvOutput::Deleted(ok) => write!(f, "{ok}"),
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// It returned this output.
+    Ok(KvOutput),
+    /// It definitely did not take effect (e.g. refused before anything was sent, or a
+    /// `4xx`). Such calls are left out of the check.
+    Failed,
+    /// Nobody knows: a timeout, a dropped connection, a crash mid-call.
+    Unknown,
+}
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Which client made it (clients are sequential: one call at a time each).
+    pub client: usize,
+    /// What it asked.
+    pub op: KvOp,
+    /// When it was invoked, in nanoseconds since the recorder started.
+    pub invoke: u64,
+    /// When it returned; `None` for an unknown outcome.
+    pub ret: Option<u64>,
+    /// What it returned; `None` for an unknown outcome.
+    pub output: Option<KvOutput>,
+    /// It definitely did not take effect ([`Outcome::Failed`]): the checker skips it.
+    pub failed: bool,
+}
+
+/// Records calls from many clients on one monotonic clock. Cheap to clone.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+///
+/// let recorder = Recorder::new();
+/// let call = recorder.invoke(0, KvOp::Put { key: "k".into(), value: "v1".into() });
+/// // ... send the request, await the answer ...
+/// call.finish(Outcome::Ok(KvOutput::Written));
+/// let lost = recorder.invoke(1, KvOp::Get { key: "k".into() });
+/// drop(lost); // never finished: recorded as unknown
+/// assert_eq!(recorder.operations().len(), 2);
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    start: Instant,
+    operations: Arc<Mutex<Vec<Operation>>>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A call in progress; finish it with its outcome. Dropping it unfinished leaves an
+/// unknown outcome (the task was cancelled or timed out).
+#[derive(Debug)]
+pub struct Call {
+    recorder: Recorder,
+    index: usize,
+}
+
+impl Recorder {
+    /// A recorder whose clock starts now.
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            operations: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Records the invocation of `op` by `client`.
+    pub fn invoke(&self, client: usize, op: KvOp) -> Call {
+        let mut ops = self
+            .operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        ops.push(Operation {
+            client,
+            op,
+            invoke: self.now(),
+            ret: None,
+            output: None,
+            failed: false,
+        });
+        Call {
+            recorder: self.clone(),
+            index: ops.len() - 1,
+        }
+    }
+
+    /// Every call recorded so far, failed ones included.
+    pub fn operations(&self) -> Vec<Operation> {
+        self.operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Call {
+    /// Records how the call ended.
+    pub fn finish(self, outcome: Outcome) {
+        let now = self.recorder.now();
+        let mut ops = self
+            .recorder
+            .operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(op) = ops.get_mut(self.index) else {
+            return;
+        };
+        match outcome {
+            Outcome::Ok(output) => {
+                op.ret = Some(now);
+                op.output = Some(output);
+            }
+            Outcome::Failed => op.failed = true,
+            Outcome::Unknown => {}
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! Is a recorded history linearizable? A checker for the key-value model.
+//!
+//! A history is linearizable if every operation can be given a single instant, between
+//! its invocation and its return, such that the operations, applied one at a time in
+//! the order of those instants, produce exactly the outputs the clients saw. Keys are
+//! independent in the key-value model, so the history is checked key by key.
+//!
+//! The search is Wing and Gong's: walk the history in time order and try to linearize
+//! each operation that has been invoked, backtracking when a return is reached before
+//! its operation could be placed. Lowe's memoization makes it practical: a state already
+//! visited (the same set of linearized operations and the same value of the key) is not
+//! explored twice. This is the algorithm of Porcupine (Athalye, 2017).
+//!
+//! Operations whose outcome is unknown may take effect at any time after their
+//! invocation, or never: they are given a return time of +∞ and any output.
+//!
+//! The search can be exponential. [`check`] takes a time budget; running out of it
+//! gives [`Verdict::Inconclusive`], which callers must treat as a failure, never as a
+//! pass ([`Verdict::assert_linearizable`] does). A violation writes a timeline of the
+//! offending key's history as an HTML page under `target/` and names its path.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::history::{KvOp, KvOutput, Operation};
+
+/// The checker's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every key's history has a valid linearization.
+    Linearizable,
+    /// This key's history has none.
+    Violation {
+        /// The key.
+        key: String,
+        /// Its operations (failed ones left out).
+        operations: Vec<Operation>,
+        /// The timeline page, if it could be written.
+        timeline: Option<PathBuf>,
+    },
+    /// The budget ran out before this key was decided: treat as a failure.
+    Inconclusive {
+        /// The key being checked when time ran out.
+        key: String,
+        /// How many operations it had.
+        operations: usize,
+        /// The budget.
+        budget: Duration,
+    },
+}
+
+impl Verdict {
+    /// Panics with a readable message unless the verdict is [`Verdict::Linearizable`].
+    #[track_caller]
+    pub fn assert_linearizable(&self) {
+        if *self != Verdict::Linearizable {
+            panic!("{self}");
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Linearizable => write!(f, "the history is linearizable"),
+            Verdict::Violation {
+                key,
+                operations,
+                timeline,
+            } => {
+                writeln!(
+                    f,
+                    "the history of key {key:?} is NOT linearizable: no order of its operations, each placed"
+                )?;
+                writeln!(
+                    f,
+                    "between its call and its return, explains what the clients saw. Its operations:"
+                )?;
+                for op in operations {
+                    writeln!(f, "  {}", describe(op))?;
+                }
+                match timeline {
+                    Some(path) => write!(f, "timeline: {}", path.display()),
+                    None => write!(f, "(the timeline could not be written)"),
+                }
+            }
+            Verdict::Inconclusive {
+                key,
+                operations,
+                budget,
+            } => write!(
+                f,
+                "INCONCLUSIVE: checking key {key:?} ({operations} operations) did not finish within {budget:?}. \
+                 This is not a pass: shorten the history (fewer operations per key, more keys) or raise the budget"
+            ),
+        }
+    }
+}
+
+fn describe(op: &Operation) -> String {
+    let ret = op
+        .ret
+        .map_or("?".to_string(), |r| format!("{:.3}ms", r as f64 / 1e6));
+    let output = op
+        .output
+        .as_ref()
+        .map_or("unknown".to_string(), ToString::to_string);
+    format!(
+        "client {:>2}  [{:.3}ms, {ret}]  {} -> {output}",
+        op.client,
+        op.invoke as f64 / 1e6,
+        op.op
+    )
+}
+
+/// The key-value model: one key's value. Returns the state after `op`, or `None` if
+/// `op` cannot have returned `output` from `state`. `output: None` (unknown) accepts
+/// whatever the operation would have returned.
+pub fn step(
+    state: &Option<String>,
+    op: &KvOp,
+    output: Option<&KvOutput>,
+) -> Option<Option<String>> {
+    match (op, output) {
+        (KvOp::Get { .. }, None) => Some(state.clone()),
+        (KvOp::Get { .. }, Some(KvOutput::Value(seen))) => (seen == state).then(|| state.clone()),
+        (KvOp::Put { value, .. }, None | Some(KvOutput::Written)) => Some(Some(value.clone())),
+        (KvOp::Cas { expected, new, .. }, output) => {
+            let matches = state == expected;
+            match output {
+                None => Some(if matches {
+                    Some(new.clone())
+                } else {
+                    state.clone()
+                }),
+                Some(KvOutput::Swapped(true)) if matches => Some(Some(new.clone())),
+                Some(KvOutput::Swapped(false)) if !matches => Some(state.clone()),
+                _ => None,
+            }
+        }
+        (KvOp::Delete { .. }, None) => Some(None),
+        (KvOp::Delete { .. }, Some(KvOutput::Deleted(found))) => {
+            (*found == state.is_some()).then_some(None)
+        }
+        _ => None,
+    }
+}
+
+/// Checks a whole history within `budget` (shared by all keys). Failed operations are
+/// ignored; each key starts absent.
+pub fn check(history: &[Operation], budget: Duration) -> Verdict {
+    let deadline = Instant::now() + budget;
+    let mut by_key: BTreeMap<&str, Vec<Operation>> = BTreeMap::new();
+    for op in history.iter().filter(|op| !op.failed) {
+        by_key.entry(op.op.key()).or_default().push(op.clone());
+    }
+    for (key, operations) in by_key {
+        match check_key(&operations, deadline) {
+            Some(true) => {}
+            Some(false) => {
+                let timeline = crate::timeline::write(key, &operations).ok();
+                return Verdict::Violation {
+                    key: key.to_string(),
+                    operations,
+                    timeline,
+                };
+            }
+            None => {
+                return Verdict::Inconclusive {
+                    key: key.to_string(),
+                    operations: operations.len(),
+                    budget,
+                };
+            }
+        }
+    }
+    Verdict::Linearizable
+}
+
+/// One entry of the time-ordered list: an operation's call or return.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    op: usize,
+    is_call: bool,
+    /// For a call, the index of its return entry.
+    matching: usize,
+    prev: usize,
+    next: usize,
+}
+
+const NONE: usize = usize::MAX;
+
+/// `Some(linearizable)`, or `None` if the deadline passed first.
+fn check_key(ops: &[Operation], deadline: Instant) -> Option<bool> {
+    // Events in time order; at equal times calls come first (the operations overlap).
+    let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        events.push((op.invoke, true, i));
+        events.push((op.ret.unwrap_or(u64::MAX), false, i));
+    }
+    events.sort_by_key(|&(time, is_call, op)| (time, !is_call, op));
+
+    // entries[0] is the list head; entry k+1 is event k.
+    let mut entries = vec![Entry {
+        op: NONE,
+        is_call: false,
+        matching: NONE,
+        prev: NONE,
+        next: 1,
+    }];
+    let mut return_of = vec![NONE; ops.len()];
+    for (k, &(_, is_call, op)) in events.iter().enumerate() {
+        let index = k + 1;
+        entries.push(Entry {
+            op,
+            is_call,
+            matching: NONE,
+            prev: k,
+            next: index + 1,
+        });
+        if !is_call {
+            return_of[op] = index;
+        }
+    }
+    if let Some(last) = entries.last_mut() {
+        last.next = NONE;
+    }
+    for entry in entries.iter_mut().filter(|e| e.is_call) {
+        entry.matching = return_of[entry.op];
+    }
+
+    let words = ops.len().div_ceil(64);
+    let mut linearized = vec![0u64; words];
+    let mut state: Option<String> = None;
+    let mut cache: HashSet<(Vec<u64>, Option<String>)> = HashSet::new();
+    let mut stack: Vec<(usize, Option<String>)> = Vec::new();
+    let mut current = entries[0].next;
+    let mut iterations = 0u64;
+
+    while entries[0].next != NONE {
+        iterations += 1;
+        if iterations.is_multiple_of(4096) && Instant::now() > deadline {
+            return None;
+        }
+        let entry = entries[current];
+        if entry.is_call {
+            let op = &ops[entry.op];
+            if let Some(next_state) = step(&state, &op.op, op.output.as_ref()) {
+                let mut bits = linearized.clone();
+                bits[entry.op / 64] |= 1 << (entry.op % 64);
+                if cache.insert((bits.clone(), next_state.clone())) {
+                    stack.push((current, std::mem::replace(&mut state, next_state)));
+                    linearized = bits;
+                    lift(&mut entries, current);
+                    current = entries[0].next;
+                    continue;
+                }
+            }
+            current = entry.next;
+        } else {
+            // A return whose operation is not linearized yet: undo the last choice.
+            let Some((call, previous)) = stack.pop() else {
+                return Some(false);
+            };
+            state = previous;
+            let op = entries[call].op;
+            linearized[op / 64] &= !(1 << (op % 64));
+            unlift(&mut entries, call);
+            current = entries[call].next;
+        }
+    }
+    Some(true)
+}
+
+fn lift(entries: &mut [Entry], call: usize) {
+    let ret = entries[call].matching;
+    for index in [call, ret] {
+        let Entry { prev, next, .. } = entries[index];
+        entries[prev].next = next;
+        if next != NONE {
+            entries[next].prev = prev;
+        }
+    }
+}
+
+fn unlift(entries: &mut [Entry], call: usize) {
+    let ret = entries[call].matching;
+    for index in [ret, call] {
+        let Entry { prev, next, .. } = entries[index];
+        entries[prev].next = index;
+        if next != NONE {
+            entries[next].prev = index;
+        }
+    }
+}
+
+/// A history from a correct concurrent execution, for tests and benchmarks: `clients`
+/// sequential clients run `operations` operations over `keys` keys; each operation takes
+/// effect at a random instant inside its interval; `unknown` is the share of operations
+/// whose outcome is lost (half of those take effect). Always linearizable.
+pub fn random_history(
+    seed: u64,
+    clients: usize,
+    operations: usize,
+    keys: usize,
+    unknown: f64,
+) -> Vec<Operation> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    // Intervals first: each client's operations follow one another.
+    let mut clock = vec![0u64; clients.max(1)];
+    let mut planned: Vec<(u64, Operation)> = Vec::with_capacity(operations);
+    for _ in 0..operations {
+        let client = rng.usize(0..clients.max(1));
+        let invoke = clock[client] + rng.u64(0..2_000);
+        let point = invoke + rng.u64(1..5_000);
+        let ret = point + rng.u64(1..5_000);
+        clock[client] = ret;
+        let key = format!("k{}", rng.usize(0..keys.max(1)));
+        let op = Operation {
+            client,
+            op: KvOp::Get { key },
+            invoke,
+            ret: Some(ret),
+            output: None,
+            failed: false,
+        };
+        planned.push((point, op));
+    }
+    // Then apply them in the order of their instants, choosing each operation's kind
+    // and computing its output against the true state.
+    planned.sort_by_key(|(point, _)| *point);
+    let mut values: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut written: Vec<String> = Vec::new();
+    for (n, (_, op)) in planned.iter_mut().enumerate() {
+        let key = op.op.key().to_string();
+        let current = values.get(&key).cloned().flatten();
+        let value = format!("v{n}");
+        op.op = match rng.u8(0..20) {
+            0..=9 => KvOp::Get { key: key.clone() },
+            10..=14 => KvOp::Put {
+                key: key.clone(),
+                value,
+            },
+            15..=18 => {
+                let expected = if rng.bool() || written.is_empty() {
+                    current.clone()
+                } else {
+                    Some(written[rng.usize(0..written.len())].clone())
+                };
+                KvOp::Cas {
+                    key: key.clone(),
+                    expected,
+                    new: value,
+                }
+            }
+            _ => KvOp::Delete { key: key.clone() },
+        };
+        let lost = rng.f64() < unknown;
+        let takes_effect = !lost || rng.bool();
+        let state = values.entry(key).or_default();
+        if takes_effect {
+            let output = match &op.op {
+                KvOp::Get { .. } => KvOutput::Value(state.clone()),
+                KvOp::Put { .. } => KvOutput::Written,
+                KvOp::Cas { expected, .. } => KvOutput::Swapped(state == expected),
+                KvOp::Delete { .. } => KvOutput::Deleted(state.is_some()),
+            };
+            if let Some(next) = step(state, &op.op, Some(&output)) {
+                *state = next;
+            }
+            op.output = Some(output);
+        }
+        if let KvOp::Put { value, .. } | KvOp::Cas { new: value, .. } = &op.op {
+            written.push(value.clone());
+        }
+        if lost {
+            op.ret = None;
+            op.output = None;
+        }
+    }
+    let mut history: Vec<Operation> = planned.into_iter().map(|(_, op)| op).collect();
+    history.sort_by_key(|op| op.invoke);
+    history
+}
