@@ -3,6 +3,9 @@
 //! # Layout
 //! - [`node`]: start a chapter's node on `127.0.0.1:0` on its own runtime, stop it
 //!   gracefully or crash it, restart it on the same address.
+//! - [`cluster`] and [`network`]: `n` nodes on loopback behind one TCP proxy per
+//!   directed link, so a test can partition, cut, delay and drop traffic, isolate a
+//!   client, and kill and restart nodes, with no fault logic in the nodes.
 //! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
 //! - [`sim`]: a deterministic simulator for sans-IO protocol code: virtual time, seeded
@@ -21,16 +24,18 @@
 //! **Invariant:** the harness never depends on a chapter. Chapters hand it a closure that
 //! runs their server; it hands them a listener, an id and a shutdown signal.
 
+pub mod cluster;
 pub mod disk;
 pub mod eventually;
 pub mod history;
 pub mod linearizability;
 pub mod load;
 pub mod machine;
+pub mod network;
 pub mod node;
 pub mod panics;
 pub mod sim;
 mod timeline;
 
 pub use eventually::eventually;
-pub use node::{NodeContext, TestNode};
+pub use node::{NodeContext, NodeSetup, Peer, TestNode};

@@ -14,6 +14,7 @@
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,16 @@ type BoxedRun = Arc<
     dyn Fn(NodeContext) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync,
 >;
 
+/// Another node, as this node should reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// The peer's id.
+    pub id: u64,
+    /// The base URL to reach it at (in a [`Cluster`](crate::cluster::Cluster), the
+    /// address of the proxy that carries this link, so faults can be injected).
+    pub url: String,
+}
+
 /// What a node's code is handed when it starts.
 pub struct NodeContext {
     /// The node's id.
@@ -43,6 +54,10 @@ pub struct NodeContext {
     pub listener: tokio::net::TcpListener,
     /// Resolves when [`TestNode::stop`] asks for a graceful shutdown.
     pub shutdown: Shutdown,
+    /// The other nodes of its cluster (empty for a single node).
+    pub peers: Vec<Peer>,
+    /// A directory of its own that survives restarts (removed when the test ends).
+    pub data_dir: PathBuf,
 }
 
 impl fmt::Debug for NodeContext {
@@ -50,8 +65,23 @@ impl fmt::Debug for NodeContext {
         f.debug_struct("NodeContext")
             .field("id", &self.id)
             .field("addr", &self.addr)
+            .field("peers", &self.peers)
+            .field("data_dir", &self.data_dir)
             .finish()
     }
+}
+
+/// Where a node lives: its id, its peers and its data directory.
+#[derive(Debug, Clone, Default)]
+pub struct NodeSetup {
+    /// The node's id.
+    pub id: u64,
+    /// The other nodes.
+    pub peers: Vec<Peer>,
+    /// Its data directory; `None`: a fresh temporary one, owned by the node.
+    pub data_dir: Option<PathBuf>,
+    /// The address to bind; `None`: `127.0.0.1:0`.
+    pub addr: Option<SocketAddr>,
 }
 
 /// How long [`TestNode::stop`] waits for a graceful shutdown before it gives up.
@@ -81,6 +111,9 @@ static INSTANCES: AtomicU64 = AtomicU64::new(0);
 pub struct TestNode {
     id: u64,
     addr: SocketAddr,
+    peers: Vec<Peer>,
+    data_dir: PathBuf,
+    _temp_dir: Option<tempfile::TempDir>,
     instance: u64,
     run: BoxedRun,
     runtime: Option<Runtime>,
@@ -108,12 +141,45 @@ impl TestNode {
         F: Fn(NodeContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        Self::start_with(
+            NodeSetup {
+                id,
+                ..NodeSetup::default()
+            },
+            run,
+        )
+    }
+
+    /// Like [`TestNode::start`], with peers, a data directory or an address chosen.
+    pub fn start_with<F, Fut>(setup: NodeSetup, run: F) -> anyhow::Result<Self>
+    where
+        F: Fn(NodeContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
         let run: BoxedRun = Arc::new(move |ctx| Box::pin(run(ctx)));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
+        let bind = setup
+            .addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener =
+            std::net::TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
         let addr = listener.local_addr()?;
+        let (data_dir, temp_dir) = match setup.data_dir {
+            Some(dir) => (dir, None),
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix(&format!("node-{}-", setup.id))
+                    .tempdir()?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
         let mut node = TestNode {
-            id,
+            id: setup.id,
             addr,
+            peers: setup.peers,
+            data_dir,
+            _temp_dir: temp_dir,
             instance: 0,
             run,
             runtime: None,
@@ -136,6 +202,7 @@ impl TestNode {
             .context("building the node's runtime")?;
         let (tx, rx) = oneshot::channel::<()>();
         let (id, addr, run) = (self.id, self.addr, Arc::clone(&self.run));
+        let (peers, data_dir) = (self.peers.clone(), self.data_dir.clone());
         let task = runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener)?;
             let shutdown: Shutdown = Box::pin(async move {
@@ -147,6 +214,8 @@ impl TestNode {
                 addr,
                 listener,
                 shutdown,
+                peers,
+                data_dir,
             })
             .await
         });
@@ -169,6 +238,11 @@ impl TestNode {
     /// `http://127.0.0.1:<port>`, the base URL of the node's API.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The node's data directory (the same across restarts).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// Whether the node's runtime is up (it has not been stopped or crashed).
