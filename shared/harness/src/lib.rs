@@ -10,6 +10,7 @@
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
 //! - [`sim`]: a deterministic simulator for sans-IO protocol code: virtual time, seeded
 //!   loss, delay, reordering, duplication, partitions and crashes; a seed replays a run.
+//! - [`process`]: a chapter's real binary as a child process, killed with SIGKILL.
 //! - [`panics`]: remember panics raised on node threads and turn an unfinished exercise's
 //!   `todo!()` into a message that names the exercise and the file to edit.
 //! - [`disk`]: the file abstraction storage code uses: the real disk, and a simulated
@@ -34,6 +35,7 @@ pub mod machine;
 pub mod network;
 pub mod node;
 pub mod panics;
+pub mod process;
 pub mod sim;
 mod timeline;
 
