@@ -78,17 +78,21 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the node at `base` (e.g. `http://127.0.0.1:7000`), with a 10 s
-    /// timeout per request.
+    /// A client of the node at `base` (`http://127.0.0.1:7000`, or just
+    /// `127.0.0.1:7000`), with a 10 s timeout per request.
     pub fn new(base: &str) -> anyhow::Result<Self> {
+        let base = if base.contains("://") {
+            base.to_string()
+        } else {
+            format!("http://{base}")
+        };
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()?;
-        Ok(Self {
-            http,
-            base: Url::parse(base)?,
-        })
+        let base = Url::parse(&base)
+            .map_err(|e| anyhow::anyhow!("{base:?} is not a node address: {e}"))?;
+        Ok(Self { http, base })
     }
 
     /// `/kv/<key>`, with the key percent-encoded as one path segment.

@@ -70,6 +70,11 @@ fn ex5_a_body_that_is_not_the_api_is_a_protocol_error() {
 async fn ex5_the_client_reports_what_the_server_said() -> anyhow::Result<()> {
     let mut node = start_node();
     let client = chapter1::Client::new(&node.url())?;
+    let without_scheme = chapter1::Client::new(&node.addr().to_string())?;
+    assert!(
+        without_scheme.get("k").await?.is_none(),
+        "an address without http:// works too"
+    );
 
     let first = client.put("k", "v1").await?;
     match client.put_if("k", "v2", first.version + 100).await {
