@@ -70,20 +70,18 @@ pub struct RealDisk;
 #[derive(Debug)]
 struct RealAppendFile {
     file: std::fs::File,
-    len: u64,
 }
 
 impl AppendFile for RealAppendFile {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.file.write_all(bytes)?;
-        self.len += bytes.len() as u64;
-        Ok(())
+        self.file.write_all(bytes)
     }
     fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()
     }
     fn len(&self) -> u64 {
-        self.len
+        // Asked of the file, not counted here: compaction truncates through the path.
+        self.file.metadata().map_or(0, |m| m.len())
     }
 }
 
@@ -93,8 +91,7 @@ impl Disk for RealDisk {
             .create(true)
             .append(true)
             .open(path)?;
-        let len = file.metadata()?.len();
-        Ok(Box::new(RealAppendFile { file, len }))
+        Ok(Box::new(RealAppendFile { file }))
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)

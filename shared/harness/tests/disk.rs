@@ -193,12 +193,22 @@ fn the_real_disk_does_what_the_trait_says() -> std::io::Result<()> {
         "reopening finds the length"
     );
     disk.truncate(&sub.join("log"), 5)?;
+    assert_eq!(
+        log.len(),
+        5,
+        "an open handle sees a truncation made through the path"
+    );
+    log.append(b"!")?;
     disk.write_file(&sub.join("tmp"), b"snapshot")?;
     disk.sync_file(&sub.join("tmp"))?;
     disk.rename(&sub.join("tmp"), &sub.join("snap"))?;
     disk.sync_dir(&sub)?;
     assert_eq!(disk.list(&sub)?, vec![sub.join("log"), sub.join("snap")]);
-    assert_eq!(disk.read(&sub.join("log"))?, b"hello");
+    assert_eq!(
+        disk.read(&sub.join("log"))?,
+        b"hello!",
+        "appends go on at the new end"
+    );
     disk.remove(&sub.join("snap"))?;
     assert_eq!(disk.list(&sub)?, vec![sub.join("log")]);
     Ok(())

@@ -154,9 +154,9 @@ pub fn parse(name: &str, source: &str) -> anyhow::Result<Vec<Region>> {
 }
 
 /// Keeps the skeleton's build quiet until the student has written the code.
-const ALLOW: &str = "\n// The stubs leave some parameters and imports unused until you write the code;\n\
+const ALLOW: &str = "\n// The stubs leave some parameters, imports and helpers unused until you write the code;\n\
                      // delete this line once every exercise in the file is done.\n\
-                     #![allow(unused_variables, unused_imports)]\n";
+                     #![allow(unused_variables, unused_imports, dead_code)]\n";
 
 /// The comment put at the top of every generated exercise file.
 pub fn header(solution_path: &str) -> String {

@@ -1,0 +1,52 @@
+//! Chapter 2: durability, a write-ahead log that survives crashes.
+//!
+//! Chapter 1's server, with every write appended to a log and synced before it is
+//! acknowledged; on start, the node recovers its map from a snapshot and the log.
+//! `version` is now the write's position in the log.
+//!
+//! # Layout
+//! Yours to finish (in `exercises/chapter2/`):
+//! - [`record`]: a log record and its frame on disk (exercise 2.1).
+//! - [`wal`]: replay and torn tails (2.2), group commit (2.3), compaction (2.5).
+//! - [`store`]: the durable write path: nothing acknowledged before it is durable (2.4).
+//!
+//! Given (chapter 1's finished code, extended):
+//! - [`api`]: the JSON shapes; `/status` now reports durability and log statistics.
+//! - [`error`]: API errors, now with `503 unavailable` when the disk fails.
+//! - [`validate`], [`client`]: as chapter 1 finished them.
+//! - [`server`]: the router, with the store's calls now `async`, and the node's settings.
+//! - [`bench`]: fsync per write against group commit, and recovery time.
+//! - `main.rs`: the `chapter2` binary (`serve --data-dir --fsync`, `get`, `put`, `delete`,
+//!   `demo`, `bench`).
+
+// The student's files are mounted from exercises/, the reference from solutions/;
+// `--features solution` switches. Tests are the same for both.
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter2/record.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter2/record.rs")]
+pub mod record;
+
+#[cfg_attr(not(feature = "solution"), path = "../../../exercises/chapter2/wal.rs")]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter2/wal.rs")]
+pub mod wal;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter2/store.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter2/store.rs")]
+pub mod store;
+
+pub mod api;
+pub mod bench;
+pub mod client;
+pub mod error;
+pub mod server;
+pub mod validate;
+
+pub use client::{Client, ClientError};
+pub use error::ApiError;
+pub use server::{Config, app, run};
+pub use store::Store;

@@ -1,0 +1,362 @@
+//! The HTTP server: routes, extractors, middleware, graceful shutdown.
+//!
+//! Chapter 1's server with a durable store: the store's calls are `async` (a write
+//! returns once it is durable), a failed disk answers `503 unavailable`, and the node's
+//! settings say where its data lives, on which disk, and when to fsync.
+//!
+//! Requests pass through, outermost first: a tracing span per request; a catch-panic
+//! layer that turns a handler's panic (an unfinished exercise's `todo!()`) into a JSON
+//! 500 naming the exercise; a timeout so no request hangs forever; the body limit.
+
+use std::any::Any;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{BoxError, Json, Router};
+use harness::disk::{Disk, RealDisk};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{Instrument, Level};
+
+use crate::api::{DeleteResponse, Entry, Health, PutRequest, Status};
+use crate::error::ApiError;
+use crate::store::{Store, StoreError};
+use crate::validate::{MAX_BODY_BYTES, validate_key};
+use crate::wal::{FsyncPolicy, LogOptions};
+
+/// A node's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The node's id, shown in `/health`, `/status` and every log line.
+    pub id: u64,
+    /// How long a request may take before it is answered with `504 timeout`.
+    pub request_timeout: Duration,
+    /// Where the log and the snapshot live.
+    pub data_dir: PathBuf,
+    /// The disk they live on: the real one, or a simulated one in tests.
+    pub disk: Arc<dyn Disk>,
+    /// When to fsync and when to compact.
+    pub log: LogOptions,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            id: 1,
+            request_timeout: Duration::from_secs(10),
+            data_dir: PathBuf::from("data"),
+            disk: Arc::new(RealDisk),
+            log: LogOptions::default(),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: Arc<Store>,
+    id: u64,
+    fsync: FsyncPolicy,
+    started: Instant,
+}
+
+impl AppState {
+    /// A node's state around an open store.
+    pub fn new(id: u64, store: Arc<Store>, fsync: FsyncPolicy) -> Self {
+        Self {
+            store,
+            id,
+            fsync,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight and returns. The caller owns binding and the shutdown signal.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let span = tracing::info_span!("node", id = config.id);
+    async move {
+        let store = Store::open(
+            Arc::clone(&config.disk),
+            &config.data_dir,
+            config.log.clone(),
+        )?;
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            data_dir = %config.data_dir.display(),
+            recovered_keys = store.len(),
+            version = store.last_version(),
+            "listening"
+        );
+        let state = AppState::new(config.id, Arc::new(store), config.log.fsync);
+        axum::serve(listener, app(state, config.request_timeout))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("shut down");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+// ANCHOR: app
+/// The router with every route and middleware; tests can drive it with `oneshot`.
+pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let id = state.id;
+    Router::new()
+        .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
+        .route("/kv", axum::routing::any(empty_key))
+        .route("/kv/", axum::routing::any(empty_key))
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(
+                    TraceLayer::new_for_http()
+                        // Connection tasks do not inherit `run`'s span: name the node here.
+                        .make_span_with(move |request: &Request| {
+                            tracing::info_span!("request", node = id, method = %request.method(), uri = %request.uri())
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+                    ApiError::Timeout(request_timeout)
+                }))
+                .timeout(request_timeout)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+}
+// ANCHOR_END: app
+
+async fn get_key(State(state): State<AppState>, Key(key): Key) -> Result<Json<Entry>, ApiError> {
+    match state
+        .store
+        .get(&key)
+        .await
+        .map_err(|e| store_error(&key, e))?
+    {
+        Some(found) => Ok(Json(Entry {
+            key,
+            value: found.value,
+            version: found.version,
+        })),
+        None => Err(ApiError::NotFound { key }),
+    }
+}
+
+async fn put_key(
+    State(state): State<AppState>,
+    Key(key): Key,
+    JsonBody(request): JsonBody<PutRequest>,
+) -> Result<Json<Entry>, ApiError> {
+    let version = state
+        .store
+        .put(&key, request.value.clone(), request.if_version)
+        .await
+        .map_err(|e| store_error(&key, e))?;
+    Ok(Json(Entry {
+        key,
+        value: request.value,
+        version,
+    }))
+}
+
+async fn delete_key(
+    State(state): State<AppState>,
+    Key(key): Key,
+) -> Result<Json<DeleteResponse>, ApiError> {
+    let version = state
+        .store
+        .delete(&key)
+        .await
+        .map_err(|e| store_error(&key, e))?;
+    Ok(Json(DeleteResponse { key, version }))
+}
+
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        id: state.id,
+    })
+}
+
+async fn status(State(state): State<AppState>) -> Json<Status> {
+    Json(Status {
+        id: state.id,
+        role: "standalone".into(),
+        keys: state.store.len(),
+        last_version: state.store.last_version(),
+        durable_version: state.store.durable_version(),
+        log: state.store.log_stats(),
+        fsync: state.fsync,
+        uptime_ms: state.started.elapsed().as_millis() as u64,
+    })
+}
+
+async fn empty_key() -> ApiError {
+    ApiError::InvalidKey("the key is empty; use /kv/{key} with a key of 1 to 256 bytes".into())
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+fn store_error(key: &str, error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::NotFound {
+            key: key.to_string(),
+        },
+        StoreError::VersionMismatch { expected, current } => {
+            ApiError::VersionMismatch { expected, current }
+        }
+        // The committer runs the log exercises: an unfinished one says so.
+        StoreError::Unavailable(message) if message.contains("is not implemented yet") => {
+            ApiError::NotImplemented(message)
+        }
+        StoreError::Unavailable(message) => ApiError::Unavailable(message),
+    }
+}
+
+/// The `{key}` path segment, percent-decoded and validated.
+#[derive(Debug)]
+pub struct Key(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Key {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(key) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::InvalidKey(format!("the key is not valid percent-encoded UTF-8: {e}"))
+            })?;
+        validate_key(&key)?;
+        Ok(Key(key))
+    }
+}
+
+/// A JSON body whose every rejection is an [`ApiError`] that says what is wrong.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with the header `Content-Type: application/json`".into(),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is not valid JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is JSON but not the expected {{\"value\": string, \"if_version\"?: number}}: {}",
+                e.body_text()
+            ))),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(format!(
+                    "the body is larger than the limit of {MAX_BODY_BYTES} bytes (1 MiB)"
+                )))
+            }
+            Err(rejection) => Err(ApiError::InvalidBody(rejection.body_text())),
+        }
+    }
+}
+
+/// The response when a handler panics. An unfinished exercise panics with a message
+/// naming itself and its file: pass that on, so the test (and curl) shows it.
+fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+    let message = harness::panics::payload_message(payload.as_ref());
+    let message = message
+        .trim_start_matches("not yet implemented: ")
+        .to_string();
+    let error = if message.contains("is not implemented yet") {
+        ApiError::NotImplemented(message)
+    } else {
+        ApiError::Internal(format!(
+            "the server hit a bug (a handler panicked: {message}); see its log"
+        ))
+    };
+    // The status is set here, not by `ApiError::status`: that may be the unfinished exercise.
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        Json(error.body()),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn chapter_an_unfinished_exercise_in_a_handler_answers_with_its_name() {
+        let todo = "not yet implemented: exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x";
+        let response = panic_response(Box::new(todo));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "not_implemented");
+        assert_eq!(
+            body["message"],
+            "exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x",
+            "the test that gets this response shows the exercise and the file to edit"
+        );
+    }
+
+    #[tokio::test]
+    async fn chapter_any_other_panic_is_an_internal_error_that_quotes_it() {
+        let response = panic_response(Box::new(String::from("index out of bounds")));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "internal");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("index out of bounds")),
+            "{body}"
+        );
+    }
+}

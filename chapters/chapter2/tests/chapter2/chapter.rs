@@ -1,0 +1,322 @@
+//! Chapter-wide tests: restarts, crashes at random points, a real kill -9, bad input,
+//! a full disk, a corrupt log.
+//! Book: chapter 2, "The system".
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chapter2::store::StoreError;
+use chapter2::wal::FsyncPolicy;
+use chapter2::{Client, Config};
+use harness::disk::SimDisk;
+use harness::process::ProcessNode;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{call, open, put_json, sim_config, start_node, try_open};
+
+#[tokio::test]
+async fn chapter_a_restarted_node_keeps_every_acknowledged_write() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = Config {
+        data_dir: data.path().to_path_buf(),
+        ..Config::default()
+    };
+    let mut node = start_node(config.clone());
+    let client = Client::new(&node.url())?;
+    for i in 0..50 {
+        client.put(&format!("k{i}"), &format!("v{i}")).await?;
+    }
+    client.delete("k7").await?;
+    node.stop().await?;
+    node.restart().await?;
+    for i in (0..50).filter(|i| *i != 7) {
+        let entry = client
+            .get(&format!("k{i}"))
+            .await?
+            .unwrap_or_else(|| panic!("k{i} was acknowledged"));
+        assert_eq!(entry.value, format!("v{i}"));
+    }
+    assert!(
+        client.get("k7").await?.is_none(),
+        "the delete was acknowledged too"
+    );
+    assert_eq!(
+        client.put("next", "x").await?.version,
+        52,
+        "versions continue from the log"
+    );
+    node.stop().await
+}
+
+/// Writers on distinct keys; the disk crashes at a random point (losing or tearing what
+/// was not synced); the store reopened from what survived must have every write that was
+/// acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_crashes_at_random_points_never_lose_an_acknowledged_write() {
+    for seed in 0..300u64 {
+        let disk = SimDisk::new(seed);
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let policy = if seed % 2 == 0 {
+            FsyncPolicy::Group
+        } else {
+            FsyncPolicy::Always
+        };
+        // Every third seed compacts often, so crashes also land inside compactions.
+        let compact_after = if seed % 3 == 0 { 1024 } else { u64::MAX };
+        let store = Arc::new(open(&disk, policy, compact_after));
+        let acked: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+        let crash_after = rng.usize(1..120);
+        let mut writers = Vec::new();
+        for w in 0..4 {
+            let (store, acked) = (Arc::clone(&store), Arc::clone(&acked));
+            writers.push(tokio::spawn(async move {
+                for i in 0..60 {
+                    let (key, value) = (format!("w{w}-{i}"), format!("value {w} {i}"));
+                    match store.put(&key, value.clone(), None).await {
+                        Ok(_) => {
+                            acked
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(key, value);
+                        }
+                        Err(StoreError::Unavailable(_)) => return,
+                        Err(e) => panic!("seed {seed}: unexpected {e}"),
+                    }
+                }
+            }));
+        }
+        let acked_before_crash = loop {
+            let count = acked.lock().unwrap_or_else(|p| p.into_inner()).len();
+            if count >= crash_after || writers.iter().all(|w| w.is_finished()) {
+                break count;
+            }
+            tokio::task::yield_now().await;
+        };
+        let report = disk.crash();
+        for writer in writers {
+            let _ = writer.await;
+        }
+        let acknowledged = acked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let reopened = try_open(&disk, policy, compact_after)
+            .unwrap_or_else(|e| panic!("seed {seed}: recovery failed after {report:?}: {e}"));
+        for (key, value) in &acknowledged {
+            let found = reopened.get(key).await.ok().flatten().map(|v| v.value);
+            assert_eq!(
+                found.as_ref(),
+                Some(value),
+                "seed {seed} ({policy:?}, compact after {compact_after} bytes): {key} was acknowledged \
+                 ({acked_before_crash} acks when the disk crashed: {report:?}) but is gone after recovery"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn chapter_a_sigkilled_server_keeps_every_acknowledged_write() -> anyhow::Result<()> {
+    let mut node = ProcessNode::start(env!("CARGO_BIN_EXE_chapter2"), |addr, dir| {
+        let data = dir.join("data").display().to_string();
+        [
+            "serve",
+            "--addr",
+            &addr.to_string(),
+            "--data-dir",
+            &data,
+            "--fsync",
+            "group",
+        ]
+        .map(String::from)
+        .to_vec()
+    })
+    .await?;
+    let client = Arc::new(Client::new(&node.url())?);
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (client, acked) = (Arc::clone(&client), Arc::clone(&acked));
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let (key, value) = (format!("w{w}-{i}"), format!("{w}:{i}"));
+                if client.put(&key, &value).await.is_err() {
+                    return; // the process is gone
+                }
+                acked
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((key, value));
+            }
+        }));
+    }
+    harness::eventually(Duration::from_secs(30), "200 acknowledged writes", || {
+        let count = acked.lock().unwrap_or_else(|p| p.into_inner()).len();
+        async move {
+            if count >= 200 {
+                Ok(())
+            } else {
+                Err(format!("{count} so far"))
+            }
+        }
+    })
+    .await?;
+    node.kill();
+    for writer in writers {
+        writer.await?;
+    }
+    node.restart().await?;
+    let acknowledged = acked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for (key, value) in &acknowledged {
+        let found = client.get(key).await?.map(|e| e.value);
+        assert_eq!(
+            found.as_ref(),
+            Some(value),
+            "{key} was acknowledged before kill -9; log:\n{}",
+            node.log()
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn chapter_bad_input_is_still_rejected_and_loses_nothing() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let mut node = start_node(Config {
+        data_dir: data.path().to_path_buf(),
+        ..Config::default()
+    });
+    let url = node.url();
+    let (_, kept) = put_json(&format!("{url}/kv/kept"), &json!({"value": "precious"})).await?;
+    let json = |body: &str| Some(("application/json", body.as_bytes().to_vec()));
+    let too_big = format!("{{\"value\": \"{}\"}}", "x".repeat(1024 * 1024));
+    let cases = [
+        (
+            Method::GET,
+            format!("{url}/kv/{}", "k".repeat(257)),
+            None,
+            400,
+            "invalid_key",
+        ),
+        (
+            Method::GET,
+            format!("{url}/kv/a%0Ab"),
+            None,
+            400,
+            "invalid_key",
+        ),
+        (
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(&too_big),
+            413,
+            "too_large",
+        ),
+        (
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(r#"{"value": "#),
+            400,
+            "invalid_body",
+        ),
+        (
+            Method::PUT,
+            format!("{url}/kv/k"),
+            json(r#"{"valeu": "x"}"#),
+            400,
+            "invalid_body",
+        ),
+        (
+            Method::PUT,
+            format!("{url}/kv/k"),
+            Some(("text/plain", b"x".to_vec())),
+            415,
+            "invalid_body",
+        ),
+        (
+            Method::GET,
+            format!("{url}/nothing"),
+            None,
+            404,
+            "not_found",
+        ),
+    ];
+    for (method, target, body, status, code) in cases {
+        let (got, body) = call(method, &target, body).await?;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(code)),
+            "{target}: {body}"
+        );
+    }
+    let (_, after) = call(Method::GET, &format!("{url}/kv/kept"), None).await?;
+    assert_eq!(after, kept);
+    let (_, status) = call(Method::GET, &format!("{url}/status"), None).await?;
+    assert_eq!(
+        (
+            status["last_version"].as_u64(),
+            status["durable_version"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{status}"
+    );
+    node.stop().await
+}
+
+#[tokio::test]
+async fn chapter_a_full_disk_answers_503_and_acknowledges_nothing() -> anyhow::Result<()> {
+    let disk = SimDisk::new(8);
+    let mut node = start_node(sim_config(&disk));
+    let url = node.url();
+    put_json(&format!("{url}/kv/before"), &json!({"value": "safe"})).await?;
+    disk.set_full(true);
+    let (status, body) = put_json(&format!("{url}/kv/after"), &json!({"value": "lost"})).await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no space")),
+        "say why: {body}"
+    );
+    let (status, _) = call(Method::GET, &format!("{url}/kv/before"), None).await?;
+    assert_eq!(status, 200, "what is durable is still served");
+    let (status, _) = call(Method::GET, &format!("{url}/kv/after"), None).await?;
+    assert_eq!(status, 503, "what was never durable is never shown");
+    let (_, health) = call(Method::GET, &format!("{url}/health"), None).await?;
+    assert_eq!(health["status"], "ok", "the node itself still answers");
+    node.stop().await
+}
+
+#[tokio::test]
+async fn chapter_a_corrupt_log_refuses_to_start_naming_the_file_and_offset() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = Config {
+        data_dir: data.path().to_path_buf(),
+        ..Config::default()
+    };
+    let mut node = start_node(config.clone());
+    let client = Client::new(&node.url())?;
+    for i in 0..5 {
+        client.put(&format!("k{i}"), "value").await?;
+    }
+    node.stop().await?;
+    let log = data.path().join("wal.log");
+    let mut bytes = std::fs::read(&log)?;
+    bytes[20] ^= 0x40; // inside the first record's payload
+    std::fs::write(&log, &bytes)?;
+    // The node is started again on the damaged log: it must refuse, and say why.
+    node.restart().await?;
+    let error = node
+        .stop()
+        .await
+        .expect_err("a node on a corrupt log must not run");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("wal.log") && message.contains("offset 0"),
+        "name the file and the offset: {message}"
+    );
+    assert!(message.contains("refusing to start"), "{message}");
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Exercise 2.1: a record's frame: length, checksum, payload.
+//! Book: chapter 2, "Exercise 2.1: framing a record".
+
+use chapter2::record::{DecodeError, HEADER_BYTES, Record, decode, encode};
+
+fn record(version: u64) -> Record {
+    Record {
+        version,
+        key: format!("key-{version}"),
+        value: Some("value".repeat(version as usize % 5)),
+    }
+}
+
+#[test]
+fn ex1_a_record_survives_the_round_trip() {
+    for r in [
+        record(1),
+        record(42),
+        Record {
+            version: 7,
+            key: "gone".into(),
+            value: None,
+        },
+    ] {
+        let frame = encode(&r);
+        assert_eq!(
+            decode(&frame),
+            Ok((r.clone(), frame.len())),
+            "decode(encode(r)) == r, using the whole frame"
+        );
+    }
+}
+
+#[test]
+fn ex1_the_frame_is_length_then_checksum_then_payload() {
+    let frame = encode(&record(3));
+    let length = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+    let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    assert_eq!(
+        length,
+        frame.len() - HEADER_BYTES,
+        "the length counts the payload only"
+    );
+    assert_eq!(
+        crc,
+        crc32fast_hash(&frame[HEADER_BYTES..]),
+        "the checksum covers the payload"
+    );
+    let mut two = frame.clone();
+    two.extend(encode(&record(4)));
+    assert_eq!(
+        decode(&two).map(|(r, n)| (r.version, n)),
+        Ok((3, frame.len())),
+        "decode stops at the frame's end"
+    );
+}
+
+/// CRC-32 (IEEE), bit by bit: an independent check of the header.
+fn crc32fast_hash(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn ex1_damage_is_detected_and_named() {
+    let frame = encode(&record(9));
+    for cut in [0, 3, HEADER_BYTES, frame.len() - 1] {
+        assert!(
+            matches!(decode(&frame[..cut]), Err(DecodeError::Incomplete { .. })),
+            "a frame cut at {cut} bytes is incomplete"
+        );
+    }
+    for at in HEADER_BYTES..frame.len() {
+        let mut flipped = frame.clone();
+        flipped[at] ^= 0x01;
+        assert!(
+            matches!(decode(&flipped), Err(DecodeError::BadChecksum { .. })),
+            "a flipped bit in the payload at byte {at} fails the checksum"
+        );
+    }
+    let mut huge = frame.clone();
+    huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(
+        matches!(decode(&huge), Err(DecodeError::BadLength(_))),
+        "an impossible length is refused before use"
+    );
+}
+
+#[test]
+fn ex1_the_decoder_never_panics_on_arbitrary_bytes() {
+    // A property test: random bytes, and valid frames with random damage, must give a
+    // value or an error, never a panic (or an allocation the length field asks for).
+    let mut rng = fastrand::Rng::with_seed(2);
+    let valid: Vec<u8> = (1..20).flat_map(|v| encode(&record(v))).collect();
+    for case in 0..20_000 {
+        let bytes: Vec<u8> = if case % 2 == 0 {
+            (0..rng.usize(0..64)).map(|_| rng.u8(..)).collect()
+        } else {
+            let mut damaged = valid[..rng.usize(0..valid.len())].to_vec();
+            for _ in 0..rng.usize(0..4) {
+                if !damaged.is_empty() {
+                    let at = rng.usize(0..damaged.len());
+                    damaged[at] = rng.u8(..);
+                }
+            }
+            damaged
+        };
+        if let Ok((_, used)) = decode(&bytes) {
+            assert!(
+                used <= bytes.len(),
+                "case {case}: a decoded frame lies within the input"
+            );
+        }
+        let _ = chapter2::wal::replay(&bytes);
+    }
+}

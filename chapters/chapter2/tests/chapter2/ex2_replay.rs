@@ -1,0 +1,84 @@
+//! Exercise 2.2: replay, and telling a torn tail from corruption.
+//! Book: chapter 2, "Exercise 2.2: recovery".
+
+use chapter2::record::{Record, encode};
+use chapter2::wal::replay;
+
+fn log_of(n: u64) -> (Vec<u8>, Vec<usize>) {
+    let (mut bytes, mut starts) = (Vec::new(), Vec::new());
+    for version in 1..=n {
+        starts.push(bytes.len());
+        bytes.extend(encode(&Record {
+            version,
+            key: format!("k{version}"),
+            value: Some("v".into()),
+        }));
+    }
+    (bytes, starts)
+}
+
+#[test]
+fn ex2_a_clean_log_replays_every_record() {
+    let (bytes, _) = log_of(10);
+    let replayed = replay(&bytes).expect("a clean log replays");
+    assert_eq!(
+        replayed
+            .records
+            .iter()
+            .map(|r| r.version)
+            .collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert_eq!((replayed.valid_len, replayed.torn_at), (bytes.len(), None));
+    assert_eq!(
+        replay(&[]).map(|r| r.records.len()),
+        Ok(0),
+        "an empty log is fine"
+    );
+}
+
+#[test]
+fn ex2_a_torn_tail_is_cut_off_at_the_last_whole_record() {
+    let (bytes, starts) = log_of(5);
+    let last = starts[4];
+    for cut in [last + 1, last + 7, bytes.len() - 1] {
+        let replayed = replay(&bytes[..cut]).expect("a torn tail is not an error");
+        assert_eq!(
+            replayed.records.len(),
+            4,
+            "cut at {cut}: the four whole records"
+        );
+        assert_eq!(
+            (replayed.valid_len, replayed.torn_at),
+            (last, Some(last)),
+            "cut at {cut}"
+        );
+    }
+    let mut zeroed = bytes.clone();
+    zeroed[last..].fill(0);
+    assert_eq!(
+        replay(&zeroed).map(|r| r.torn_at),
+        Ok(Some(last)),
+        "a tail of zeros is torn too"
+    );
+    let mut damaged_last = bytes.clone();
+    damaged_last[bytes.len() - 2] ^= 0xff;
+    assert_eq!(
+        replay(&damaged_last).map(|r| r.torn_at),
+        Ok(Some(last)),
+        "damage in the last record is a torn write"
+    );
+}
+
+#[test]
+fn ex2_damage_before_the_tail_is_corruption_with_its_offset() {
+    let (bytes, starts) = log_of(5);
+    let mut flipped = bytes.clone();
+    flipped[starts[1] + 10] ^= 0x01;
+    let error =
+        replay(&flipped).expect_err("a flipped byte in record 2 of 5 must not be truncated away");
+    assert_eq!(
+        error.offset, starts[1],
+        "the error says where the damaged record starts"
+    );
+}

@@ -1,0 +1,88 @@
+//! Exercise 2.4: nothing is acknowledged before it is durable.
+//! Book: chapter 2, "Exercise 2.4: acknowledge only what is durable".
+
+use chapter2::store::StoreError;
+use chapter2::wal::FsyncPolicy;
+use harness::disk::{CrashMode, SimDisk};
+
+use crate::common::{open, put};
+
+const BIG: u64 = u64::MAX;
+
+#[tokio::test]
+async fn ex4_an_acknowledged_write_survives_a_machine_crash() {
+    for policy in [FsyncPolicy::Always, FsyncPolicy::Group] {
+        let disk = SimDisk::new(1);
+        let store = open(&disk, policy, BIG);
+        let v1 = put(&store, "a", "1").await;
+        let v2 = put(&store, "b", "2").await;
+        assert_eq!((v1, v2), (1, 2), "versions are log positions");
+        assert_eq!(store.delete("a").await, Ok(3));
+        drop(store);
+        disk.crash_with(CrashMode::LoseUnsynced);
+        let store = open(&disk, policy, BIG);
+        assert_eq!(
+            store.get("b").await.map(|v| v.map(|v| v.value)),
+            Ok(Some("2".into())),
+            "{policy:?}: b was acknowledged"
+        );
+        assert_eq!(
+            store.get("a").await,
+            Ok(None),
+            "{policy:?}: so was the delete of a"
+        );
+        assert_eq!(
+            store.last_version(),
+            3,
+            "{policy:?}: and the versions go on from there"
+        );
+        assert_eq!(put(&store, "c", "3").await, 4);
+    }
+}
+
+#[tokio::test]
+async fn ex4_a_write_that_could_not_be_synced_is_not_acknowledged_nor_shown() {
+    let disk = SimDisk::new(2);
+    let store = open(&disk, FsyncPolicy::Group, BIG);
+    put(&store, "kept", "yes").await;
+    disk.set_failing_syncs(true);
+    let outcome = store.put("lost", "no".into(), None).await;
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "a failed fsync must not be acknowledged: {outcome:?}"
+    );
+    assert!(
+        store.get("lost").await.is_err(),
+        "nor may anyone read what was never made durable"
+    );
+    assert_eq!(
+        store.get("kept").await.map(|v| v.is_some()),
+        Ok(true),
+        "durable data is still served"
+    );
+    let again = store.put("later", "x".into(), None).await;
+    assert!(
+        matches!(again, Err(StoreError::Unavailable(_))),
+        "after a failed fsync the log stops for good: {again:?}"
+    );
+}
+
+#[tokio::test]
+async fn ex4_compare_and_set_and_deletes_keep_their_rules() {
+    let disk = SimDisk::new(3);
+    let store = open(&disk, FsyncPolicy::Group, BIG);
+    assert_eq!(store.put("k", "first".into(), Some(0)).await, Ok(1));
+    assert_eq!(
+        store.put("k", "second".into(), Some(0)).await,
+        Err(StoreError::VersionMismatch {
+            expected: 0,
+            current: 1
+        })
+    );
+    assert_eq!(store.delete("missing").await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.last_version(),
+        1,
+        "refused writes take no version and reach no log"
+    );
+}
