@@ -177,8 +177,49 @@ async fn chapter_a_sigkilled_server_keeps_every_acknowledged_write() -> anyhow::
     Ok(())
 }
 
+// Chapter 1's table, unchanged: every bad input it rejects is still rejected.
+/// One bad request and the error it must get.
+struct BadInput {
+    what: &'static str,
+    method: Method,
+    path: String,
+    body: Option<(&'static str, Vec<u8>)>,
+    status: u16,
+    code: &'static str,
+    hint: &'static str,
+}
+
+impl BadInput {
+    fn new(what: &'static str, method: Method, path: impl Into<String>) -> Self {
+        let path = path.into();
+        Self {
+            what,
+            method,
+            path,
+            body: None,
+            status: 0,
+            code: "",
+            hint: "",
+        }
+    }
+    fn body(mut self, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some((content_type, body.into()));
+        self
+    }
+    fn json(self, body: impl Into<Vec<u8>>) -> Self {
+        self.body("application/json", body)
+    }
+    /// The status, error code, and a word the message must contain.
+    fn expect(mut self, status: u16, code: &'static str, hint: &'static str) -> Self {
+        (self.status, self.code, self.hint) = (status, code, hint);
+        self
+    }
+}
+
 #[tokio::test]
-async fn chapter_bad_input_is_still_rejected_and_loses_nothing() -> anyhow::Result<()> {
+async fn chapter_every_bad_input_gets_its_documented_error_and_loses_nothing() -> anyhow::Result<()>
+{
+    use Method as M;
     let data = tempfile::tempdir()?;
     let mut node = start_node(Config {
         data_dir: data.path().to_path_buf(),
@@ -186,77 +227,78 @@ async fn chapter_bad_input_is_still_rejected_and_loses_nothing() -> anyhow::Resu
     });
     let url = node.url();
     let (_, kept) = put_json(&format!("{url}/kv/kept"), &json!({"value": "precious"})).await?;
-    let json = |body: &str| Some(("application/json", body.as_bytes().to_vec()));
+
     let too_big = format!("{{\"value\": \"{}\"}}", "x".repeat(1024 * 1024));
     let cases = [
-        (
-            Method::GET,
-            format!("{url}/kv/{}", "k".repeat(257)),
-            None,
+        BadInput::new(
+            "key over 256 bytes",
+            M::GET,
+            format!("/kv/{}", "k".repeat(257)),
+        )
+        .expect(400, "invalid_key", "257"),
+        BadInput::new("control character in key", M::GET, "/kv/a%0Ab").expect(
             400,
             "invalid_key",
+            "control",
         ),
-        (
-            Method::GET,
-            format!("{url}/kv/a%0Ab"),
-            None,
-            400,
-            "invalid_key",
-        ),
-        (
-            Method::PUT,
-            format!("{url}/kv/k"),
-            json(&too_big),
-            413,
-            "too_large",
-        ),
-        (
-            Method::PUT,
-            format!("{url}/kv/k"),
-            json(r#"{"value": "#),
-            400,
-            "invalid_body",
-        ),
-        (
-            Method::PUT,
-            format!("{url}/kv/k"),
-            json(r#"{"valeu": "x"}"#),
-            400,
-            "invalid_body",
-        ),
-        (
-            Method::PUT,
-            format!("{url}/kv/k"),
-            Some(("text/plain", b"x".to_vec())),
-            415,
-            "invalid_body",
-        ),
-        (
-            Method::GET,
-            format!("{url}/nothing"),
-            None,
-            404,
-            "not_found",
-        ),
+        BadInput::new("empty key", M::PUT, "/kv/")
+            .json(r#"{"value":"v"}"#)
+            .expect(400, "invalid_key", "empty"),
+        BadInput::new("key not UTF-8", M::GET, "/kv/%FF").expect(400, "invalid_key", "UTF-8"),
+        BadInput::new("body over 1 MiB", M::PUT, "/kv/k")
+            .json(too_big)
+            .expect(413, "too_large", "1 MiB"),
+        BadInput::new("malformed JSON", M::PUT, "/kv/k")
+            .json(r#"{"value": "#)
+            .expect(400, "invalid_body", "not valid JSON"),
+        BadInput::new("value not a string", M::PUT, "/kv/k")
+            .json(r#"{"value": 5}"#)
+            .expect(400, "invalid_body", "string"),
+        BadInput::new("misspelt field", M::PUT, "/kv/k")
+            .json(r#"{"valeu": "x"}"#)
+            .expect(400, "invalid_body", "valeu"),
+        BadInput::new("negative if_version", M::PUT, "/kv/k")
+            .json(r#"{"value": "x", "if_version": -1}"#)
+            .expect(400, "invalid_body", "if_version"),
+        BadInput::new("no content type", M::PUT, "/kv/k")
+            .body("", r#"{"value": "x"}"#)
+            .expect(415, "invalid_body", "Content-Type"),
+        BadInput::new("text content type", M::PUT, "/kv/k")
+            .body("text/plain", "x")
+            .expect(415, "invalid_body", "application/json"),
+        BadInput::new("unknown route", M::GET, "/kv/a/b").expect(404, "not_found", "no route"),
+        BadInput::new("unknown method", M::PATCH, "/kv/k")
+            .json("{}")
+            .expect(405, "method_not_allowed", "PATCH"),
     ];
-    for (method, target, body, status, code) in cases {
-        let (got, body) = call(method, &target, body).await?;
-        assert_eq!(
-            (got, body["error"].as_str()),
-            (status, Some(code)),
-            "{target}: {body}"
+    for case in cases {
+        let what = case.what;
+        let (status, body) = call(case.method, &format!("{url}{}", case.path), case.body).await?;
+        assert_eq!(status, case.status, "{what}: status (body {body})");
+        assert_eq!(body["error"], case.code, "{what}: error code (body {body})");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(case.hint),
+            "{what}: the message should mention {:?}: {message:?}",
+            case.hint
         );
+        let (health, _) = call(Method::GET, &format!("{url}/health"), None).await?;
+        assert_eq!(health, 200, "{what}: the node still answers /health");
     }
-    let (_, after) = call(Method::GET, &format!("{url}/kv/kept"), None).await?;
-    assert_eq!(after, kept);
-    let (_, status) = call(Method::GET, &format!("{url}/status"), None).await?;
+    let (status, after) = call(Method::GET, &format!("{url}/kv/kept"), None).await?;
+    assert_eq!(
+        (status, &after),
+        (200, &kept),
+        "bad requests changed nothing that was stored"
+    );
+    let (_, status_body) = call(Method::GET, &format!("{url}/status"), None).await?;
     assert_eq!(
         (
-            status["last_version"].as_u64(),
-            status["durable_version"].as_u64()
+            status_body["last_version"].as_u64(),
+            status_body["durable_version"].as_u64()
         ),
         (Some(1), Some(1)),
-        "{status}"
+        "no bad request took a version or reached the log: {status_body}"
     );
     node.stop().await
 }
