@@ -194,7 +194,7 @@ impl Store {
         // EXERCISE 2.4: check, give the write its version, log it, apply it, and acknowledge only once it is durable
         // HINT: Under the lock: refuse a delete of a missing key, run `check_version`, take `last_version + 1`,
         // HINT: `self.log.submit(&record)` (that order is the log's order), then `state.apply(record)`.
-        // HINT: Release the lock, then `self.log.wait_durable(version).await`; only then return `Ok(version)`.
+        // HINT: Release the lock, then `ticket.durable().await`; only then return `Ok(version)`.
         todo!(
             "exercise 2.4 is not implemented yet: edit exercises/chapter2/store.rs: check, give the write its version, log it, apply it, and acknowledge only once it is durable (book: chapter 2, exercise 4)"
         )

@@ -187,8 +187,8 @@ impl Store {
         // EXERCISE 2.4: check, give the write its version, log it, apply it, and acknowledge only once it is durable
         // HINT: Under the lock: refuse a delete of a missing key, run `check_version`, take `last_version + 1`,
         // HINT: `self.log.submit(&record)` (that order is the log's order), then `state.apply(record)`.
-        // HINT: Release the lock, then `self.log.wait_durable(version).await`; only then return `Ok(version)`.
-        let version = {
+        // HINT: Release the lock, then `ticket.durable().await`; only then return `Ok(version)`.
+        let (version, ticket) = {
             let mut state = self.lock();
             let current = state.entries.get(key);
             if value.is_none() && current.is_none() {
@@ -203,14 +203,11 @@ impl Store {
                 key: key.to_string(),
                 value,
             };
-            self.log.submit(&record).map_err(StoreError::Unavailable)?;
+            let ticket = self.log.submit(&record).map_err(StoreError::Unavailable)?;
             state.apply(record);
-            version
+            (version, ticket)
         };
-        self.log
-            .wait_durable(version)
-            .await
-            .map_err(StoreError::Unavailable)?;
+        ticket.durable().await.map_err(StoreError::Unavailable)?;
         Ok(version)
         // END EXERCISE 2.4
     }

@@ -7,8 +7,8 @@
 //!   then only needs the records after it.
 //!
 //! Writes reach the log through one **committer** thread: writers hand it their record
-//! (under the store's lock, so the log's order is the version order) and wait until it
-//! reports the record durable. Because it drains every record waiting at once and syncs
+//! (under the store's lock, so the log's order is the version order) and wait on their
+//! [`Ticket`] until it reports the record durable. Because it drains every record waiting at once and syncs
 //! once for all of them, concurrent writers share fsyncs: group commit.
 
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use harness::disk::{AppendFile, Disk};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::record::{DecodeError, Record, decode, encode};
 
@@ -288,10 +288,32 @@ pub struct Durability {
     pub failed: Option<String>,
 }
 
+/// A submitted record's claim: [`Ticket::durable`] resolves once the record is durable.
+#[derive(Debug)]
+pub struct Ticket {
+    durable: oneshot::Receiver<()>,
+    durability: watch::Receiver<Durability>,
+}
+
+impl Ticket {
+    /// Waits until the record is durable, or says why it never will be.
+    pub async fn durable(mut self) -> Result<(), String> {
+        if self.durable.await.is_ok() {
+            return Ok(());
+        }
+        // The committer dropped this record's ticket: it stopped before syncing it.
+        let stopped = self.durability.wait_for(|d| d.failed.is_some()).await;
+        Err(stopped
+            .ok()
+            .and_then(|d| d.failed.clone())
+            .unwrap_or_else(|| "the log has stopped".to_string()))
+    }
+}
+
 /// The store's side of the committer: submit records, wait for durability.
 #[derive(Debug, Clone)]
 pub struct LogWriter {
-    sender: mpsc::UnboundedSender<Pending>,
+    sender: mpsc::UnboundedSender<(Pending, oneshot::Sender<()>)>,
     durability: watch::Receiver<Durability>,
     stats: Arc<std::sync::Mutex<LogStats>>,
 }
@@ -325,7 +347,7 @@ impl LogWriter {
         options: LogOptions,
         snapshot: impl Fn() -> Snapshot + Send + 'static,
     ) -> io::Result<Self> {
-        let (sender, mut receiver) = mpsc::unbounded_channel::<Pending>();
+        let (sender, mut receiver) = mpsc::unbounded_channel::<(Pending, oneshot::Sender<()>)>();
         let (publish, durability) = watch::channel(Durability {
             version: durable_version,
             failed: None,
@@ -335,10 +357,11 @@ impl LogWriter {
         std::thread::Builder::new().name("committer".into()).spawn(move || {
             let mut run = || -> io::Result<()> {
                 // One batch: everything waiting right now.
-                while let Some(first) = receiver.blocking_recv() {
-                    let mut batch = vec![first];
-                    while let Ok(more) = receiver.try_recv() {
+                while let Some((first, done)) = receiver.blocking_recv() {
+                    let (mut batch, mut waiting) = (vec![first], vec![done]);
+                    while let Ok((more, done)) = receiver.try_recv() {
                         batch.push(more);
+                        waiting.push(done);
                     }
                     let mut local = *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     let version = write_batch(log.as_mut(), &batch, options.fsync, &mut local)?;
@@ -348,6 +371,10 @@ impl LogWriter {
                     }
                     *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = local;
                     publish.send_modify(|d| d.version = d.version.max(version));
+                    // Wake exactly the writers this batch made durable, one each.
+                    for done in waiting {
+                        let _ = done.send(());
+                    }
                 }
                 Ok(())
             };
@@ -371,8 +398,9 @@ impl LogWriter {
         })
     }
 
-    /// Hands a record to the committer. Call it in version order.
-    pub fn submit(&self, record: &Record) -> Result<(), String> {
+    /// Hands a record to the committer (call it in version order); the ticket tells
+    /// when the record is durable.
+    pub fn submit(&self, record: &Record) -> Result<Ticket, String> {
         if let Some(failed) = &self.durability.borrow().failed {
             return Err(failed.clone());
         }
@@ -380,9 +408,14 @@ impl LogWriter {
             version: record.version,
             frame: encode(record),
         };
+        let (done, durable) = oneshot::channel();
         self.sender
-            .send(pending)
-            .map_err(|_| "the log has stopped".to_string())
+            .send((pending, done))
+            .map_err(|_| "the log has stopped".to_string())?;
+        Ok(Ticket {
+            durable,
+            durability: self.durability.clone(),
+        })
     }
 
     /// Waits until `version` is durable, or the log has failed.
