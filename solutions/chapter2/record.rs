@@ -67,7 +67,7 @@ pub enum DecodeError {
 // ANCHOR: encode
 /// The record's frame: length, checksum, payload.
 pub fn encode(record: &Record) -> Vec<u8> {
-    // EXERCISE 2.1: frame a record as length, CRC32 of the payload, then the JSON payload
+    // EXERCISE 2.1: frame a record: length, CRC32 of the payload, JSON payload
     // HINT: `serde_json::to_vec(record)` cannot fail for this type; `u32::to_le_bytes` writes the header.
     // HINT: `crc32fast::hash(&payload)` is the checksum. Length and checksum cover the payload only.
     let payload = serde_json::to_vec(record).unwrap_or_default();

@@ -184,7 +184,7 @@ impl Store {
         value: Option<String>,
         if_version: Option<u64>,
     ) -> Result<u64, StoreError> {
-        // EXERCISE 2.4: check, give the write its version, log it, apply it, and acknowledge only once it is durable
+        // EXERCISE 2.4: acknowledge a write only once the log has made it durable
         // HINT: Under the lock: refuse a delete of a missing key, run `check_version`, take `last_version + 1`,
         // HINT: `self.log.submit(&record)` (that order is the log's order), then `state.apply(record)`.
         // HINT: Release the lock, then `ticket.durable().await`; only then return `Ok(version)`.

@@ -88,7 +88,7 @@ pub fn intact_record_after(bytes: &[u8], from: usize) -> bool {
 /// Reads every record of a log. A damaged *tail* (a torn last write) is reported in
 /// `torn_at` and left out; damage with an intact record after it is a [`Corruption`].
 pub fn replay(bytes: &[u8]) -> Result<Replayed, Corruption> {
-    // EXERCISE 2.2: decode records until the end; tell a torn tail from corruption before it
+    // EXERCISE 2.2: replay the log; tell a torn tail from corruption before it
     // HINT: A torn write can only be the last thing in the file: if an intact record follows
     // HINT: the damage (`intact_record_after`), the damage is corruption, not a crash.
     let mut records = Vec::new();
@@ -238,7 +238,7 @@ pub fn write_batch(
     policy: FsyncPolicy,
     stats: &mut LogStats,
 ) -> io::Result<u64> {
-    // EXERCISE 2.3: append the batch; sync after each record (Always), once (Group) or never
+    // EXERCISE 2.3: append a batch; sync per record (Always), once (Group) or never
     // HINT: Group commit is the whole trick: every record of the batch is appended first,
     // HINT: then one `log.sync()` covers them all. Count every sync in `stats.syncs`.
     for pending in batch {
@@ -263,7 +263,8 @@ pub fn write_batch(
 /// every instant: a crash at any point leaves either the old snapshot and the full log,
 /// or the new snapshot (and a log whose records it already contains).
 pub fn compact(disk: &dyn Disk, dir: &Path, snapshot: &Snapshot) -> io::Result<()> {
-    // EXERCISE 2.5: write the snapshot atomically (temp file, sync, rename, sync the directory), then truncate the log
+    // EXERCISE 2.5: make a snapshot durable atomically, then empty the log
+    // HINT: Temp file, sync it, rename it over `snapshot.json`, sync the directory; then truncate the log.
     // HINT: Never overwrite `snapshot.json` in place: a crash mid-write would leave neither version.
     // HINT: The rename is durable only after `disk.sync_dir(dir)`; only then may the log shrink.
     let temp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));

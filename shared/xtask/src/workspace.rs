@@ -159,6 +159,10 @@ pub fn run(command: &mut Command) -> anyhow::Result<()> {
 }
 
 /// `diff chapterN`: exercise vs solution. `diff chapterA chapterB`: what B adds to A.
+///
+/// Between chapters, each side is the chapter's *whole* system: its given code and its
+/// solutions side by side (what was a solution in A is often given code in B), then its
+/// tests.
 pub fn diff(ws: &Workspace, first: &str, second: Option<&str>) -> anyhow::Result<()> {
     let a = ws.chapter(first)?;
     let pairs = match second {
@@ -168,15 +172,9 @@ pub fn diff(ws: &Workspace, first: &str, second: Option<&str>) -> anyhow::Result
         )],
         Some(second) => {
             let b = ws.chapter(second)?;
+            let (left, right) = (whole_system(ws, &a)?, whole_system(ws, &b)?);
             vec![
-                (
-                    format!("solutions/{}", a.name()),
-                    format!("solutions/{}", b.name()),
-                ),
-                (
-                    format!("chapters/{}/src", a.name()),
-                    format!("chapters/{}/src", b.name()),
-                ),
+                (left, right),
                 (
                     format!("chapters/{}/tests", a.name()),
                     format!("chapters/{}/tests", b.name()),
@@ -204,6 +202,29 @@ pub fn diff(ws: &Workspace, first: &str, second: Option<&str>) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// Copies a chapter's given sources and its solutions into one folder under
+/// `target/xtask/diff/`, and returns that folder relative to the root.
+fn whole_system(ws: &Workspace, chapter: &Chapter) -> anyhow::Result<String> {
+    let relative = format!("target/xtask/diff/{}", chapter.name());
+    let dir = ws.root.join(&relative);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    for source in [
+        format!("chapters/{}/src", chapter.name()),
+        format!("solutions/{}", chapter.name()),
+    ] {
+        for entry in std::fs::read_dir(ws.root.join(&source))? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::copy(entry.path(), dir.join(entry.file_name()))?;
+            }
+        }
+    }
+    Ok(relative)
 }
 
 /// Test outcomes from `cargo test` output: `(name, passed)` for every `test x ... ok|FAILED` line.
