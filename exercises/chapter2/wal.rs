@@ -1,3 +1,6 @@
+// This file is yours to edit: replace each `todo!()` with your code, then run the
+// chapter's tests. It was generated from solutions/chapter2/wal.rs by `cargo xtask exercises`;
+// running that again overwrites your work, so do it only to start over.
 //! The write-ahead log: recovery, the committer that makes writes durable, compaction.
 //!
 //! Exercises 2.2, 2.3 and 2.5 live here. The data directory holds two files:
@@ -10,6 +13,10 @@
 //! (under the store's lock, so the log's order is the version order) and wait on their
 //! [`Ticket`] until it reports the record durable. Because it drains every record waiting at once and syncs
 //! once for all of them, concurrent writers share fsyncs: group commit.
+
+// The stubs leave some parameters, imports and helpers unused until you write the code;
+// delete this line once every exercise in the file is done.
+#![allow(unused_variables, unused_imports, dead_code)]
 
 use std::collections::BTreeMap;
 use std::io;
@@ -91,32 +98,9 @@ pub fn replay(bytes: &[u8]) -> Result<Replayed, Corruption> {
     // EXERCISE 2.2: replay the log; tell a torn tail from corruption before it
     // HINT: A torn write can only be the last thing in the file: if an intact record follows
     // HINT: the damage (`intact_record_after`), the damage is corruption, not a crash.
-    let mut records = Vec::new();
-    let mut offset = 0;
-    while offset < bytes.len() {
-        match decode(&bytes[offset..]) {
-            Ok((record, length)) => {
-                records.push(record);
-                offset += length;
-            }
-            Err(reason) => {
-                if intact_record_after(bytes, offset + 1) {
-                    return Err(Corruption { offset, reason });
-                }
-                return Ok(Replayed {
-                    records,
-                    valid_len: offset,
-                    torn_at: Some(offset),
-                });
-            }
-        }
-    }
-    Ok(Replayed {
-        records,
-        valid_len: offset,
-        torn_at: None,
-    })
-    // END EXERCISE 2.2
+    todo!(
+        "exercise 2.2 is not implemented yet: edit exercises/chapter2/wal.rs: replay the log; tell a torn tail from corruption before it (book: chapter 2, exercise 2)"
+    )
 }
 // ANCHOR_END: replay
 
@@ -241,20 +225,9 @@ pub fn write_batch(
     // EXERCISE 2.3: append a batch; sync per record (Always), once (Group) or never
     // HINT: Group commit is the whole trick: every record of the batch is appended first,
     // HINT: then one `log.sync()` covers them all. Count every sync in `stats.syncs`.
-    for pending in batch {
-        log.append(&pending.frame)?;
-        stats.records += 1;
-        if policy == FsyncPolicy::Always {
-            log.sync()?;
-            stats.syncs += 1;
-        }
-    }
-    if policy == FsyncPolicy::Group && !batch.is_empty() {
-        log.sync()?;
-        stats.syncs += 1;
-    }
-    Ok(batch.last().map_or(0, |p| p.version))
-    // END EXERCISE 2.3
+    todo!(
+        "exercise 2.3 is not implemented yet: edit exercises/chapter2/wal.rs: append a batch; sync per record (Always), once (Group) or never (book: chapter 2, exercise 3)"
+    )
 }
 // ANCHOR_END: write_batch
 
@@ -263,7 +236,13 @@ pub fn write_batch(
 /// every instant: a crash at any point leaves either the old snapshot and the full log,
 /// or the new snapshot (and a log whose records it already contains).
 pub fn compact(disk: &dyn Disk, dir: &Path, snapshot: &Snapshot) -> io::Result<()> {
-    todo!("exercise 2.5 is not implemented yet: edit exercises/chapter2/wal.rs: x")
+    // EXERCISE 2.5: make a snapshot durable atomically, then empty the log
+    // HINT: Temp file, sync it, rename it over `snapshot.json`, sync the directory; then truncate the log.
+    // HINT: Never overwrite `snapshot.json` in place: a crash mid-write would leave neither version.
+    // HINT: The rename is durable only after `disk.sync_dir(dir)`; only then may the log shrink.
+    todo!(
+        "exercise 2.5 is not implemented yet: edit exercises/chapter2/wal.rs: make a snapshot durable atomically, then empty the log (book: chapter 2, exercise 5)"
+    )
 }
 // ANCHOR_END: compact
 
@@ -279,21 +258,40 @@ pub struct Durability {
 /// A submitted record's claim: [`Ticket::durable`] resolves once the record is durable.
 #[derive(Debug)]
 pub struct Ticket {
+    version: u64,
     durable: oneshot::Receiver<()>,
     durability: watch::Receiver<Durability>,
 }
 
 impl Ticket {
     /// Waits until the record is durable, or says why it never will be.
-    pub async fn durable(mut self) -> Result<(), String> {
-        if self.durable.await.is_ok() {
+    ///
+    /// Two things can end the wait: the committer's word for this record, or the log
+    /// failing. The second matters because a record submitted just as the committer stops
+    /// can be left in its queue, and its word would never come.
+    pub async fn durable(self) -> Result<(), String> {
+        let Ticket {
+            version,
+            mut durable,
+            mut durability,
+        } = self;
+        let confirmed = tokio::select! {
+            biased;
+            done = &mut durable => done.is_ok(),
+            _ = durability.wait_for(|d| d.failed.is_some()) => false,
+        };
+        if confirmed {
             return Ok(());
         }
-        // The committer dropped this record's ticket: it stopped before syncing it.
-        let stopped = self.durability.wait_for(|d| d.failed.is_some()).await;
-        Err(stopped
-            .ok()
-            .and_then(|d| d.failed.clone())
+        // No word will come for this record: the committer has failed, or is about to say
+        // so (it drops the tickets of a failed batch just before publishing the reason).
+        let _ = durability.wait_for(|d| d.failed.is_some()).await;
+        let state = durability.borrow().clone();
+        if state.version >= version {
+            return Ok(()); // synced before the failure: durable all the same
+        }
+        Err(state
+            .failed
             .unwrap_or_else(|| "the log has stopped".to_string()))
     }
 }
@@ -401,6 +399,7 @@ impl LogWriter {
             .send((pending, done))
             .map_err(|_| "the log has stopped".to_string())?;
         Ok(Ticket {
+            version: record.version,
             durable,
             durability: self.durability.clone(),
         })

@@ -292,21 +292,40 @@ pub struct Durability {
 /// A submitted record's claim: [`Ticket::durable`] resolves once the record is durable.
 #[derive(Debug)]
 pub struct Ticket {
+    version: u64,
     durable: oneshot::Receiver<()>,
     durability: watch::Receiver<Durability>,
 }
 
 impl Ticket {
     /// Waits until the record is durable, or says why it never will be.
-    pub async fn durable(mut self) -> Result<(), String> {
-        if self.durable.await.is_ok() {
+    ///
+    /// Two things can end the wait: the committer's word for this record, or the log
+    /// failing. The second matters because a record submitted just as the committer stops
+    /// can be left in its queue, and its word would never come.
+    pub async fn durable(self) -> Result<(), String> {
+        let Ticket {
+            version,
+            mut durable,
+            mut durability,
+        } = self;
+        let confirmed = tokio::select! {
+            biased;
+            done = &mut durable => done.is_ok(),
+            _ = durability.wait_for(|d| d.failed.is_some()) => false,
+        };
+        if confirmed {
             return Ok(());
         }
-        // The committer dropped this record's ticket: it stopped before syncing it.
-        let stopped = self.durability.wait_for(|d| d.failed.is_some()).await;
-        Err(stopped
-            .ok()
-            .and_then(|d| d.failed.clone())
+        // No word will come for this record: the committer has failed, or is about to say
+        // so (it drops the tickets of a failed batch just before publishing the reason).
+        let _ = durability.wait_for(|d| d.failed.is_some()).await;
+        let state = durability.borrow().clone();
+        if state.version >= version {
+            return Ok(()); // synced before the failure: durable all the same
+        }
+        Err(state
+            .failed
             .unwrap_or_else(|| "the log has stopped".to_string()))
     }
 }
@@ -414,6 +433,7 @@ impl LogWriter {
             .send((pending, done))
             .map_err(|_| "the log has stopped".to_string())?;
         Ok(Ticket {
+            version: record.version,
             durable,
             durability: self.durability.clone(),
         })

@@ -252,8 +252,12 @@ fn failing_tests(
     copy: &Path,
     chapter: &str,
 ) -> anyhow::Result<(Vec<String>, String)> {
-    let out =
-        workspace::output(cargo_in(ws, copy).args(["test", "-p", chapter, "--no-fail-fast"]))?;
+    // A stub must make tests fail, never hang: ten minutes is far beyond any chapter.
+    let limit = std::time::Duration::from_secs(10 * 60);
+    let out = workspace::output_within(
+        cargo_in(ws, copy).args(["test", "-p", chapter, "--no-fail-fast"]),
+        limit,
+    )?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let outcomes = test_outcomes(&stdout);
     if outcomes.is_empty() {

@@ -147,6 +147,64 @@ pub fn output(command: &mut Command) -> anyhow::Result<Output> {
         .with_context(|| format!("running {command:?}"))
 }
 
+/// Runs `command`, capturing its output, and kills it (with everything it started) if it
+/// is not done after `limit`: a test that hangs must fail the check, not stall it.
+pub fn output_within(command: &mut Command, limit: std::time::Duration) -> anyhow::Result<Output> {
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = command
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {command:?}"))?;
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            // The whole process group: cargo and the test binary it started.
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            bail!(
+                "{command:?} did not finish within {limit:?}: something hangs instead of failing"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// Runs `command` with inherited output; fails if it fails.
 pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command

@@ -31,6 +31,8 @@ async fn chapter_a_restarted_node_keeps_every_acknowledged_write() -> anyhow::Re
     client.delete("k7").await?;
     node.stop().await?;
     node.restart().await?;
+    // A new client: the old one's pooled connections belong to the stopped server.
+    let client = Client::new(&node.url())?;
     for i in (0..50).filter(|i| *i != 7) {
         let entry = client
             .get(&format!("k{i}"))
@@ -164,6 +166,8 @@ async fn chapter_a_sigkilled_server_keeps_every_acknowledged_write() -> anyhow::
         writer.await?;
     }
     node.restart().await?;
+    // A new client: the old one's pooled connections died with the killed process.
+    let client = Client::new(&node.url())?;
     let acknowledged = acked.lock().unwrap_or_else(|p| p.into_inner()).clone();
     for (key, value) in &acknowledged {
         let found = client.get(key).await?.map(|e| e.value);
