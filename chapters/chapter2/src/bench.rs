@@ -152,7 +152,9 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchResults> {
                 }
             })
             .await;
-            let status: serde_json::Value = reqwest::get(format!("{}/status", node.url()))
+            let status: serde_json::Value = harness::cluster::http_client(Duration::from_secs(10))?
+                .get(format!("{}/status", node.url()))
+                .send()
                 .await?
                 .json()
                 .await?;

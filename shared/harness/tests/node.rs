@@ -9,13 +9,8 @@ use axum::routing::get;
 use harness::{TestNode, eventually};
 
 fn http() -> reqwest::Client {
-    // No pooled connection may outlive a crash in these tests: one connection per request.
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("a plain client builds")
+    // No pooled connection may outlive a crash in these tests: the harness's client keeps none.
+    harness::cluster::http_client(Duration::from_secs(10)).expect("a plain client builds")
 }
 
 /// A node whose `/slow` handler marks `entered` and then never finishes.
