@@ -161,6 +161,13 @@ pub struct CrashReport {
 /// An in-memory disk that can crash. Cloning it gives another handle on the same disk,
 /// so a restarted node can be handed the disk its previous incarnation wrote.
 ///
+/// Give the code under test a [`SimDisk::mount`]ed handle: after a crash, every
+/// operation through it fails, as it would for a machine that lost power. Without that,
+/// a thread of the "crashed" program that is still running (a committer in the middle
+/// of a compaction, say) could go on renaming and truncating files on the disk the
+/// restarted program is already using. The test keeps the unmounted handle, which
+/// outlives crashes.
+///
 /// ```
 /// use std::path::Path;
 /// use harness::disk::{CrashMode, Disk, SimDisk};
@@ -176,10 +183,16 @@ pub struct CrashReport {
 /// disk.crash_with(CrashMode::LoseUnsynced);
 /// assert_eq!(disk.read(Path::new("/data/log")).unwrap(), b"synced;");
 /// assert!(log.append(b"x").is_err(), "handles from before the crash are dead");
+///
+/// let program = disk.mount();
+/// disk.crash();
+/// assert!(program.read(Path::new("/data/log")).is_err(), "so is a mount from before it");
 /// ```
 #[derive(Clone)]
 pub struct SimDisk {
     state: Arc<Mutex<SimState>>,
+    /// For a mounted handle, the crash generation it belongs to.
+    mounted: Option<u64>,
 }
 
 impl fmt::Debug for SimDisk {
@@ -232,11 +245,33 @@ impl SimDisk {
         };
         Self {
             state: Arc::new(Mutex::new(state)),
+            mounted: None,
+        }
+    }
+
+    /// A handle for the program running now: every operation through it fails once the
+    /// disk has crashed (the program is gone); mount again for the restarted one.
+    pub fn mount(&self) -> SimDisk {
+        let generation = self.lock().generation;
+        SimDisk {
+            state: Arc::clone(&self.state),
+            mounted: Some(generation),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, SimState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The state, unless this is a mount from before a crash.
+    fn live(&self) -> io::Result<MutexGuard<'_, SimState>> {
+        let state = self.lock();
+        match self.mounted {
+            Some(generation) if generation != state.generation => Err(io::Error::other(
+                "this disk handle belongs to a program from before the simulated crash",
+            )),
+            _ => Ok(state),
+        }
     }
 
     /// From now on, appends and writes fail with `StorageFull` ("no space left").
@@ -428,7 +463,7 @@ impl AppendFile for SimAppendFile {
 
 impl Disk for SimDisk {
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn AppendFile>> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         let inode = match state.names.get(path) {
             Some(id) => *id,
             None => state.create(path)?,
@@ -441,7 +476,7 @@ impl Disk for SimDisk {
         }))
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        let state = self.lock();
+        let state = self.live()?;
         let id = state.inode_of(path)?;
         Ok(state
             .inodes
@@ -450,7 +485,7 @@ impl Disk for SimDisk {
             .unwrap_or_default())
     }
     fn write_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         state.check_space()?;
         let id = match state.names.get(path) {
             Some(id) => *id,
@@ -463,12 +498,12 @@ impl Disk for SimDisk {
         Ok(())
     }
     fn sync_file(&self, path: &Path) -> io::Result<()> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         let id = state.inode_of(path)?;
         state.sync_inode(id)
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         if !state.dirs.contains(dir) {
             return Err(Self::not_found(dir));
         }
@@ -489,7 +524,7 @@ impl Disk for SimDisk {
         Ok(())
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         let id = state.inode_of(path)?;
         if let Some(inode) = state.inodes.get_mut(&id) {
             inode.data.truncate(len as usize);
@@ -498,7 +533,7 @@ impl Disk for SimDisk {
         Ok(())
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         state.check_parent(to)?;
         let id = state
             .names
@@ -508,7 +543,7 @@ impl Disk for SimDisk {
         Ok(())
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         state
             .names
             .remove(path)
@@ -516,7 +551,7 @@ impl Disk for SimDisk {
             .ok_or_else(|| Self::not_found(path))
     }
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
-        let state = self.lock();
+        let state = self.live()?;
         if !state.dirs.contains(dir) {
             return Err(Self::not_found(dir));
         }
@@ -528,7 +563,7 @@ impl Disk for SimDisk {
             .collect())
     }
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        let mut state = self.lock();
+        let mut state = self.live()?;
         // Directories themselves are treated as always durable: the lesson is about
         // files and their entries, not about mkdir.
         for ancestor in dir.ancestors() {

@@ -213,3 +213,31 @@ fn the_real_disk_does_what_the_trait_says() -> std::io::Result<()> {
     assert_eq!(disk.list(&sub)?, vec![sub.join("log")]);
     Ok(())
 }
+
+#[test]
+fn a_mount_from_before_a_crash_can_touch_nothing() -> std::io::Result<()> {
+    let disk = disk_with_dir(6);
+    let program = disk.mount();
+    program.write_file(Path::new("/d/f"), b"x")?;
+    program.sync_file(Path::new("/d/f"))?;
+    program.sync_dir(Path::new("/d"))?;
+    disk.crash();
+    for outcome in [
+        program.truncate(Path::new("/d/f"), 0),
+        program.rename(Path::new("/d/f"), Path::new("/d/g")),
+        program.write_file(Path::new("/d/h"), b"zombie"),
+        program.read(Path::new("/d/f")).map(drop),
+    ] {
+        assert!(
+            outcome.is_err(),
+            "a crashed program's handle is fenced off: {outcome:?}"
+        );
+    }
+    assert_eq!(disk.read(Path::new("/d/f"))?, b"x", "its file is untouched");
+    assert_eq!(
+        disk.mount().read(Path::new("/d/f"))?,
+        b"x",
+        "a new mount works"
+    );
+    Ok(())
+}

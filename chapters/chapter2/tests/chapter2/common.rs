@@ -29,7 +29,8 @@ pub fn try_open(
         fsync,
         compact_after_bytes,
     };
-    Store::open(Arc::new(disk.clone()), Path::new(DIR), options).map_err(|e| e.to_string())
+    // A fresh mount: whatever the previous store's threads still do after a crash is fenced off.
+    Store::open(Arc::new(disk.mount()), Path::new(DIR), options).map_err(|e| e.to_string())
 }
 
 /// A put that must succeed; an unfinished exercise's message becomes the failure.
@@ -59,7 +60,7 @@ pub fn start_node(config: Config) -> TestNode {
 pub fn sim_config(disk: &SimDisk) -> Config {
     Config {
         data_dir: DIR.into(),
-        disk: Arc::new(disk.clone()),
+        disk: Arc::new(disk.mount()),
         ..Config::default()
     }
 }
