@@ -49,9 +49,10 @@ type Draw = fn(&Path, &Path) -> anyhow::Result<()>;
 
 pub fn draw_all(ws: &Workspace) -> anyhow::Result<()> {
     let dir = ws.root.join("book/src/figures");
-    let figures: [(&str, Draw); 2] = [
+    let figures: [(&str, Draw); 3] = [
         ("chapter1-bench", throughput_and_latency),
         ("chapter2-bench", durability),
+        ("chapter3-bench", replication),
     ];
     for (name, draw) in figures {
         let (json, svg) = (
@@ -131,23 +132,43 @@ fn panel<'a, 'b>(
     y_max: f64,
     y_label: &dyn Fn(&f64) -> String,
 ) -> anyhow::Result<Chart<'a, 'b>> {
+    let labels: Vec<String> = clients.0.iter().map(ToString::to_string).collect();
+    let axis = Axis {
+        range: clients.range(),
+        desc: "concurrent clients",
+        labels: labels.len(),
+        label: &|x: &f64| labels.get(x.round() as usize).cloned().unwrap_or_default(),
+    };
+    panel_with(area, caption, &axis, y_max, y_label)
+}
+
+/// The x axis of a panel.
+struct Axis<'f> {
+    range: std::ops::Range<f64>,
+    desc: &'f str,
+    labels: usize,
+    label: &'f dyn Fn(&f64) -> String,
+}
+
+/// One panel: `axis` across, `0..y_max` up, axes labelled.
+fn panel_with<'a, 'b>(
+    area: &'a Area<'b>,
+    caption: &str,
+    axis: &Axis<'_>,
+    y_max: f64,
+    y_label: &dyn Fn(&f64) -> String,
+) -> anyhow::Result<Chart<'a, 'b>> {
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .caption(caption, ("sans-serif", 15))
-        .build_cartesian_2d(clients.range(), 0.0..y_max)?;
-    let x_label = |x: &f64| {
-        clients
-            .0
-            .get(x.round() as usize)
-            .map_or(String::new(), ToString::to_string)
-    };
+        .build_cartesian_2d(axis.range.clone(), 0.0..y_max)?;
     chart
         .configure_mesh()
-        .x_labels(clients.0.len())
-        .x_label_formatter(&x_label)
-        .x_desc("concurrent clients")
+        .x_labels(axis.labels)
+        .x_label_formatter(axis.label)
+        .x_desc(axis.desc)
         .y_label_formatter(y_label)
         .draw()?;
     Ok(chart)
@@ -376,6 +397,148 @@ fn durability(json: &Path, svg: &Path) -> anyhow::Result<()> {
             .filter(|s| s.name == name)
             .map(|s| (clients.x(s.clients), s.writes_per_fsync));
         line(&mut chart, points.collect(), color, label)?;
+    }
+    legend(&mut chart)?;
+    root.present()?;
+    Ok(())
+}
+
+/// The chapter 3 results.
+#[derive(Debug, Deserialize)]
+struct ReplicationResults {
+    benchmark: String,
+    date: String,
+    machine: Machine,
+    clients: usize,
+    runs: Vec<ModeRun>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModeRun {
+    mode: String,
+    nodes: usize,
+    report: Run,
+    lag: Lag,
+}
+
+#[derive(Debug, Deserialize)]
+struct Lag {
+    samples: Vec<(u64, u64)>,
+}
+
+/// Two panels: acknowledged writes/s per mode (one line per group size), and the
+/// largest follower lag over the run, per mode, in the smallest group.
+fn replication(json: &Path, svg: &Path) -> anyhow::Result<()> {
+    let results: ReplicationResults = read(json)?;
+    let modes = ["async", "quorum", "all"];
+    let mut sizes: Vec<usize> = results.runs.iter().map(|r| r.nodes).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let title = format!(
+        "{}: writes per acknowledgement mode, and follower lag",
+        results.benchmark
+    );
+    let subtitle = format!(
+        "{} · {} concurrent writers · 100-byte values",
+        machine_line(&results.machine, &results.date),
+        results.clients
+    );
+    let (root, left, right) = canvas(svg, &title, &subtitle)?;
+    let whole = |y: &f64| format!("{y:.0}");
+    let max_throughput = results
+        .runs
+        .iter()
+        .map(|r| r.report.throughput)
+        .fold(1.0, f64::max)
+        * 1.2;
+    let mode_label = |x: &f64| {
+        modes
+            .get(x.round() as usize)
+            .map_or(String::new(), |m| (*m).to_string())
+    };
+    let axis = Axis {
+        range: -0.2..2.2,
+        desc: "acknowledgement mode",
+        labels: modes.len(),
+        label: &mode_label,
+    };
+    let mut chart = panel_with(
+        &left,
+        "acknowledged writes/s (higher is better)",
+        &axis,
+        max_throughput,
+        &whole,
+    )?;
+    for (i, &size) in sizes.iter().enumerate() {
+        let points = modes
+            .iter()
+            .enumerate()
+            .filter_map(|(x, mode)| {
+                results
+                    .runs
+                    .iter()
+                    .find(|r| r.nodes == size && r.mode == *mode)
+                    .map(|r| (x as f64, r.report.throughput))
+            })
+            .collect();
+        line(
+            &mut chart,
+            points,
+            COLORS[(i + 1) % COLORS.len()],
+            &format!("{size} nodes"),
+        )?;
+    }
+    legend(&mut chart)?;
+
+    let smallest = sizes.first().copied().unwrap_or(3);
+    let runs: Vec<&ModeRun> = results
+        .runs
+        .iter()
+        .filter(|r| r.nodes == smallest)
+        .collect();
+    let max_t = runs
+        .iter()
+        .flat_map(|r| r.lag.samples.iter().map(|s| s.0))
+        .max()
+        .unwrap_or(1) as f64
+        / 1000.0;
+    let max_lag = runs
+        .iter()
+        .flat_map(|r| r.lag.samples.iter().map(|s| s.1))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        * 1.2;
+    let seconds = |x: &f64| format!("{x:.1}");
+    let axis = Axis {
+        range: 0.0..max_t.max(0.1),
+        desc: "seconds into the run (warm-up included)",
+        labels: 6,
+        label: &seconds,
+    };
+    let mut chart = panel_with(
+        &right,
+        &format!("largest follower lag, entries ({smallest} nodes)"),
+        &axis,
+        max_lag,
+        &whole,
+    )?;
+    for (i, mode) in modes.iter().enumerate() {
+        if let Some(run) = runs.iter().find(|r| r.mode == *mode) {
+            let color = COLORS[(i + 1) % COLORS.len()];
+            let points: Vec<(f64, f64)> = run
+                .lag
+                .samples
+                .iter()
+                .map(|&(t, lag)| (t as f64 / 1000.0, lag as f64))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(1)))?
+                .label(*mode)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+        }
     }
     legend(&mut chart)?;
     root.present()?;

@@ -1,0 +1,325 @@
+//! The HTTP server: the client API and the routes between nodes.
+//!
+//! Chapter 2's server in front of a [`Node`]: `GET /kv/{key}` answers from the node's
+//! map (on a follower, with how far it has applied); `PUT` and `DELETE` go to the leader
+//! and answer `421 not_leader` elsewhere; `/internal/append`, `/internal/snapshot` and
+//! `/internal/promote` are for nodes (and the hand-failover procedure).
+//!
+//! Requests pass through, outermost first: a tracing span per request; a catch-panic
+//! layer that turns a handler's panic (an unfinished exercise's `todo!()`) into a JSON
+//! 500 naming the exercise; a timeout so no request hangs forever; the body limit
+//! (1 MiB for clients; internal routes carry batches and snapshots, so more).
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{BoxError, Json, Router};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{Instrument, Level};
+
+use crate::api::{DeleteResponse, Entry, Health, PutRequest, SnapshotRequest, Status};
+use crate::error::ApiError;
+use crate::node::{Config, Node, WriteError};
+use crate::replication::{AppendRequest, AppendResponse};
+use crate::validate::{MAX_BODY_BYTES, validate_key};
+
+/// The body limit of the internal routes (batches of entries, snapshots).
+pub const MAX_INTERNAL_BODY_BYTES: usize = 1024 * 1024 * 1024;
+
+/// Serves the node on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight and returns.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let span = tracing::info_span!("node", id = config.id);
+    async move {
+        let request_timeout = config.request_timeout;
+        let node = Node::open(config)?;
+        let status = node.status();
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            role = %status.role,
+            term = status.term,
+            last_index = status.last_index,
+            ack_mode = ?status.ack_mode,
+            "listening"
+        );
+        node.spawn_replication();
+        axum::serve(listener, app(node, request_timeout))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("shut down");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+// ANCHOR: app
+/// The router with every route and middleware.
+pub fn app(node: Arc<Node>, request_timeout: Duration) -> Router {
+    let id = node.id();
+    let internal = Router::new()
+        .route("/internal/append", post(append))
+        .route("/internal/snapshot", post(snapshot))
+        .route("/internal/promote", post(promote))
+        .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY_BYTES));
+    let public = Router::new()
+        .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
+        .route("/kv", axum::routing::any(empty_key))
+        .route("/kv/", axum::routing::any(empty_key))
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    public
+        .merge(internal)
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(node)
+        .layer(
+            ServiceBuilder::new()
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(move |request: &Request| {
+                            tracing::info_span!("request", node = id, method = %request.method(), uri = %request.uri())
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+                )
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+                    ApiError::Timeout(request_timeout)
+                }))
+                .timeout(request_timeout),
+        )
+}
+// ANCHOR_END: app
+
+fn write_error(key: &str, error: WriteError) -> ApiError {
+    match error {
+        WriteError::NotFound => ApiError::NotFound {
+            key: key.to_string(),
+        },
+        other => other.into(),
+    }
+}
+
+async fn get_key(State(node): State<Arc<Node>>, Key(key): Key) -> Result<Json<Entry>, ApiError> {
+    let read = node.read(&key).await.map_err(|e| write_error(&key, e))?;
+    match read.found {
+        Some(found) => Ok(Json(Entry {
+            key,
+            value: found.value,
+            version: found.version,
+            applied_index: Some(read.applied_index),
+            served_by: Some(read.role.to_string()),
+        })),
+        None => Err(ApiError::NotFound { key }),
+    }
+}
+
+async fn put_key(
+    State(node): State<Arc<Node>>,
+    Key(key): Key,
+    JsonBody(request): JsonBody<PutRequest>,
+) -> Result<Json<Entry>, ApiError> {
+    let version = node
+        .write(&key, Some(request.value.clone()), request.if_version)
+        .await
+        .map_err(|e| write_error(&key, e))?;
+    Ok(Json(Entry {
+        key,
+        value: request.value,
+        version,
+        applied_index: None,
+        served_by: None,
+    }))
+}
+
+async fn delete_key(
+    State(node): State<Arc<Node>>,
+    Key(key): Key,
+) -> Result<Json<DeleteResponse>, ApiError> {
+    let version = node
+        .write(&key, None, None)
+        .await
+        .map_err(|e| write_error(&key, e))?;
+    Ok(Json(DeleteResponse { key, version }))
+}
+
+async fn append(
+    State(node): State<Arc<Node>>,
+    JsonBody(request): JsonBody<AppendRequest>,
+) -> Result<Json<AppendResponse>, ApiError> {
+    Ok(Json(node.on_append(request).await.map_err(ApiError::from)?))
+}
+
+async fn snapshot(
+    State(node): State<Arc<Node>>,
+    JsonBody(request): JsonBody<SnapshotRequest>,
+) -> Result<Json<AppendResponse>, ApiError> {
+    Ok(Json(
+        node.on_snapshot(request).await.map_err(ApiError::from)?,
+    ))
+}
+
+async fn promote(State(node): State<Arc<Node>>) -> Result<Json<Status>, ApiError> {
+    node.promote().await.map_err(ApiError::from)?;
+    Ok(Json(node.status()))
+}
+
+async fn health(State(node): State<Arc<Node>>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        id: node.id(),
+    })
+}
+
+async fn status(State(node): State<Arc<Node>>) -> Json<Status> {
+    Json(node.status())
+}
+
+async fn empty_key() -> ApiError {
+    ApiError::InvalidKey("the key is empty; use /kv/{key} with a key of 1 to 256 bytes".into())
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+/// The `{key}` path segment, percent-decoded and validated.
+#[derive(Debug)]
+pub struct Key(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Key {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(key) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::InvalidKey(format!("the key is not valid percent-encoded UTF-8: {e}"))
+            })?;
+        validate_key(&key)?;
+        Ok(Key(key))
+    }
+}
+
+/// A JSON body whose every rejection is an [`ApiError`] that says what is wrong.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with the header `Content-Type: application/json`".into(),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is not valid JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is JSON but not what this route expects: {}",
+                e.body_text()
+            ))),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(
+                    "the body is larger than this route's limit (1 MiB for a value)".to_string(),
+                ))
+            }
+            Err(rejection) => Err(ApiError::InvalidBody(rejection.body_text())),
+        }
+    }
+}
+
+/// The response when a handler panics. An unfinished exercise panics with a message
+/// naming itself and its file: pass that on, so the test (and curl) shows it.
+fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+    let message = harness::panics::payload_message(payload.as_ref());
+    let message = message
+        .trim_start_matches("not yet implemented: ")
+        .to_string();
+    let error = if message.contains("is not implemented yet") {
+        ApiError::NotImplemented(message)
+    } else {
+        ApiError::Internal(format!(
+            "the server hit a bug (a handler panicked: {message}); see its log"
+        ))
+    };
+    // The status is set here, not by `ApiError::status`: that may be the unfinished exercise.
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        Json(error.body()),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn chapter_an_unfinished_exercise_in_a_handler_answers_with_its_name() {
+        let todo = "not yet implemented: exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x";
+        let response = panic_response(Box::new(todo));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "not_implemented");
+        assert_eq!(
+            body["message"],
+            "exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x",
+            "the test that gets this response shows the exercise and the file to edit"
+        );
+    }
+
+    #[tokio::test]
+    async fn chapter_any_other_panic_is_an_internal_error_that_quotes_it() {
+        let response = panic_response(Box::new(String::from("index out of bounds")));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "internal");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("index out of bounds")),
+            "{body}"
+        );
+    }
+}

@@ -1,0 +1,338 @@
+//! Chapter-wide tests: convergence, stale reads, the hand failover lesson, bad input.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chapter3::replication::AckMode;
+use chapter3::{Client, ClientError};
+use harness::cluster::Cluster;
+use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::linearizability::{Verdict, check};
+
+use crate::common::{PATIENCE, call, group, http, put, status, wait_status};
+
+/// Every node's value for each key.
+async fn read_all(cluster: &Cluster, node: usize, keys: &[String]) -> Vec<Option<String>> {
+    let client = Client::new(&cluster.direct_url(node)).expect("a valid address");
+    let mut out = Vec::new();
+    for key in keys {
+        out.push(match client.get(key).await {
+            Ok(entry) => entry.map(|e| e.value),
+            Err(e) => panic!("GET {key} on node {node}: {e:#}"),
+        });
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_all_replicas_converge_to_the_same_log_and_state() {
+    let cluster = group(3, AckMode::Quorum, |config| config.max_batch = 8);
+    let client = Arc::new(Client::new(&cluster.url(0)).expect("a valid address"));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let client = Arc::clone(&client);
+        writers.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let key = format!("k{}", (w * 7 + i) % 20);
+                client
+                    .put(&key, &format!("w{w}-{i}"))
+                    .await
+                    .unwrap_or_else(|e| panic!("writer {w}: {e:#}"));
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("a writer panicked");
+    }
+    let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    let leader = status(&cluster.direct_url(0))
+        .await
+        .expect("the leader's status");
+    assert_eq!(leader.last_index, 200);
+    for i in 1..3 {
+        let follower = wait_status(&cluster, i, "the follower to apply all 200 writes", |s| {
+            s.applied_index == 200
+        })
+        .await;
+        assert_eq!(
+            (follower.last_index, follower.last_term),
+            (leader.last_index, leader.last_term)
+        );
+    }
+    let on_leader = read_all(&cluster, 0, &keys).await;
+    for i in 1..3 {
+        assert_eq!(
+            read_all(&cluster, i, &keys).await,
+            on_leader,
+            "node {i} differs from the leader"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_an_async_follower_behind_a_cut_link_serves_stale_reads_then_catches_up() {
+    let cluster = group(3, AckMode::Async, |_| {});
+    let leader = cluster.url(0);
+    put(&leader, "colour", "red").await;
+    wait_status(&cluster, 2, "node 2 to apply the first write", |s| {
+        s.applied_index >= 1
+    })
+    .await;
+    cluster.cut(0, 2);
+    for colour in ["green", "blue"] {
+        put(&leader, "colour", colour).await; // acknowledged: async needs only the leader
+    }
+    let stale = Client::new(&cluster.url(2))
+        .expect("a valid address")
+        .get("colour")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .expect("node 2 has the key");
+    assert_eq!(
+        (stale.value.as_str(), stale.applied_index),
+        ("red", Some(1)),
+        "behind the cut link, node 2 still answers, with the value of index 1: a stale read, and it says so"
+    );
+    cluster.heal();
+    wait_status(&cluster, 2, "node 2 to catch up once healed", |s| {
+        s.applied_index >= 3
+    })
+    .await;
+    let fresh = read_all(&cluster, 2, &["colour".to_string()]).await;
+    assert_eq!(fresh, vec![Some("blue".to_string())]);
+}
+
+/// The hand failover the book describes: the old leader is dead; promote the follower
+/// with the longest log.
+async fn fail_over(cluster: &mut Cluster, candidates: &[usize]) -> usize {
+    cluster.kill(0);
+    let mut best = (0, candidates[0]);
+    for &i in candidates {
+        let s = status(&cluster.direct_url(i))
+            .await
+            .expect("a follower's status");
+        if s.last_index >= best.0 {
+            best = (s.last_index, i);
+        }
+    }
+    let (code, body) = call(
+        reqwest::Method::POST,
+        &format!("{}/internal/promote", cluster.direct_url(best.1)),
+        None,
+    )
+    .await
+    .expect("promoting a follower");
+    assert_eq!(code, 200, "{body}");
+    best.1
+}
+
+/// Writes `n` keys through the leader, recording each call; then fails over and reads
+/// every key from the new leader, recording that too.
+async fn write_fail_over_read(cluster: &mut Cluster, n: usize) -> (Recorder, usize, usize) {
+    let recorder = Recorder::new();
+    let client = Client::new(&cluster.url(0)).expect("a valid address");
+    let mut acknowledged = 0;
+    for i in 0..n {
+        let (key, value) = (format!("k{i}"), format!("v{i}"));
+        let call = recorder.invoke(
+            0,
+            KvOp::Put {
+                key: key.clone(),
+                value: value.clone(),
+            },
+        );
+        match client.put(&key, &value).await {
+            Ok(_) => {
+                acknowledged += 1;
+                call.finish(Outcome::Ok(KvOutput::Written));
+            }
+            Err(ClientError::Server { .. } | ClientError::Transport { .. }) => {
+                call.finish(Outcome::Unknown)
+            }
+            Err(e) => panic!("{e:#}"),
+        }
+    }
+    let new_leader = fail_over(cluster, &[1, 2]).await;
+    let client = Client::new(&cluster.url(new_leader)).expect("a valid address");
+    let mut lost = 0;
+    for i in 0..n {
+        let key = format!("k{i}");
+        let call = recorder.invoke(1, KvOp::Get { key: key.clone() });
+        let value = harness::eventually(PATIENCE, "a read on the new leader", || async {
+            client.get(&key).await.map_err(|e| format!("{e:#}"))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|e| e.value);
+        if value.is_none() {
+            lost += 1;
+        }
+        call.finish(Outcome::Ok(KvOutput::Value(value)));
+    }
+    (recorder, acknowledged, lost)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_with_async_acks_a_hand_failover_loses_acknowledged_writes() {
+    let mut cluster = group(3, AckMode::Async, |_| {});
+    // The followers fall behind (here: cut off; in life: slow disks, a busy network).
+    cluster.cut(0, 1);
+    cluster.cut(0, 2);
+    let (recorder, acknowledged, lost) = write_fail_over_read(&mut cluster, 10).await;
+    assert_eq!(
+        acknowledged, 10,
+        "async acknowledges what the leader alone has"
+    );
+    assert_eq!(
+        lost, 10,
+        "none of it reached a follower: the promoted one has none of it"
+    );
+    let verdict = check(&recorder.operations(), Duration::from_secs(10));
+    assert!(
+        matches!(verdict, Verdict::Violation { .. }),
+        "acknowledged, then gone: the history cannot be linearizable, got {verdict}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_with_quorum_acks_promoting_the_most_up_to_date_follower_loses_nothing() {
+    let mut cluster = group(3, AckMode::Quorum, |_| {});
+    cluster.cut(0, 2); // one follower behind, as above; the other keeps up
+    let (recorder, acknowledged, lost) = write_fail_over_read(&mut cluster, 10).await;
+    assert_eq!(acknowledged, 10);
+    assert_eq!(
+        lost, 0,
+        "every acknowledged write is on a majority, so on the longest log"
+    );
+    check(&recorder.operations(), Duration::from_secs(10)).assert_linearizable();
+}
+
+/// What is wrong, method, URL, body, expected status, expected error code ("" for none).
+type Case = (
+    &'static str,
+    reqwest::Method,
+    String,
+    Option<serde_json::Value>,
+    u16,
+    &'static str,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
+    let cluster = group(3, AckMode::Quorum, |_| {});
+    let (leader, follower) = (cluster.url(0), cluster.url(1));
+    put(&leader, "k", "v").await;
+    let long = "x".repeat(300);
+    let cases: Vec<Case> = vec![
+        (
+            "key too long",
+            reqwest::Method::PUT,
+            format!("{leader}/kv/{long}"),
+            Some(serde_json::json!({"value": "v"})),
+            400,
+            "invalid_key",
+        ),
+        (
+            "unknown field",
+            reqwest::Method::PUT,
+            format!("{leader}/kv/k"),
+            Some(serde_json::json!({"value": "v", "if_verison": 1})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "stale compare-and-set",
+            reqwest::Method::PUT,
+            format!("{leader}/kv/k"),
+            Some(serde_json::json!({"value": "v", "if_version": 7})),
+            409,
+            "version_mismatch",
+        ),
+        (
+            "delete of a missing key",
+            reqwest::Method::DELETE,
+            format!("{leader}/kv/nope"),
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "write on a follower",
+            reqwest::Method::DELETE,
+            format!("{follower}/kv/k"),
+            None,
+            421,
+            "not_leader",
+        ),
+        (
+            "append that is not JSON of an append",
+            reqwest::Method::POST,
+            format!("{follower}/internal/append"),
+            Some(serde_json::json!({"term": "x"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "snapshot with missing fields",
+            reqwest::Method::POST,
+            format!("{follower}/internal/snapshot"),
+            Some(serde_json::json!({})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "append from a stale term",
+            reqwest::Method::POST,
+            format!("{follower}/internal/append"),
+            Some(
+                serde_json::json!({"term": 0, "leader_id": 9, "leader_url": "http://x", "prev_index": 0, "prev_term": 0, "entries": [], "leader_commit": 0}),
+            ),
+            200,
+            "",
+        ),
+        (
+            "unknown route",
+            reqwest::Method::GET,
+            format!("{leader}/internal/nothing"),
+            None,
+            404,
+            "not_found",
+        ),
+    ];
+    for (what, method, url, body, code, error) in cases {
+        let (got, answer) = call(method, &url, body)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:#}"));
+        assert_eq!(got, code, "{what}: {answer}");
+        if error.is_empty() {
+            assert_eq!(answer["result"], "stale_term", "{what}: {answer}");
+        } else {
+            assert_eq!(answer["error"], error, "{what}: {answer}");
+            assert!(
+                answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{what}: {answer}"
+            );
+        }
+    }
+    for i in 0..3 {
+        let s = wait_status(&cluster, i, "every node to hold the one write", |s| {
+            s.applied_index == 1
+        })
+        .await;
+        assert_eq!(
+            (s.last_index, s.term),
+            (1, 1),
+            "node {i}: no bad request wrote anything or changed the term"
+        );
+        assert_eq!(s.leader_id, Some(0), "node {i} still follows node 0");
+    }
+    let body = http()
+        .get(format!("{leader}/kv/k"))
+        .send()
+        .await
+        .expect("GET k")
+        .json::<serde_json::Value>()
+        .await
+        .expect("JSON");
+    assert_eq!(body["value"], "v");
+}

@@ -1,0 +1,126 @@
+//! Exercise 3.1: the follower's append check (`replication::check_append`).
+
+use chapter3::replication::{AppendDecision, check_append};
+
+use crate::common::{MemLog, append, entry};
+
+#[test]
+fn ex1_an_append_from_an_older_term_is_refused() {
+    let mut log = MemLog::with_terms(&[1, 1]);
+    log.term = 3;
+    let decision = check_append(&log, &append(2, (2, 1), vec![entry(3, 2)], 0));
+    assert_eq!(
+        decision,
+        AppendDecision::StaleTerm,
+        "a leader of term 2 is deposed once this node has seen term 3: its appends must not land"
+    );
+}
+
+#[test]
+fn ex1_new_entries_after_a_matching_entry_are_appended() {
+    let log = MemLog::with_terms(&[1, 1]);
+    let decision = check_append(&log, &append(1, (2, 1), vec![entry(3, 1), entry(4, 1)], 3));
+    assert_eq!(
+        decision,
+        AppendDecision::Accept {
+            truncate_from: None,
+            append_from: 0,
+            match_index: 4,
+            commit: 3
+        }
+    );
+}
+
+#[test]
+fn ex1_a_gap_is_a_mismatch_that_hints_the_end_of_the_log() {
+    let log = MemLog::with_terms(&[1, 1]);
+    let decision = check_append(&log, &append(1, (5, 1), vec![entry(6, 1)], 0));
+    assert_eq!(
+        decision,
+        AppendDecision::Mismatch { hint: 3 },
+        "entries 3 to 5 are missing: the leader should send from 3"
+    );
+}
+
+#[test]
+fn ex1_a_term_mismatch_hints_the_start_of_the_conflicting_term() {
+    // The follower has entries of term 2 at 3..=5 that the leader (term 3) never had.
+    let mut log = MemLog::with_terms(&[1, 1, 2, 2, 2]);
+    log.term = 3;
+    let decision = check_append(&log, &append(3, (5, 3), vec![entry(6, 3)], 0));
+    assert_eq!(
+        decision,
+        AppendDecision::Mismatch { hint: 3 },
+        "entry 5 has term 2, not 3: skip the whole run of term 2 (3..=5) in one step"
+    );
+}
+
+#[test]
+fn ex1_a_conflicting_suffix_is_truncated_and_replaced() {
+    let mut log = MemLog::with_terms(&[1, 1, 2, 2]);
+    log.applied = 2;
+    let decision = check_append(&log, &append(3, (2, 1), vec![entry(3, 3), entry(4, 3)], 2));
+    assert_eq!(
+        decision,
+        AppendDecision::Accept {
+            truncate_from: Some(3),
+            append_from: 0,
+            match_index: 4,
+            commit: 2
+        },
+        "entries 3 and 4 of term 2 lost to the leader's entries of term 3"
+    );
+}
+
+#[test]
+fn ex1_a_duplicated_or_late_append_changes_nothing() {
+    // The network delivered an old append again: every entry is already there.
+    let log = MemLog::with_terms(&[1, 1, 1, 1]);
+    let decision = check_append(&log, &append(1, (1, 1), vec![entry(2, 1), entry(3, 1)], 1));
+    assert_eq!(
+        decision,
+        AppendDecision::Accept {
+            truncate_from: None,
+            append_from: 2,
+            match_index: 3,
+            commit: 1
+        },
+        "nothing to append, and above all no truncation of entry 4, which a newer append brought"
+    );
+}
+
+#[test]
+fn ex1_a_conflict_in_applied_entries_asks_for_a_snapshot() {
+    let mut log = MemLog::with_terms(&[1, 1, 2]);
+    log.applied = 3;
+    log.term = 3;
+    let decision = check_append(&log, &append(3, (2, 1), vec![entry(3, 3)], 3));
+    assert_eq!(
+        decision,
+        AppendDecision::NeedSnapshot,
+        "entry 3 is applied to the map already: truncating the log cannot undo that"
+    );
+}
+
+#[test]
+fn ex1_the_commit_index_never_passes_what_is_known_to_match() {
+    let log = MemLog::with_terms(&[1]);
+    let decision = check_append(&log, &append(1, (1, 1), vec![entry(2, 1)], 10));
+    assert!(
+        matches!(decision, AppendDecision::Accept { commit: 2, .. }),
+        "the leader committed 10, but this follower only knows its log matches up to 2: {decision:?}"
+    );
+}
+
+#[test]
+fn ex1_an_append_before_the_snapshot_is_sent_back_to_after_it() {
+    let log = MemLog {
+        term: 1,
+        snapshot_index: 10,
+        snapshot_term: 1,
+        applied: 10,
+        ..MemLog::default()
+    };
+    let decision = check_append(&log, &append(1, (4, 1), vec![entry(5, 1)], 5));
+    assert_eq!(decision, AppendDecision::Mismatch { hint: 11 });
+}

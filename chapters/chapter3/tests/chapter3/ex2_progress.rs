@@ -1,0 +1,89 @@
+//! Exercise 3.2: the leader's per-follower progress and backoff (`replication::Progress`).
+
+use std::time::Duration;
+
+use chapter3::replication::{Progress, RETRY_MAX, RETRY_MIN};
+
+#[test]
+fn ex2_an_acceptance_moves_match_and_next_forward() {
+    let mut progress = Progress::new(10);
+    assert_eq!((progress.next_index, progress.match_index), (11, 0));
+    progress.on_accepted(10);
+    assert_eq!((progress.next_index, progress.match_index), (11, 10));
+    progress.on_accepted(14);
+    assert_eq!((progress.next_index, progress.match_index), (15, 14));
+}
+
+#[test]
+fn ex2_a_late_acceptance_never_moves_match_backwards() {
+    let mut progress = Progress::new(0);
+    progress.on_accepted(20);
+    progress.on_accepted(12); // the answer to an older request, delivered late
+    assert_eq!(
+        (progress.next_index, progress.match_index),
+        (21, 20),
+        "match_index only grows: the follower had entry 20 and still has it"
+    );
+}
+
+#[test]
+fn ex2_a_mismatch_backs_off_to_the_hint_but_never_below_what_matches() {
+    let mut progress = Progress::new(100);
+    progress.on_mismatch(40);
+    assert_eq!(progress.next_index, 40, "jump to the follower's hint");
+    progress.on_mismatch(45);
+    assert_eq!(
+        progress.next_index, 39,
+        "a hint above where we are still backs off by one"
+    );
+    progress.on_accepted(30);
+    progress.next_index = 35;
+    progress.on_mismatch(3);
+    assert_eq!(
+        progress.next_index, 31,
+        "entries up to match_index (30) are known to match: never go back past them"
+    );
+}
+
+#[test]
+fn ex2_retries_back_off_exponentially_up_to_a_cap_and_reset_on_success() {
+    let mut progress = Progress::new(0);
+    let delays: Vec<Duration> = (0..12).map(|_| progress.on_unreachable()).collect();
+    assert_eq!(delays[0], RETRY_MIN);
+    assert_eq!(delays[1], RETRY_MIN * 2);
+    assert_eq!(delays[2], RETRY_MIN * 4);
+    assert!(
+        delays.windows(2).all(|w| w[0] <= w[1]),
+        "delays never shrink while failures continue: {delays:?}"
+    );
+    assert_eq!(
+        *delays.last().unwrap_or(&Duration::ZERO),
+        RETRY_MAX,
+        "{delays:?}"
+    );
+    for _ in 0..100 {
+        assert!(
+            progress.on_unreachable() <= RETRY_MAX,
+            "no overflow, no wait beyond the cap"
+        );
+    }
+    progress.on_accepted(1);
+    assert_eq!(progress.failures, 0);
+    assert_eq!(
+        progress.on_unreachable(),
+        RETRY_MIN,
+        "a success starts the backoff over"
+    );
+}
+
+#[test]
+fn ex2_an_acceptance_clears_a_pending_snapshot() {
+    let mut progress = Progress::new(5);
+    progress.on_need_snapshot();
+    assert!(progress.needs_snapshot);
+    progress.on_accepted(5);
+    assert!(
+        !progress.needs_snapshot,
+        "the snapshot was installed: back to entries"
+    );
+}

@@ -1,0 +1,144 @@
+//! Exercise 3.5: the client follows `421 not_leader` to the leader.
+
+use chapter3::replication::AckMode;
+use chapter3::{Client, ClientError, Config};
+use harness::TestNode;
+
+use crate::common::{call, group, wait_status};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex5_a_write_sent_to_a_follower_is_answered_421_with_the_leader() {
+    let cluster = group(3, AckMode::Quorum, |_| {});
+    let (code, body) = call(
+        reqwest::Method::PUT,
+        &format!("{}/kv/k", cluster.url(1)),
+        Some(serde_json::json!({ "value": "v" })),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (421, Some("not_leader")),
+        "{body}"
+    );
+    assert_eq!(
+        body["leader"].as_str(),
+        Some(cluster.direct_url(0).as_str()),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex5_the_client_follows_the_redirect_and_remembers_the_leader() {
+    let cluster = group(3, AckMode::Quorum, |_| {});
+    let client = Client::new(&cluster.url(2)).expect("a valid address");
+    let written = client
+        .put("greeting", "hello")
+        .await
+        .unwrap_or_else(|e| panic!("a put through a follower should reach the leader: {e:#}"));
+    assert_eq!(written.version, 1);
+    // The follower names the leader by the address it knows (its own route to it, or
+    // the one the leader advertises); either way, that is where the next write goes.
+    let remembered = client.leader().as_str().trim_end_matches('/').to_string();
+    assert_ne!(
+        remembered,
+        cluster.url(2),
+        "the client should remember the leader, not the follower"
+    );
+    let there = crate::common::status(&remembered)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        there.role, "leader",
+        "the remembered address {remembered} is not the leader's"
+    );
+    let swapped = client
+        .put_if("greeting", "bonjour", 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(swapped.version, 2);
+    assert_eq!(
+        client.delete("greeting").await.map_err(|e| e.to_string()),
+        Ok(3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex5_a_follower_read_is_served_locally_and_says_how_far_it_has_applied() {
+    let cluster = group(3, AckMode::All, |_| {});
+    let client = Client::new(&cluster.url(1)).expect("a valid address");
+    client
+        .put("k", "v")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    wait_status(&cluster, 1, "node 1 to apply the write", |s| {
+        s.applied_index >= 1
+    })
+    .await;
+    let entry = client
+        .get("k")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .expect("the key exists");
+    assert_eq!(entry.served_by.as_deref(), Some("follower"));
+    assert_eq!(entry.applied_index, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex5_no_known_leader_is_a_typed_error_not_a_loop() {
+    let data = tempfile::tempdir().expect("a temp dir");
+    let config = Config {
+        id: 1,
+        leader_id: 0, // not among its peers (it has none): it cannot know the address
+        data_dir: data.path().to_path_buf(),
+        ..Config::default()
+    };
+    let node = TestNode::start(1, move |ctx| {
+        chapter3::run(ctx.listener, config.clone(), ctx.shutdown)
+    })
+    .expect("starting a node");
+    let client = Client::new(&node.url()).expect("a valid address");
+    match client.put("k", "v").await {
+        Err(ClientError::NotLeader { leader: None }) => {}
+        other => panic!("expected ClientError::NotLeader {{ leader: None }}, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex5_redirects_are_bounded() {
+    // Two followers that name each other as the leader: a misconfiguration, or a moment
+    // during a failover. The client must give up, not bounce forever.
+    let data = tempfile::tempdir().expect("a temp dir");
+    let addrs = chapter3::bench::free_addrs(2).expect("free ports");
+    let mut nodes = Vec::new();
+    for i in 0..2usize {
+        let other = 1 - i;
+        let config = Config {
+            id: i as u64 + 1,
+            leader_id: other as u64 + 10,
+            peers: vec![chapter3::Peer {
+                id: other as u64 + 10,
+                url: format!("http://{}", addrs[other]),
+            }],
+            data_dir: data.path().join(format!("n{i}")),
+            ..Config::default()
+        };
+        let setup = harness::NodeSetup {
+            id: i as u64,
+            peers: Vec::new(),
+            data_dir: None,
+            addr: Some(addrs[i]),
+        };
+        nodes.push(
+            TestNode::start_with(setup, move |ctx| {
+                chapter3::run(ctx.listener, config.clone(), ctx.shutdown)
+            })
+            .expect("starting a node"),
+        );
+    }
+    let client = Client::new(&nodes[0].url()).expect("a valid address");
+    match client.put("k", "v").await {
+        Err(ClientError::NotLeader { leader: Some(_) }) => {}
+        other => panic!("expected NotLeader after a bounded number of hops, got {other:?}"),
+    }
+}
