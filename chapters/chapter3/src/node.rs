@@ -738,19 +738,27 @@ impl Node {
             )
             .map_err(WriteError::Unavailable)?;
             let snapshot = request.snapshot;
-            tracing::info!(
-                last_index = snapshot.last_index,
-                keys = snapshot.entries.len(),
-                "installing the leader's snapshot"
-            );
-            waits.push(
-                self.storage
-                    .submit(Job::InstallSnapshot(snapshot.clone()))
-                    .map_err(WriteError::Unavailable)?,
-            );
-            replica.install(snapshot);
-            self.commit.send_replace(replica.commit);
-            (replica.term, LogView::last_index(&*replica))
+            let already_have = snapshot.last_index < replica.snapshot_index
+                || LogView::term_at(&*replica, snapshot.last_index) == Some(snapshot.last_term);
+            if snapshot.last_index <= replica.applied && already_have {
+                // A late or repeated snapshot of entries this node already has: installing
+                // it would roll the map and the log back past what it has acknowledged.
+                (replica.term, snapshot.last_index)
+            } else {
+                tracing::info!(
+                    last_index = snapshot.last_index,
+                    keys = snapshot.entries.len(),
+                    "installing the leader's snapshot"
+                );
+                waits.push(
+                    self.storage
+                        .submit(Job::InstallSnapshot(snapshot.clone()))
+                        .map_err(WriteError::Unavailable)?,
+                );
+                replica.install(snapshot);
+                self.commit.send_replace(replica.commit);
+                (replica.term, LogView::last_index(&*replica))
+            }
         };
         for done in waits {
             Storage::wait(done).await.map_err(WriteError::Unavailable)?;

@@ -336,3 +336,38 @@ async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
         .expect("JSON");
     assert_eq!(body["value"], "v");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_late_snapshot_does_not_roll_a_follower_back() {
+    let cluster = group(3, AckMode::All, |_| {});
+    for i in 0..5 {
+        put(&cluster.url(0), &format!("k{i}"), "v").await;
+    }
+    wait_status(&cluster, 1, "node 1 to apply 5 writes", |s| {
+        s.applied_index == 5
+    })
+    .await;
+    // A snapshot of index 2 from the current leader, delivered late (after a retry).
+    let late = serde_json::json!({
+        "term": 1, "leader_id": 0, "leader_url": cluster.direct_url(0),
+        "snapshot": {"last_index": 2, "last_term": 1, "entries": {}}
+    });
+    let (code, body) = call(
+        reqwest::Method::POST,
+        &format!("{}/internal/snapshot", cluster.direct_url(1)),
+        Some(late),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        (code, body["result"].as_str()),
+        (200, Some("accepted")),
+        "{body}"
+    );
+    let s = status(&cluster.direct_url(1)).await.expect("status");
+    assert_eq!(
+        (s.applied_index, s.last_index, s.keys),
+        (5, 5, 5),
+        "installing an older snapshot would drop entries node 1 has acknowledged"
+    );
+}
