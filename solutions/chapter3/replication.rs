@@ -46,9 +46,18 @@ pub trait LogView {
     fn snapshot_term(&self) -> u64;
     /// Entries up to here are applied to the map and can no longer be undone.
     fn applied_index(&self) -> u64;
-    /// The first index of the run of entries that share `term` and end at `index`
-    /// (the index of the first entry of that term in the log, at or after the snapshot).
-    fn first_index_of_term_at(&self, index: u64) -> u64;
+    /// The first index of the run of entries that share the term of the entry at `index`
+    /// and end there (never before the first entry after the snapshot).
+    fn first_index_of_term_at(&self, index: u64) -> u64 {
+        let Some(term) = self.term_at(index) else {
+            return index;
+        };
+        let mut first = index;
+        while first > self.snapshot_index() + 1 && self.term_at(first - 1) == Some(term) {
+            first -= 1;
+        }
+        first
+    }
 }
 
 /// What a leader asks of a follower: "after the entry at `prev_index` (of term

@@ -253,16 +253,6 @@ impl LogView for Replica {
     fn applied_index(&self) -> u64 {
         self.applied
     }
-    fn first_index_of_term_at(&self, index: u64) -> u64 {
-        let Some(term) = LogView::term_at(self, index) else {
-            return index;
-        };
-        let mut first = index;
-        while first > self.snapshot_index + 1 && LogView::term_at(self, first - 1) == Some(term) {
-            first -= 1;
-        }
-        first
-    }
 }
 
 impl LeaderLog for Replica {
@@ -569,15 +559,17 @@ impl Node {
             AckMode::Quorum => total / 2 + 1,
             AckMode::All => total,
         };
+        let mode = match self.config.ack_mode {
+            AckMode::Async => "async",
+            AckMode::Quorum => "quorum",
+            AckMode::All => "all",
+        };
         format!(
             "write {index} is in the leader's log, but only {have} of {total} nodes have it durably \
-             and `{:?}` acknowledgement needs {needed}; gave up after {:?}. It may still be \
+             and `{mode}` acknowledgement needs {needed}; gave up after {:?}. It may still be \
              replicated and applied later: treat its outcome as unknown",
-            self.config.ack_mode, self.config.write_timeout
+            self.config.write_timeout
         )
-        .replace("`Async`", "`async`")
-        .replace("`Quorum`", "`quorum`")
-        .replace("`All`", "`all`")
     }
 
     /// Recomputes the commit index from the leader's disk and the followers' progress.

@@ -176,16 +176,6 @@ impl LogView for MemLog {
     fn applied_index(&self) -> u64 {
         self.applied
     }
-    fn first_index_of_term_at(&self, index: u64) -> u64 {
-        let Some(term) = LogView::term_at(self, index) else {
-            return index;
-        };
-        let mut first = index;
-        while first > self.snapshot_index + 1 && LogView::term_at(self, first - 1) == Some(term) {
-            first -= 1;
-        }
-        first
-    }
 }
 
 impl LeaderLog for MemLog {

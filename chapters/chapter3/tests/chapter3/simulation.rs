@@ -61,14 +61,6 @@ impl LogView for Replica {
     fn applied_index(&self) -> u64 {
         self.applied
     }
-    fn first_index_of_term_at(&self, index: u64) -> u64 {
-        let term = LogView::term_at(self, index);
-        let mut first = index;
-        while first > 1 && LogView::term_at(self, first - 1) == term {
-            first -= 1;
-        }
-        first
-    }
 }
 
 impl LeaderLog for Replica {
