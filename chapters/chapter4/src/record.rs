@@ -1,0 +1,108 @@
+//! One write-ahead log record, and how it is laid out on disk.
+//!
+//! Chapter 2's record (its exercise 2.1), with one field more: a key moved here from
+//! another node keeps the version it had there. A record is framed so that a reader can tell a whole,
+//! intact record from anything else it might find after a crash:
+//!
+//! ```text
+//! +----------------+----------------+---------------------------+
+//! | length: u32 LE | crc32: u32 LE  | payload: `length` bytes   |
+//! +----------------+----------------+---------------------------+
+//!                    (of the payload)  (the record as JSON)
+//! ```
+//!
+//! The length says where the record ends; the checksum says whether the bytes in
+//! between are the ones that were written. A torn write (only part of the record
+//! reached the disk) shows up as a frame that runs past the end of the file or whose
+//! checksum does not match.
+
+use serde::{Deserialize, Serialize};
+
+/// One write: a put (`value: Some`) or a delete (`value: None`), with its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The write's version: its position in the log (1, 2, 3, ...).
+    pub version: u64,
+    /// The key written.
+    pub key: String,
+    /// The new value, or `None` for a delete.
+    pub value: Option<String>,
+    /// For a key moved here from another node: the version it had there, which it keeps
+    /// (`version` is then only the record's place in this log). `None` for local writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<u64>,
+}
+
+/// Bytes before the payload: length and checksum.
+pub const HEADER_BYTES: usize = 8;
+
+/// The largest payload a reader accepts. Anything larger is corruption: no valid record
+/// (a 256-byte key and a 1 MiB value, escaped) comes close.
+pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why bytes are not a valid record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes end before the frame does (a torn write, or the end of the log).
+    #[error("the record is incomplete: {needed} bytes needed, {available} available")]
+    Incomplete {
+        /// Bytes the frame needs.
+        needed: usize,
+        /// Bytes there are.
+        available: usize,
+    },
+    /// The length field is impossible.
+    #[error("the length field says {0} bytes, more than any record can have")]
+    BadLength(usize),
+    /// The payload does not match its checksum.
+    #[error(
+        "checksum mismatch: the header says {expected:08x}, the payload hashes to {actual:08x}"
+    )]
+    BadChecksum {
+        /// The checksum in the header.
+        expected: u32,
+        /// The checksum of the payload read.
+        actual: u32,
+    },
+    /// The checksum matches but the payload is not a record (a bug, not a crash).
+    #[error("the payload is not a record: {0}")]
+    BadPayload(String),
+}
+
+/// The record's frame: length, checksum, payload.
+pub fn encode(record: &Record) -> Vec<u8> {
+    let payload = serde_json::to_vec(record).unwrap_or_default();
+    let mut frame = Vec::with_capacity(HEADER_BYTES + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+/// Reads the record at the start of `bytes`; returns it and the frame's length.
+/// Never panics, whatever the bytes.
+pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
+    let header = bytes.get(..HEADER_BYTES).ok_or(DecodeError::Incomplete {
+        needed: HEADER_BYTES,
+        available: bytes.len(),
+    })?;
+    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let expected = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if length > MAX_PAYLOAD_BYTES {
+        return Err(DecodeError::BadLength(length));
+    }
+    let end = HEADER_BYTES + length;
+    let payload = bytes
+        .get(HEADER_BYTES..end)
+        .ok_or(DecodeError::Incomplete {
+            needed: end,
+            available: bytes.len(),
+        })?;
+    let actual = crc32fast::hash(payload);
+    if actual != expected {
+        return Err(DecodeError::BadChecksum { expected, actual });
+    }
+    let record =
+        serde_json::from_slice(payload).map_err(|e| DecodeError::BadPayload(e.to_string()))?;
+    Ok((record, end))
+}

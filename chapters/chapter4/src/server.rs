@@ -1,0 +1,400 @@
+//! The HTTP server: routes, extractors, middleware, graceful shutdown.
+//!
+//! Chapter 2's server in front of a [`Node`]: `/kv/` requests go to [`Node::kv`], which
+//! serves them here or forwards them to their owner; `/cluster` shows and changes the
+//! membership; `/internal/` carries the changes and the keys between nodes.
+//!
+//! Requests pass through, outermost first: a tracing span per request; a catch-panic
+//! layer that turns a handler's panic (an unfinished exercise's `todo!()`) into a JSON
+//! 500 naming the exercise; a timeout so no request hangs forever; the body limit.
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{BoxError, Json, Router};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{Instrument, Level};
+
+use crate::api::{
+    ClusterView, HOPS, HandoffRequest, HandoffResponse, Health, InstallResponse, JoinRequest,
+    LeaveRequest, PutRequest, ReleaseRequest, ReleaseResponse, SERVED_BY, Status,
+};
+use crate::error::ApiError;
+use crate::membership::Change;
+use crate::node::{Config, KvOp, KvReply, Node};
+use crate::transfer;
+use crate::validate::{MAX_BODY_BYTES, validate_key};
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    node: Arc<Node>,
+    fsync: crate::wal::FsyncPolicy,
+    started: Instant,
+}
+
+impl AppState {
+    /// A node's state.
+    pub fn new(node: Arc<Node>, fsync: crate::wal::FsyncPolicy) -> Self {
+        Self {
+            node,
+            fsync,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight and returns. The caller owns binding and the shutdown signal.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let span = tracing::info_span!("node", id = config.id);
+    async move {
+        let url = match &config.advertise_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        let request_timeout = config.request_timeout;
+        let fsync = config.log.fsync;
+        let node = Node::open(config, url)?;
+        let view = node.view().await;
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            url = node.url(),
+            keys = node.store().len(),
+            epoch = view.ring.epoch(),
+            members = view.ring.members().len(),
+            "listening"
+        );
+        axum::serve(listener, app(AppState::new(node, fsync), request_timeout))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("shut down");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+// ANCHOR: app
+/// The router with every route and middleware; tests can drive it with `oneshot`.
+pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let id = state.node.id();
+    Router::new()
+        .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
+        .route("/kv", axum::routing::any(empty_key))
+        .route("/kv/", axum::routing::any(empty_key))
+        .route("/cluster", get(cluster))
+        .route("/cluster/join", post(join))
+        .route("/cluster/leave", post(leave))
+        .route("/internal/ring", post(install))
+        .route("/internal/handoff", post(handoff))
+        .route("/internal/release", post(release))
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(
+                    TraceLayer::new_for_http()
+                        // Connection tasks do not inherit `run`'s span: name the node here.
+                        .make_span_with(move |request: &Request| {
+                            tracing::info_span!("request", node = id, method = %request.method(), uri = %request.uri())
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+                    ApiError::Timeout(request_timeout)
+                }))
+                .timeout(request_timeout)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+}
+// ANCHOR_END: app
+
+async fn get_key(State(state): State<AppState>, hops: Hops, Key(key): Key) -> Response {
+    kv(&state, &key, KvOp::Get, hops).await
+}
+
+async fn put_key(
+    State(state): State<AppState>,
+    hops: Hops,
+    Key(key): Key,
+    JsonBody(request): JsonBody<PutRequest>,
+) -> Response {
+    kv(&state, &key, KvOp::Put(request), hops).await
+}
+
+async fn delete_key(State(state): State<AppState>, hops: Hops, Key(key): Key) -> Response {
+    kv(&state, &key, KvOp::Delete, hops).await
+}
+
+/// Serves a `/kv/` request through the node; every answer, error or not, says who
+/// served it and after how many hops.
+async fn kv(state: &AppState, key: &str, op: KvOp, Hops(hops): Hops) -> Response {
+    let reply = match state.node.kv(key, op, hops).await {
+        Ok(reply) => reply,
+        Err(error) => KvReply {
+            status: error.status(),
+            body: serde_json::to_value(error.body()).unwrap_or_default(),
+            served_by: state.node.id(),
+            hops,
+        },
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(SERVED_BY, HeaderValue::from(reply.served_by));
+    headers.insert(HOPS, HeaderValue::from(reply.hops));
+    (reply.status, headers, Json(reply.body)).into_response()
+}
+
+async fn cluster(State(state): State<AppState>) -> Json<ClusterView> {
+    Json(state.node.view().await)
+}
+
+async fn join(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<JoinRequest>,
+) -> Result<Json<ClusterView>, ApiError> {
+    Ok(Json(state.node.join(request).await?))
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<LeaveRequest>,
+) -> Result<Json<ClusterView>, ApiError> {
+    Ok(Json(state.node.leave(request).await?))
+}
+
+async fn install(
+    State(state): State<AppState>,
+    JsonBody(change): JsonBody<Change>,
+) -> Result<Json<InstallResponse>, ApiError> {
+    let installed = state.node.install(&change).await?;
+    Ok(Json(InstallResponse {
+        epoch: state.node.ring().await.epoch(),
+        changed: installed.changed,
+        pull_from: installed.pull_from,
+    }))
+}
+
+async fn handoff(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<HandoffRequest>,
+) -> Result<Json<HandoffResponse>, ApiError> {
+    Ok(Json(transfer::handoff(&state.node, request).await?))
+}
+
+async fn release(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<ReleaseRequest>,
+) -> Result<Json<ReleaseResponse>, ApiError> {
+    Ok(Json(transfer::release(&state.node, request).await?))
+}
+
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        id: state.node.id(),
+    })
+}
+
+async fn status(State(state): State<AppState>) -> Json<Status> {
+    let (epoch, members, pending, member) = {
+        let membership = state.node.membership().await;
+        (
+            membership.ring().epoch(),
+            membership.ring().members().len(),
+            membership.pending(),
+            membership.is_member(),
+        )
+    };
+    let store = state.node.store();
+    Json(Status {
+        id: state.node.id(),
+        role: if member { "member" } else { "outside" }.into(),
+        epoch,
+        members,
+        pending,
+        keys: store.len(),
+        last_version: store.last_version(),
+        durable_version: store.durable_version(),
+        log: store.log_stats(),
+        fsync: state.fsync,
+        uptime_ms: state.started.elapsed().as_millis() as u64,
+    })
+}
+
+async fn empty_key() -> ApiError {
+    ApiError::InvalidKey("the key is empty; use /kv/{key} with a key of 1 to 256 bytes".into())
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+/// The `x-hops` request header: how many times the request was forwarded (0 if absent).
+#[derive(Debug, Clone, Copy)]
+pub struct Hops(pub u32);
+
+impl<S: Send + Sync> FromRequestParts<S> for Hops {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.headers.get(HOPS) {
+            None => Ok(Hops(0)),
+            Some(value) => value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .map(Hops)
+                .ok_or_else(|| {
+                    ApiError::InvalidRequest(format!(
+                        "the {HOPS} header must be a small whole number (how many times the \
+                         request was forwarded), not {value:?}"
+                    ))
+                }),
+        }
+    }
+}
+
+/// The `{key}` path segment, percent-decoded and validated.
+#[derive(Debug)]
+pub struct Key(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Key {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(key) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::InvalidKey(format!("the key is not valid percent-encoded UTF-8: {e}"))
+            })?;
+        validate_key(&key)?;
+        Ok(Key(key))
+    }
+}
+
+/// A JSON body whose every rejection is an [`ApiError`] that says what is wrong.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with the header `Content-Type: application/json`".into(),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is not valid JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is JSON but not what this route expects: {}",
+                e.body_text()
+            ))),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(format!(
+                    "the body is larger than the limit of {MAX_BODY_BYTES} bytes (1 MiB)"
+                )))
+            }
+            Err(rejection) => Err(ApiError::InvalidBody(rejection.body_text())),
+        }
+    }
+}
+
+/// The response when a handler panics. An unfinished exercise panics with a message
+/// naming itself and its file: pass that on, so the test (and curl) shows it.
+fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+    let message = harness::panics::payload_message(payload.as_ref());
+    let message = message
+        .trim_start_matches("not yet implemented: ")
+        .to_string();
+    let error = if message.contains("is not implemented yet") {
+        ApiError::NotImplemented(message)
+    } else {
+        ApiError::Internal(format!(
+            "the server hit a bug (a handler panicked: {message}); see its log"
+        ))
+    };
+    // The status is set here, not by `ApiError::status`: that may be the unfinished exercise.
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        Json(error.body()),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn chapter_an_unfinished_exercise_in_a_handler_answers_with_its_name() {
+        let todo = "not yet implemented: exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x";
+        let response = panic_response(Box::new(todo));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "not_implemented");
+        assert_eq!(
+            body["message"],
+            "exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x",
+            "the test that gets this response shows the exercise and the file to edit"
+        );
+    }
+
+    #[tokio::test]
+    async fn chapter_any_other_panic_is_an_internal_error_that_quotes_it() {
+        let response = panic_response(Box::new(String::from("index out of bounds")));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "internal");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("index out of bounds")),
+            "{body}"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+// This file is yours to edit: replace each `todo!()` with your code, then run the
+// chapter's tests. It was generated from solutions/chapter4/transfer.rs by `cargo xtask exercises`;
+// running that again overwrites your work, so do it only to start over.
+//! Moving keys when the ring changes: the old owner hands them over, the new owner pulls
+//! them.
+//!
+//! Exercise 4.6 lives here. The protocol, for one old owner `A` and one new owner `N`:
+//!
+//! 1. `N` installs the change. The keys it gains from `A` are *pending*: requests for
+//!    them wait (the node's shell does that, from [`Membership::route`]'s `Wait`).
+//! 2. `N` asks `A` for them: `POST /internal/handoff`. `A` installs the change too, if
+//!    it has not already; from then on it forwards those keys to `N` instead of serving
+//!    them, so the keys it hands over can no longer change under it.
+//! 3. `N` stores them, durably, keeping their versions; only then does it serve them.
+//! 4. `N` tells `A` to forget them: `POST /internal/release`.
+//!
+//! A crash anywhere leaves a state the restart continues from: `N` keeps its pending
+//! pulls in its membership file and pulls again; `A` still has the keys until step 4.
+//!
+//! [`Membership::route`]: crate::membership::Membership::route
+
+// The stubs leave some parameters, imports and helpers unused until you write the code;
+// delete this line once every exercise in the file is done.
+#![allow(unused_variables, unused_imports, dead_code)]
+
+use std::sync::Arc;
+
+use crate::api::{HandoffRequest, HandoffResponse, ReleaseRequest, ReleaseResponse};
+use crate::error::ApiError;
+use crate::membership::Change;
+use crate::node::{Node, store_error};
+use crate::ring::{Member, NodeId, Ring};
+
+/// Whether `ring` gives `key` to node `id`.
+pub fn owned_by(ring: &Ring, key: &str, id: NodeId) -> bool {
+    ring.owner(key).is_some_and(|m| m.id == id)
+}
+
+// ANCHOR: handoff
+/// The old owner's side: `POST /internal/handoff`. Installs the change if this node has
+/// not yet, then answers with every key it owned in `change.from` that `request.to`
+/// owns in `change.to`.
+pub async fn handoff(
+    node: &Arc<Node>,
+    request: HandoffRequest,
+) -> Result<HandoffResponse, ApiError> {
+    // EXERCISE 4.6: hand keys over: install the change first, then collect what the asker gains
+    // HINT: `node.install(&request.change).await?` comes first. Once it returns, no write to a key this node
+    // HINT: loses can start here, and every write that started before is in the store: the keys are final.
+    // HINT: Then `node.store().entries_where(..)`: keys `owned_by` this node in `from` and by `request.to` in `to`.
+    todo!(
+        "exercise 4.6 is not implemented yet: edit exercises/chapter4/transfer.rs: hand keys over: install the change first, then collect what the asker gains (book: chapter 4, exercise 6)"
+    )
+}
+// ANCHOR_END: handoff
+
+// ANCHOR: pull
+/// The new owner's side: pulls the keys it gains from `from` under `change`, makes them
+/// durable, starts serving them, and lets `from` forget them. Returns how many arrived.
+pub async fn pull(node: &Arc<Node>, change: &Change, from: &Member) -> Result<usize, ApiError> {
+    // EXERCISE 4.6: pull keys in: durable here before served here, served here before released there
+    // HINT: `node.call_peer(from, "/internal/handoff", &HandoffRequest { .. })` returns a `HandoffResponse`.
+    // HINT: `node.store().import(select, entries)` replaces the keys `select` picks (those `from` owned in
+    // HINT: `change.from` and this node owns in `change.to`) and returns once they are durable.
+    // HINT: Then `node.mark_pulled(from.id)`; only then `/internal/release` (a failure there only leaves garbage).
+    todo!(
+        "exercise 4.6 is not implemented yet: edit exercises/chapter4/transfer.rs: pull keys in: durable here before served here, served here before released there (book: chapter 4, exercise 6)"
+    )
+}
+// ANCHOR_END: pull
+
+// ANCHOR: release
+/// The old owner's last step: `POST /internal/release`. The new owner has the keys
+/// durably; delete the ones the current ring gives it. A release for another epoch than
+/// the current one does nothing (a later change decides where those keys are).
+pub async fn release(
+    node: &Arc<Node>,
+    request: ReleaseRequest,
+) -> Result<ReleaseResponse, ApiError> {
+    let ring = node.ring().await;
+    if ring.epoch() != request.epoch || request.to == node.id() {
+        return Ok(ReleaseResponse { removed: 0 });
+    }
+    let removed = node
+        .store()
+        .remove_where(|key| owned_by(&ring, key, request.to))
+        .await
+        .map_err(|e| store_error("(released keys)", e))?;
+    Ok(ReleaseResponse { removed })
+}
+// ANCHOR_END: release
