@@ -88,6 +88,11 @@ impl Client {
         Ok(Self { http, base })
     }
 
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
     /// `/kv/<key>`, with the key percent-encoded as one path segment.
     fn key_url(&self, key: &str) -> String {
         format!(

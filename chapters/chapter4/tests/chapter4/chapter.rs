@@ -1,0 +1,273 @@
+//! Chapter-wide tests: membership changes under load, and bad input.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::linearizability::check;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{CONSISTENT, PATIENCE, TestCluster, call, http, join, leave, put, send};
+
+const KEYS: usize = 12;
+const WRITERS: usize = 4;
+
+/// What one recorded call looked like over HTTP.
+fn outcome_of(op: &KvOp, status: Option<u16>, body: &Value) -> Outcome {
+    match (op, status) {
+        (KvOp::Get { .. }, Some(200)) => Outcome::Ok(KvOutput::Value(
+            body["value"].as_str().map(str::to_string),
+        )),
+        (KvOp::Get { .. }, Some(404)) => Outcome::Ok(KvOutput::Value(None)),
+        (KvOp::Put { .. }, Some(200)) => Outcome::Ok(KvOutput::Written),
+        // 503: refused before anything was written (owner unreachable, key still moving).
+        (_, Some(503)) => Outcome::Failed,
+        (KvOp::Get { .. }, _) => Outcome::Failed,
+        // 504 or no answer: the write may or may not have happened.
+        (_, Some(504) | None) => Outcome::Unknown,
+        (op, Some(status)) => panic!("{op}: unexpected {status} {body}"),
+    }
+}
+
+/// Writers and readers on `KEYS` keys through every entry node in `urls`, recorded,
+/// until `stop` is set; returns how many writes were acknowledged.
+async fn client(
+    id: usize,
+    urls: Arc<Vec<String>>,
+    recorder: Recorder,
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<AtomicUsize>,
+) {
+    let http = http();
+    let mut seq = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        seq += 1;
+        let key = format!("hot-{}", (id * 7 + seq) % KEYS);
+        let entry = &urls[(id + seq) % urls.len()];
+        let url = format!("{entry}/kv/{key}");
+        let (op, request) = if seq % 3 == 0 {
+            (KvOp::Get { key: key.clone() }, http.request(Method::GET, &url))
+        } else {
+            let value = format!("c{id}-{seq}");
+            (
+                KvOp::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+                http.request(Method::PUT, &url).json(&json!({ "value": value })),
+            )
+        };
+        let call = recorder.invoke(id, op.clone());
+        let outcome = match send(request).await {
+            Ok(answer) => outcome_of(&op, Some(answer.status), &answer.body),
+            Err(e) if e.to_string().contains("is not implemented yet") => panic!("{e}"),
+            Err(_) => outcome_of(&op, None, &Value::Null),
+        };
+        if matches!(op, KvOp::Put { .. }) && matches!(outcome, Outcome::Ok(_)) {
+            acknowledged.fetch_add(1, Ordering::Relaxed);
+        }
+        call.finish(outcome);
+    }
+}
+
+/// Runs `change` while `WRITERS` clients write and read; checks the whole history,
+/// final reads of every key included, for linearizability.
+async fn under_load<F, Fut>(urls: Vec<String>, read_from: Vec<String>, change: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let recorder = Recorder::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let urls = Arc::new(urls);
+    let clients: Vec<_> = (0..WRITERS)
+        .map(|id| {
+            tokio::spawn(client(
+                id,
+                Arc::clone(&urls),
+                recorder.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&acknowledged),
+            ))
+        })
+        .collect();
+    // Let the load get going (polled, not slept), change, and keep writing after.
+    let wait_for = |n: usize| {
+        let acknowledged = Arc::clone(&acknowledged);
+        harness::eventually(PATIENCE, "the writers to get writes acknowledged", move || {
+            let now = acknowledged.load(Ordering::Relaxed);
+            async move { if now >= n { Ok(()) } else { Err(format!("{now} so far")) } }
+        })
+    };
+    wait_for(20).await.unwrap_or_else(|e| panic!("{e}"));
+    let before = acknowledged.load(Ordering::Relaxed);
+    change().await;
+    let during = acknowledged.load(Ordering::Relaxed) - before;
+    wait_for(before + during + 20).await.unwrap_or_else(|e| panic!("{e}"));
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    }
+    // Every key, read once more through every node still in use.
+    for key in 0..KEYS {
+        for (i, url) in read_from.iter().enumerate() {
+            let key = format!("hot-{key}");
+            let call = recorder.invoke(100 + i, KvOp::Get { key: key.clone() });
+            let answer = crate::common::get(url, &key).await;
+            assert!(
+                [200, 404].contains(&answer.status),
+                "a settled cluster answers every read: {} {}",
+                answer.status,
+                answer.body
+            );
+            call.finish(outcome_of(
+                &KvOp::Get { key },
+                Some(answer.status),
+                &answer.body,
+            ));
+        }
+    }
+    let operations = recorder.operations();
+    assert!(
+        during > 0,
+        "no write was acknowledged while the change ran: the test would prove nothing"
+    );
+    eprintln!(
+        "{} operations, {during} writes acknowledged during the change",
+        operations.len()
+    );
+    check(&operations, Duration::from_secs(30)).assert_linearizable();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_writes_during_a_join_lose_nothing_and_stay_linearizable() {
+    let mut cluster = TestCluster::start(3, CONSISTENT);
+    // Enough data that the transfer takes a while.
+    for i in 0..300 {
+        put(&cluster.url(1 + i % 3), &format!("bulk-{i}"), &"x".repeat(200)).await;
+    }
+    let url = cluster.start_outside(4);
+    let entries: Vec<String> = (1..=3).map(|id| cluster.url(id)).collect();
+    let mut read_from = entries.clone();
+    read_from.push(url.clone());
+    let via = cluster.url(2);
+    under_load(entries, read_from, || async move {
+        join(&via, 4, &url).await;
+    })
+    .await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_writes_during_a_leave_lose_nothing_and_stay_linearizable() {
+    let cluster = TestCluster::start(4, CONSISTENT);
+    for i in 0..300 {
+        put(&cluster.url(1 + i % 4), &format!("bulk-{i}"), &"x".repeat(200)).await;
+    }
+    // Clients keep using node 3 as an entry while it leaves: it forwards.
+    let entries: Vec<String> = (1..=4).map(|id| cluster.url(id)).collect();
+    let via = cluster.url(1);
+    under_load(entries.clone(), entries, || async move {
+        leave(&via, 3).await;
+    })
+    .await;
+    cluster.stop().await;
+}
+
+/// What is wrong, method, path, body, expected status, expected error code.
+type BadCase = (&'static str, Method, &'static str, Option<Value>, u16, &'static str);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_bad_membership_requests_and_unknown_nodes_get_json_errors_and_change_nothing() {
+    let mut cluster = TestCluster::start(2, CONSISTENT);
+    let base = cluster.url(1);
+    let other = cluster.url(2);
+    let outside = cluster.start_outside(9);
+    let version = put(&base, "kept", "value").await;
+    let cases: Vec<BadCase> = vec![
+        ("leave of an unknown node", Method::POST, "/cluster/leave", Some(json!({"id": 77})), 404, "not_found"),
+        ("join with an id already taken elsewhere", Method::POST, "/cluster/join", Some(json!({"id": 2, "url": "http://127.0.0.1:1"})), 409, "conflict"),
+        ("join with a URL that is not http://", Method::POST, "/cluster/join", Some(json!({"id": 5, "url": "ftp://x"})), 400, "invalid_body"),
+        ("join without an id", Method::POST, "/cluster/join", Some(json!({"url": "http://127.0.0.1:1"})), 400, "invalid_body"),
+        ("join with a typo in a field", Method::POST, "/cluster/join", Some(json!({"id": 5, "ur1": "http://x"})), 400, "invalid_body"),
+        ("join with a negative id", Method::POST, "/cluster/join", Some(json!({"id": -1, "url": "http://x"})), 400, "invalid_body"),
+        ("a ring change that skips an epoch", Method::POST, "/internal/ring", Some(json!({
+            "from": {"epoch": 1, "placement": {"kind": "consistent", "vnodes": 64}, "members": []},
+            "to": {"epoch": 3, "placement": {"kind": "consistent", "vnodes": 64}, "members": []}})), 400, "invalid_body"),
+        ("a ring with a duplicate member", Method::POST, "/internal/ring", Some(json!({
+            "from": {"epoch": 1, "placement": {"kind": "mod_n"}, "members": [{"id": 1, "url": "http://a"}, {"id": 1, "url": "http://b"}]},
+            "to": {"epoch": 2, "placement": {"kind": "mod_n"}, "members": []}})), 400, "invalid_body"),
+        ("a ring with 0 vnodes", Method::POST, "/internal/ring", Some(json!({
+            "from": {"epoch": 1, "placement": {"kind": "consistent", "vnodes": 0}, "members": []},
+            "to": {"epoch": 2, "placement": {"kind": "consistent", "vnodes": 0}, "members": []}})), 400, "invalid_body"),
+        ("a stale ring change", Method::POST, "/internal/ring", Some(json!({
+            "from": {"epoch": 0, "placement": {"kind": "consistent", "vnodes": 64}, "members": []},
+            "to": {"epoch": 1, "placement": {"kind": "consistent", "vnodes": 64}, "members": [{"id": 1, "url": "http://127.0.0.1:1"}]}})), 409, "conflict"),
+        ("a handoff that is not JSON", Method::POST, "/internal/handoff", None, 415, "invalid_body"),
+        ("a release with a string epoch", Method::POST, "/internal/release", Some(json!({"epoch": "1", "to": 2})), 400, "invalid_body"),
+        ("GET on the join route", Method::GET, "/cluster/join", None, 405, "method_not_allowed"),
+    ];
+    for (what, method, path, body, status, code) in cases {
+        let answer = call(method.clone(), &format!("{base}{path}"), body)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:#}"));
+        assert_eq!(answer.status, status, "{what}: {method} {path} -> {}", answer.body);
+        assert_eq!(answer.body["error"], code, "{what}: {}", answer.body);
+        assert!(
+            answer.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: every error says what went wrong: {}",
+            answer.body
+        );
+    }
+    // A hops header that is not a number.
+    let answer = send(http().get(format!("{base}/kv/kept")).header("x-hops", "many"))
+        .await
+        .expect("an answer");
+    assert_eq!((answer.status, answer.body["error"].as_str()), (400, Some("invalid_request")));
+    // A node outside any cluster says so instead of pretending the key is absent.
+    let answer = crate::common::get(&outside, "kept").await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert!(
+        answer.body["message"].as_str().is_some_and(|m| m.contains("not in a cluster")),
+        "{}",
+        answer.body
+    );
+    // Nothing changed.
+    for url in [&base, &other] {
+        let view = crate::common::view(url).await;
+        assert_eq!(view.ring.epoch(), 1, "no membership change went through");
+        assert_eq!(view.ring.members().len(), 2);
+        let answer = crate::common::get(url, "kept").await;
+        assert_eq!(answer.body["version"].as_u64(), Some(version));
+    }
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_an_unreachable_owner_is_a_json_error_that_says_nothing_was_written() {
+    let mut cluster = TestCluster::start(2, CONSISTENT);
+    let ring = crate::common::view(&cluster.url(1)).await.ring;
+    let key = crate::common::random_keys(10, 200)
+        .into_iter()
+        .find(|k| ring.owner(k).is_some_and(|m| m.id == 2))
+        .expect("node 2 owns some key");
+    cluster.node_mut(2).crash();
+    let answer = call(
+        Method::PUT,
+        &format!("{}/kv/{key}", cluster.url(1)),
+        Some(json!({"value": "x"})),
+    )
+    .await
+    .expect("node 1 answers");
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert_eq!(answer.body["error"], "unavailable");
+    assert!(
+        answer.body["message"].as_str().is_some_and(|m| m.contains("node 2")),
+        "the message names the owner: {}",
+        answer.body
+    );
+    cluster.stop().await;
+}

@@ -1,0 +1,125 @@
+//! Exercise 4.5: installing a membership change.
+
+use chapter4::membership::{Change, InstallError, Membership};
+use chapter4::ring::{Placement, moved_arcs};
+
+use crate::common::{CONSISTENT, ring};
+
+fn change(from: u64, n_from: usize, n_to: usize, placement: Placement) -> Change {
+    Change {
+        from: ring(from, placement, n_from),
+        to: ring(from + 1, placement, n_to),
+    }
+}
+
+#[test]
+fn ex5_a_new_node_pulls_from_every_old_owner_of_an_arc_it_gains() {
+    let join = change(1, 3, 4, CONSISTENT);
+    let mut newcomer = Membership::new(4, CONSISTENT);
+    let installed = newcomer.install(&join).expect("a fresh node accepts any change");
+    assert!(installed.changed);
+    let mut expected: Vec<u64> = moved_arcs(&join.from, &join.to)
+        .expect("arcs")
+        .iter()
+        .map(|m| m.from)
+        .collect();
+    expected.sort_unstable();
+    expected.dedup();
+    let got: Vec<u64> = installed.pull_from.iter().map(|m| m.id).collect();
+    assert_eq!(got, expected, "one pull per old owner, in id order");
+    assert_eq!(newcomer.pending(), expected, "each is pending until pulled");
+    assert_eq!(newcomer.ring(), &join.to);
+    assert_eq!(newcomer.previous(), Some(&join.from));
+}
+
+#[test]
+fn ex5_an_old_owner_that_only_loses_keys_pulls_nothing() {
+    let join = change(1, 3, 4, CONSISTENT);
+    let mut old = Membership::founding(2, join.from.clone());
+    let installed = old.install(&join).expect("the next epoch is accepted");
+    assert!(installed.changed);
+    assert!(installed.pull_from.is_empty(), "{installed:?}");
+    assert_eq!(old.ring(), &join.to);
+}
+
+#[test]
+fn ex5_when_a_node_leaves_the_others_pull_its_keys_from_it() {
+    let leave = change(1, 4, 3, CONSISTENT);
+    let mut stayer = Membership::founding(1, leave.from.clone());
+    let installed = stayer.install(&leave).expect("accepted");
+    let from: Vec<u64> = installed.pull_from.iter().map(|m| m.id).collect();
+    assert_eq!(from, vec![4], "only node 4's keys move, and some come to node 1");
+    let mut leaver = Membership::founding(4, leave.from.clone());
+    let installed = leaver.install(&leave).expect("accepted");
+    assert!(installed.pull_from.is_empty(), "the leaving node gains nothing");
+    assert!(!leaver.is_member());
+}
+
+#[test]
+fn ex5_with_mod_n_a_node_pulls_from_every_other_member() {
+    let join = change(1, 3, 4, Placement::ModN);
+    let mut old = Membership::founding(1, join.from.clone());
+    let installed = old.install(&join).expect("accepted");
+    let from: Vec<u64> = installed.pull_from.iter().map(|m| m.id).collect();
+    assert_eq!(from, vec![2, 3], "almost every key moves with mod-N, from everyone");
+}
+
+#[test]
+fn ex5_the_same_change_twice_is_harmless() {
+    let join = change(1, 3, 4, CONSISTENT);
+    let mut newcomer = Membership::new(4, CONSISTENT);
+    newcomer.install(&join).expect("accepted");
+    let pending = newcomer.pending();
+    let again = newcomer.install(&join).expect("a repeat is not an error");
+    assert!(!again.changed);
+    assert!(again.pull_from.is_empty(), "the pulls are already under way");
+    assert_eq!(newcomer.pending(), pending);
+}
+
+#[test]
+fn ex5_changes_that_do_not_follow_this_nodes_ring_are_refused() {
+    let mut node = Membership::founding(1, ring(2, CONSISTENT, 3));
+    assert_eq!(
+        node.install(&change(1, 3, 2, CONSISTENT)),
+        Err(InstallError::Conflict { epoch: 2 }),
+        "a different ring with this node's epoch: two changes at once"
+    );
+    let mut node = Membership::founding(1, ring(3, CONSISTENT, 3));
+    assert_eq!(
+        node.install(&change(1, 3, 4, CONSISTENT)),
+        Err(InstallError::Stale {
+            change: 1,
+            current: 3
+        })
+    );
+    let mut node = Membership::founding(1, ring(1, CONSISTENT, 3));
+    assert_eq!(
+        node.install(&change(2, 3, 4, CONSISTENT)),
+        Err(InstallError::Behind {
+            change: 2,
+            current: 1
+        }),
+        "this node missed the change to epoch 2"
+    );
+    let mut skipping = change(1, 3, 4, CONSISTENT);
+    skipping.to = ring(3, CONSISTENT, 4);
+    assert_eq!(node.install(&skipping), Err(InstallError::Malformed));
+    assert_eq!(node.ring().epoch(), 1, "a refused change changes nothing");
+}
+
+#[test]
+fn ex5_no_new_change_while_keys_of_the_last_one_are_still_moving() {
+    let leave = change(1, 4, 3, CONSISTENT);
+    let mut stayer = Membership::founding(1, leave.from.clone());
+    stayer.install(&leave).expect("accepted");
+    let next = change(2, 3, 4, CONSISTENT);
+    assert_eq!(
+        stayer.install(&next),
+        Err(InstallError::Busy {
+            epoch: 2,
+            pending: vec![4]
+        })
+    );
+    stayer.pulled(4);
+    assert!(stayer.install(&next).is_ok(), "once settled, the next change goes in");
+}

@@ -1,0 +1,122 @@
+//! Exercise 4.6: handing keys over and pulling them in.
+
+use std::collections::BTreeMap;
+
+use chapter4::ring::Ring;
+
+use crate::common::{CONSISTENT, TestCluster, get, join, leave, put, status, view, wait_keys};
+
+/// Writes `n` keys through node 1; returns key -> version.
+async fn fill(cluster: &TestCluster, n: usize) -> BTreeMap<String, u64> {
+    let mut versions = BTreeMap::new();
+    for i in 0..n {
+        let key = format!("key-{i}");
+        versions.insert(key.clone(), put(&cluster.url(1), &key, &format!("v{i}")).await);
+    }
+    versions
+}
+
+/// Every key is readable through every node listed, with its value and version.
+async fn assert_all_there(cluster: &TestCluster, ids: &[u64], versions: &BTreeMap<String, u64>) {
+    for (i, (key, version)) in versions.iter().enumerate() {
+        let id = ids[i % ids.len()];
+        let answer = get(&cluster.url(id), key).await;
+        assert_eq!(answer.status, 200, "GET {key} through node {id}: {}", answer.body);
+        let value = format!("v{}", key.trim_start_matches("key-"));
+        assert_eq!(answer.body["value"], value.as_str(), "{key}");
+        assert_eq!(
+            answer.body["version"].as_u64(),
+            Some(*version),
+            "{key} keeps its version when it moves"
+        );
+    }
+}
+
+fn owned(ring: &Ring, id: u64, versions: &BTreeMap<String, u64>) -> usize {
+    versions
+        .keys()
+        .filter(|k| ring.owner(k).is_some_and(|m| m.id == id))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex6_a_joining_node_receives_its_keys_and_the_old_owners_let_go_of_them() {
+    let mut cluster = TestCluster::start(3, CONSISTENT);
+    let versions = fill(&cluster, 200).await;
+    let url = cluster.start_outside(4);
+    let settled = join(&cluster.url(1), 4, &url).await;
+    assert_eq!(settled.ring.epoch(), 2);
+    assert!(settled.pending.is_empty());
+    let ring = settled.ring;
+    let gained = owned(&ring, 4, &versions);
+    assert!(gained > 0, "node 4 owns some of the 200 keys");
+    assert_eq!(
+        status(&url).await.keys,
+        gained,
+        "the join returned: every key node 4 owns is on node 4"
+    );
+    for id in 1..=3 {
+        wait_keys(
+            &cluster.url(id),
+            owned(&ring, id, &versions),
+            &format!("node {id} to release the keys it handed over"),
+        )
+        .await;
+    }
+    assert_all_there(&cluster, &[1, 2, 3, 4], &versions).await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex6_a_leaving_node_hands_every_key_to_the_others() {
+    let cluster = TestCluster::start(4, CONSISTENT);
+    let versions = fill(&cluster, 200).await;
+    let settled = leave(&cluster.url(1), 2).await;
+    assert!(settled.ring.member(2).is_none());
+    wait_keys(&cluster.url(2), 0, "node 2 to release every key").await;
+    for id in [1, 3, 4] {
+        assert_eq!(
+            status(&cluster.url(id)).await.keys,
+            owned(&settled.ring, id, &versions),
+            "node {id} holds exactly what it owns"
+        );
+    }
+    // Node 2 is out of the ring but still running: it forwards what it receives.
+    assert_all_there(&cluster, &[2, 1, 3, 4], &versions).await;
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex6_a_moved_key_keeps_growing_its_version_on_its_new_owner() {
+    let mut cluster = TestCluster::start(2, CONSISTENT);
+    let versions = fill(&cluster, 60).await;
+    let url = cluster.start_outside(3);
+    let ring = join(&cluster.url(1), 3, &url).await.ring;
+    let (key, version) = versions
+        .iter()
+        .find(|(k, _)| ring.owner(k).is_some_and(|m| m.id == 3))
+        .expect("node 3 gained a key");
+    let newer = put(&url, key, "rewritten").await;
+    assert!(
+        newer > *version,
+        "{key} was at version {version} on its old owner; a write on its new owner must \
+         go higher, got {newer}"
+    );
+    assert_eq!(view(&url).await.ring.epoch(), 2);
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex6_a_restarted_node_keeps_its_ring_and_the_keys_it_gained() {
+    let mut cluster = TestCluster::start(2, CONSISTENT);
+    let versions = fill(&cluster, 60).await;
+    let url = cluster.start_outside(3);
+    let ring = join(&cluster.url(1), 3, &url).await.ring;
+    let gained = owned(&ring, 3, &versions);
+    cluster.node_mut(3).crash();
+    cluster.node_mut(3).restart().await.expect("node 3 restarts");
+    assert_eq!(view(&url).await.ring, ring, "the ring survives a crash");
+    assert_eq!(status(&url).await.keys, gained, "so do the keys it pulled");
+    assert_all_there(&cluster, &[3, 1, 2], &versions).await;
+    cluster.stop().await;
+}
