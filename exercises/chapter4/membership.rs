@@ -203,7 +203,8 @@ impl Membership {
         // EXERCISE 4.5: install a change: refuse what does not follow, then work out what to pull
         // HINT: Already at `change.to`'s epoch: the same ring is a repeat (`changed: false`, pull nothing);
         // HINT: another ring is a `Conflict`. A fresh node (epoch 0) accepts any change. Otherwise the change
-        // HINT: must start from this node's epoch (`Stale` below it, `Behind` above) and nothing may be `pending`.
+        // HINT: must start from this node's ring (`Stale` below its epoch, `Behind` above, `Conflict` if another
+        // HINT: ring) and nothing may be `pending`.
         // HINT: Pull from: with consistent hashing, the `from` of every `moved_arcs` whose `to` is this node;
         // HINT: with mod-N, every other member of `change.from` (almost every key moves). None if not a member.
         todo!(

@@ -192,7 +192,10 @@ impl ClusterClient {
         let view: crate::api::ClusterView = self
             .seed
             .http
-            .get(format!("{}/cluster", self.seed.base.as_str().trim_end_matches('/')))
+            .get(format!(
+                "{}/cluster",
+                self.seed.base.as_str().trim_end_matches('/')
+            ))
             .send()
             .await?
             .error_for_status()?

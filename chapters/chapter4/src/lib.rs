@@ -27,7 +27,10 @@
 
 // The student's files are mounted from exercises/, the reference from solutions/;
 // `--features solution` switches. Tests are the same for both.
-#[cfg_attr(not(feature = "solution"), path = "../../../exercises/chapter4/ring.rs")]
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter4/ring.rs"
+)]
 #[cfg_attr(feature = "solution", path = "../../../solutions/chapter4/ring.rs")]
 pub mod ring;
 
@@ -35,7 +38,10 @@ pub mod ring;
     not(feature = "solution"),
     path = "../../../exercises/chapter4/membership.rs"
 )]
-#[cfg_attr(feature = "solution", path = "../../../solutions/chapter4/membership.rs")]
+#[cfg_attr(
+    feature = "solution",
+    path = "../../../solutions/chapter4/membership.rs"
+)]
 pub mod membership;
 
 #[cfg_attr(

@@ -235,8 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             chapter4::run(listener, config, shutdown_signal()).await
         }
         Command::Join { via, id, url } => {
-            let view: ClusterView =
-                admin(&via, "/cluster/join", &JoinRequest { id, url }).await?;
+            let view: ClusterView = admin(&via, "/cluster/join", &JoinRequest { id, url }).await?;
             print_view(&view);
             Ok(())
         }
@@ -502,7 +501,9 @@ async fn demo() -> anyhow::Result<()> {
     println!("three nodes: {}\n", urls.join(", "));
     let entry = Client::new(&urls[0])?;
     for i in 0..300 {
-        entry.put(&format!("user:{i}"), &format!("value {i}")).await?;
+        entry
+            .put(&format!("user:{i}"), &format!("value {i}"))
+            .await?;
     }
     println!("$ chapter4 put user:0..299 ... --node {}", urls[0]);
     println!("300 keys written through node 1, which forwarded the ones it does not own\n");
@@ -525,7 +526,15 @@ async fn demo() -> anyhow::Result<()> {
         chapter4::run(ctx.listener, config.clone(), ctx.shutdown)
     })?);
     println!("\n$ chapter4 join --via {} --id 4 --url {url}", urls[0]);
-    let view: ClusterView = admin(&urls[0], "/cluster/join", &JoinRequest { id: 4, url: url.clone() }).await?;
+    let view: ClusterView = admin(
+        &urls[0],
+        "/cluster/join",
+        &JoinRequest {
+            id: 4,
+            url: url.clone(),
+        },
+    )
+    .await?;
     print_view(&view);
     let mut all = urls.clone();
     all.push(url);
@@ -543,7 +552,10 @@ async fn demo() -> anyhow::Result<()> {
             missing += 1;
         }
     }
-    println!("\nall 300 keys read back by their owners: {} missing", missing);
+    println!(
+        "\nall 300 keys read back by their owners: {} missing",
+        missing
+    );
     for node in &mut nodes {
         node.stop().await?;
     }
@@ -554,19 +566,33 @@ async fn demo() -> anyhow::Result<()> {
 async fn keys_per_node(urls: &[String]) -> anyhow::Result<()> {
     let http = harness::cluster::http_client(Duration::from_secs(10))?;
     for url in urls {
-        let status: chapter4::api::Status = http.get(format!("{url}/status")).send().await?.json().await?;
-        println!("  node {} ({}): {} keys", status.id, status.role, status.keys);
+        let status: chapter4::api::Status = http
+            .get(format!("{url}/status"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        println!(
+            "  node {} ({}): {} keys",
+            status.id, status.role, status.keys
+        );
     }
     Ok(())
 }
 
 fn print_bench(results: &bench::BenchResults) {
-    println!("{} on {} ({})", results.benchmark, results.machine, results.date);
+    println!(
+        "{} on {} ({})",
+        results.benchmark, results.machine, results.date
+    );
     println!(
         "balance, {} nodes (largest share / mean share; mod-N: {:.3}):",
         results.balance_nodes, results.mod_n_max_over_mean
     );
-    println!("{:>8} {:>10} {:>10} {:>10}", "vnodes", "max/mean", "worst", "min/mean");
+    println!(
+        "{:>8} {:>10} {:>10} {:>10}",
+        "vnodes", "max/mean", "worst", "min/mean"
+    );
     for p in &results.balance {
         println!(
             "{:>8} {:>10.3} {:>10.3} {:>10.3}",
@@ -577,7 +603,10 @@ fn print_bench(results: &bench::BenchResults) {
         "keys moved when N nodes become N+1 (consistent: {} vnodes):",
         results.movement_vnodes
     );
-    println!("{:>4} {:>8} {:>11} {:>9} {:>8}", "N", "ideal", "consistent", "sampled", "mod-N");
+    println!(
+        "{:>4} {:>8} {:>11} {:>9} {:>8}",
+        "N", "ideal", "consistent", "sampled", "mod-N"
+    );
     for p in &results.movement {
         println!(
             "{:>4} {:>8.3} {:>11.3} {:>9.3} {:>8.3}",
@@ -588,7 +617,10 @@ fn print_bench(results: &bench::BenchResults) {
     for run in &results.routing {
         println!(
             "{:>14}: {:>8.0} writes/s, p50 {} µs, p99 {} µs",
-            run.routing, run.report.throughput, run.report.latency_us.p50, run.report.latency_us.p99
+            run.routing,
+            run.report.throughput,
+            run.report.latency_us.p50,
+            run.report.latency_us.p99
         );
     }
 }

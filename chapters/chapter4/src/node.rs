@@ -24,12 +24,12 @@ use crate::api::{
     ChangeView, ClusterView, DeleteResponse, Entry, ErrorBody, InstallResponse, JoinRequest,
     LeaveRequest, MemberView, PutRequest,
 };
+use crate::client::encode_segment;
 use crate::error::ApiError;
 use crate::membership::{Change, InstallError, Installed, Membership, Route};
 use crate::ring::{Member, NodeId, Placement, Ring, moved_arcs};
 use crate::store::{Store, StoreError};
 use crate::transfer;
-use crate::client::encode_segment;
 use crate::wal::LogOptions;
 
 /// The file, in the data directory, that keeps the node's membership across restarts.
@@ -138,7 +138,10 @@ impl Node {
         let membership = match config.disk.read(&path) {
             Ok(bytes) => {
                 let saved: Membership = serde_json::from_slice(&bytes).map_err(|e| {
-                    anyhow::anyhow!("{} is damaged: {e}; it is not safe to guess", path.display())
+                    anyhow::anyhow!(
+                        "{} is damaged: {e}; it is not safe to guess",
+                        path.display()
+                    )
                 })?;
                 anyhow::ensure!(
                     saved.me() == config.id,
@@ -287,8 +290,7 @@ impl Node {
             loop {
                 {
                     let membership = node.membership.read().await;
-                    if membership.ring() != &change.to || !membership.pending().contains(&from.id)
-                    {
+                    if membership.ring() != &change.to || !membership.pending().contains(&from.id) {
                         return;
                     }
                 }
@@ -308,7 +310,10 @@ impl Node {
                     Ok(Err(e)) => e.to_string(),
                     Err(join) if join.is_panic() => {
                         let message = harness::panics::payload_message(join.into_panic().as_ref());
-                        node.record_fault(format!("the pull from node {} panicked: {message}", from.id));
+                        node.record_fault(format!(
+                            "the pull from node {} panicked: {message}",
+                            from.id
+                        ));
                         return;
                     }
                     Err(join) => join.to_string(),
@@ -322,7 +327,10 @@ impl Node {
 
     fn record_fault(&self, fault: String) {
         tracing::error!(%fault, "giving up on a pull");
-        *self.fault.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fault);
+        *self
+            .fault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fault);
         self.changed.send_modify(|n| *n += 1);
     }
 
@@ -366,7 +374,8 @@ impl Node {
                                 .begin_write(key, Some(put.value), put.if_version)
                                 .map_err(|e| store_error(key, e))?;
                             drop(membership);
-                            let version = pending.durable().await.map_err(|e| store_error(key, e))?;
+                            let version =
+                                pending.durable().await.map_err(|e| store_error(key, e))?;
                             json(&Entry {
                                 key: key.to_string(),
                                 value,
@@ -379,7 +388,8 @@ impl Node {
                                 .begin_write(key, None, None)
                                 .map_err(|e| store_error(key, e))?;
                             drop(membership);
-                            let version = pending.durable().await.map_err(|e| store_error(key, e))?;
+                            let version =
+                                pending.durable().await.map_err(|e| store_error(key, e))?;
                             json(&DeleteResponse {
                                 key: key.to_string(),
                                 version,
@@ -500,16 +510,18 @@ impl Node {
             .json(body)
             .send()
             .await
-            .map_err(|e| {
-                ApiError::Unavailable(format!("node {} at {}: {e}", peer.id, peer.url))
-            })?;
+            .map_err(|e| ApiError::Unavailable(format!("node {} at {}: {e}", peer.id, peer.url)))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| {
-            ApiError::Unavailable(format!("node {} at {}: {e}", peer.id, peer.url))
-        })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("node {} at {}: {e}", peer.id, peer.url)))?;
         if status.is_success() {
             serde_json::from_slice(&bytes).map_err(|e| {
-                ApiError::Internal(format!("node {}'s answer to {path} is not valid: {e}", peer.id))
+                ApiError::Internal(format!(
+                    "node {}'s answer to {path} is not valid: {e}",
+                    peer.id
+                ))
             })
         } else {
             let body = serde_json::from_slice::<ErrorBody>(&bytes).ok();

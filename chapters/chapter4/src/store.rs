@@ -60,7 +60,10 @@ impl PendingWrite {
 
     /// Waits until the write is durable; returns its version.
     pub async fn durable(self) -> Result<u64, StoreError> {
-        self.ticket.durable().await.map_err(StoreError::Unavailable)?;
+        self.ticket
+            .durable()
+            .await
+            .map_err(StoreError::Unavailable)?;
         Ok(self.version)
     }
 }
@@ -303,14 +306,11 @@ impl Store {
             let top = entries.iter().map(|e| e.version).max().unwrap_or(0);
             state.last_version = state.last_version.max(top);
             let mut last = None;
-            let records = stale
-                .into_iter()
-                .map(|key| (key, None, None))
-                .chain(
-                    entries
-                        .into_iter()
-                        .map(|e| (e.key, Some(e.value), Some(e.version))),
-                );
+            let records = stale.into_iter().map(|key| (key, None, None)).chain(
+                entries
+                    .into_iter()
+                    .map(|e| (e.key, Some(e.value), Some(e.version))),
+            );
             for (key, value, key_version) in records {
                 let record = Record {
                     version: state.last_version + 1,

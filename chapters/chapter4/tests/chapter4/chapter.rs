@@ -17,9 +17,9 @@ const WRITERS: usize = 4;
 /// What one recorded call looked like over HTTP.
 fn outcome_of(op: &KvOp, status: Option<u16>, body: &Value) -> Outcome {
     match (op, status) {
-        (KvOp::Get { .. }, Some(200)) => Outcome::Ok(KvOutput::Value(
-            body["value"].as_str().map(str::to_string),
-        )),
+        (KvOp::Get { .. }, Some(200)) => {
+            Outcome::Ok(KvOutput::Value(body["value"].as_str().map(str::to_string)))
+        }
         (KvOp::Get { .. }, Some(404)) => Outcome::Ok(KvOutput::Value(None)),
         (KvOp::Put { .. }, Some(200)) => Outcome::Ok(KvOutput::Written),
         // 503: refused before anything was written (owner unreachable, key still moving).
@@ -47,8 +47,11 @@ async fn client(
         let key = format!("hot-{}", (id * 7 + seq) % KEYS);
         let entry = &urls[(id + seq) % urls.len()];
         let url = format!("{entry}/kv/{key}");
-        let (op, request) = if seq % 3 == 0 {
-            (KvOp::Get { key: key.clone() }, http.request(Method::GET, &url))
+        let (op, request) = if seq.is_multiple_of(3) {
+            (
+                KvOp::Get { key: key.clone() },
+                http.request(Method::GET, &url),
+            )
         } else {
             let value = format!("c{id}-{seq}");
             (
@@ -56,7 +59,8 @@ async fn client(
                     key: key.clone(),
                     value: value.clone(),
                 },
-                http.request(Method::PUT, &url).json(&json!({ "value": value })),
+                http.request(Method::PUT, &url)
+                    .json(&json!({ "value": value })),
             )
         };
         let call = recorder.invoke(id, op.clone());
@@ -97,19 +101,32 @@ where
     // Let the load get going (polled, not slept), change, and keep writing after.
     let wait_for = |n: usize| {
         let acknowledged = Arc::clone(&acknowledged);
-        harness::eventually(PATIENCE, "the writers to get writes acknowledged", move || {
-            let now = acknowledged.load(Ordering::Relaxed);
-            async move { if now >= n { Ok(()) } else { Err(format!("{now} so far")) } }
-        })
+        harness::eventually(
+            PATIENCE,
+            "the writers to get writes acknowledged",
+            move || {
+                let now = acknowledged.load(Ordering::Relaxed);
+                async move {
+                    if now >= n {
+                        Ok(())
+                    } else {
+                        Err(format!("{now} so far"))
+                    }
+                }
+            },
+        )
     };
     wait_for(20).await.unwrap_or_else(|e| panic!("{e}"));
     let before = acknowledged.load(Ordering::Relaxed);
     change().await;
     let during = acknowledged.load(Ordering::Relaxed) - before;
-    wait_for(before + during + 20).await.unwrap_or_else(|e| panic!("{e}"));
+    wait_for(before + during + 20)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     stop.store(true, Ordering::Relaxed);
     for c in clients {
-        c.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        c.await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     }
     // Every key, read once more through every node still in use.
     for key in 0..KEYS {
@@ -147,7 +164,12 @@ async fn chapter_writes_during_a_join_lose_nothing_and_stay_linearizable() {
     let mut cluster = TestCluster::start(3, CONSISTENT);
     // Enough data that the transfer takes a while.
     for i in 0..300 {
-        put(&cluster.url(1 + i % 3), &format!("bulk-{i}"), &"x".repeat(200)).await;
+        put(
+            &cluster.url(1 + i % 3),
+            &format!("bulk-{i}"),
+            &"x".repeat(200),
+        )
+        .await;
     }
     let url = cluster.start_outside(4);
     let entries: Vec<String> = (1..=3).map(|id| cluster.url(id)).collect();
@@ -165,7 +187,12 @@ async fn chapter_writes_during_a_join_lose_nothing_and_stay_linearizable() {
 async fn chapter_writes_during_a_leave_lose_nothing_and_stay_linearizable() {
     let cluster = TestCluster::start(4, CONSISTENT);
     for i in 0..300 {
-        put(&cluster.url(1 + i % 4), &format!("bulk-{i}"), &"x".repeat(200)).await;
+        put(
+            &cluster.url(1 + i % 4),
+            &format!("bulk-{i}"),
+            &"x".repeat(200),
+        )
+        .await;
     }
     // Clients keep using node 3 as an entry while it leaves: it forwards.
     let entries: Vec<String> = (1..=4).map(|id| cluster.url(id)).collect();
@@ -178,7 +205,14 @@ async fn chapter_writes_during_a_leave_lose_nothing_and_stay_linearizable() {
 }
 
 /// What is wrong, method, path, body, expected status, expected error code.
-type BadCase = (&'static str, Method, &'static str, Option<Value>, u16, &'static str);
+type BadCase = (
+    &'static str,
+    Method,
+    &'static str,
+    Option<Value>,
+    u16,
+    &'static str,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_bad_membership_requests_and_unknown_nodes_get_json_errors_and_change_nothing() {
@@ -188,50 +222,156 @@ async fn chapter_bad_membership_requests_and_unknown_nodes_get_json_errors_and_c
     let outside = cluster.start_outside(9);
     let version = put(&base, "kept", "value").await;
     let cases: Vec<BadCase> = vec![
-        ("leave of an unknown node", Method::POST, "/cluster/leave", Some(json!({"id": 77})), 404, "not_found"),
-        ("join with an id already taken elsewhere", Method::POST, "/cluster/join", Some(json!({"id": 2, "url": "http://127.0.0.1:1"})), 409, "conflict"),
-        ("join with a URL that is not http://", Method::POST, "/cluster/join", Some(json!({"id": 5, "url": "ftp://x"})), 400, "invalid_body"),
-        ("join without an id", Method::POST, "/cluster/join", Some(json!({"url": "http://127.0.0.1:1"})), 400, "invalid_body"),
-        ("join with a typo in a field", Method::POST, "/cluster/join", Some(json!({"id": 5, "ur1": "http://x"})), 400, "invalid_body"),
-        ("join with a negative id", Method::POST, "/cluster/join", Some(json!({"id": -1, "url": "http://x"})), 400, "invalid_body"),
-        ("a ring change that skips an epoch", Method::POST, "/internal/ring", Some(json!({
+        (
+            "leave of an unknown node",
+            Method::POST,
+            "/cluster/leave",
+            Some(json!({"id": 77})),
+            404,
+            "not_found",
+        ),
+        (
+            "join with an id already taken elsewhere",
+            Method::POST,
+            "/cluster/join",
+            Some(json!({"id": 2, "url": "http://127.0.0.1:1"})),
+            409,
+            "conflict",
+        ),
+        (
+            "join with a URL that is not http://",
+            Method::POST,
+            "/cluster/join",
+            Some(json!({"id": 5, "url": "ftp://x"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "join without an id",
+            Method::POST,
+            "/cluster/join",
+            Some(json!({"url": "http://127.0.0.1:1"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "join with a typo in a field",
+            Method::POST,
+            "/cluster/join",
+            Some(json!({"id": 5, "ur1": "http://x"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "join with a negative id",
+            Method::POST,
+            "/cluster/join",
+            Some(json!({"id": -1, "url": "http://x"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "a ring change that skips an epoch",
+            Method::POST,
+            "/internal/ring",
+            Some(json!({
             "from": {"epoch": 1, "placement": {"kind": "consistent", "vnodes": 64}, "members": []},
-            "to": {"epoch": 3, "placement": {"kind": "consistent", "vnodes": 64}, "members": []}})), 400, "invalid_body"),
-        ("a ring with a duplicate member", Method::POST, "/internal/ring", Some(json!({
+            "to": {"epoch": 3, "placement": {"kind": "consistent", "vnodes": 64}, "members": []}})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "a ring with a duplicate member",
+            Method::POST,
+            "/internal/ring",
+            Some(json!({
             "from": {"epoch": 1, "placement": {"kind": "mod_n"}, "members": [{"id": 1, "url": "http://a"}, {"id": 1, "url": "http://b"}]},
-            "to": {"epoch": 2, "placement": {"kind": "mod_n"}, "members": []}})), 400, "invalid_body"),
-        ("a ring with 0 vnodes", Method::POST, "/internal/ring", Some(json!({
+            "to": {"epoch": 2, "placement": {"kind": "mod_n"}, "members": []}})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "a ring with 0 vnodes",
+            Method::POST,
+            "/internal/ring",
+            Some(json!({
             "from": {"epoch": 1, "placement": {"kind": "consistent", "vnodes": 0}, "members": []},
-            "to": {"epoch": 2, "placement": {"kind": "consistent", "vnodes": 0}, "members": []}})), 400, "invalid_body"),
-        ("a stale ring change", Method::POST, "/internal/ring", Some(json!({
+            "to": {"epoch": 2, "placement": {"kind": "consistent", "vnodes": 0}, "members": []}})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "a stale ring change",
+            Method::POST,
+            "/internal/ring",
+            Some(json!({
             "from": {"epoch": 0, "placement": {"kind": "consistent", "vnodes": 64}, "members": []},
-            "to": {"epoch": 1, "placement": {"kind": "consistent", "vnodes": 64}, "members": [{"id": 1, "url": "http://127.0.0.1:1"}]}})), 409, "conflict"),
-        ("a handoff that is not JSON", Method::POST, "/internal/handoff", None, 415, "invalid_body"),
-        ("a release with a string epoch", Method::POST, "/internal/release", Some(json!({"epoch": "1", "to": 2})), 400, "invalid_body"),
-        ("GET on the join route", Method::GET, "/cluster/join", None, 405, "method_not_allowed"),
+            "to": {"epoch": 1, "placement": {"kind": "consistent", "vnodes": 64}, "members": [{"id": 1, "url": "http://127.0.0.1:1"}]}})),
+            409,
+            "conflict",
+        ),
+        (
+            "a handoff that is not JSON",
+            Method::POST,
+            "/internal/handoff",
+            None,
+            415,
+            "invalid_body",
+        ),
+        (
+            "a release with a string epoch",
+            Method::POST,
+            "/internal/release",
+            Some(json!({"epoch": "1", "to": 2})),
+            400,
+            "invalid_body",
+        ),
+        (
+            "GET on the join route",
+            Method::GET,
+            "/cluster/join",
+            None,
+            405,
+            "method_not_allowed",
+        ),
     ];
     for (what, method, path, body, status, code) in cases {
         let answer = call(method.clone(), &format!("{base}{path}"), body)
             .await
             .unwrap_or_else(|e| panic!("{what}: {e:#}"));
-        assert_eq!(answer.status, status, "{what}: {method} {path} -> {}", answer.body);
+        assert_eq!(
+            answer.status, status,
+            "{what}: {method} {path} -> {}",
+            answer.body
+        );
         assert_eq!(answer.body["error"], code, "{what}: {}", answer.body);
         assert!(
-            answer.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            answer.body["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "{what}: every error says what went wrong: {}",
             answer.body
         );
     }
     // A hops header that is not a number.
-    let answer = send(http().get(format!("{base}/kv/kept")).header("x-hops", "many"))
-        .await
-        .expect("an answer");
-    assert_eq!((answer.status, answer.body["error"].as_str()), (400, Some("invalid_request")));
+    let answer = send(
+        http()
+            .get(format!("{base}/kv/kept"))
+            .header("x-hops", "many"),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(
+        (answer.status, answer.body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     // A node outside any cluster says so instead of pretending the key is absent.
     let answer = crate::common::get(&outside, "kept").await;
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert!(
-        answer.body["message"].as_str().is_some_and(|m| m.contains("not in a cluster")),
+        answer.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not in a cluster")),
         "{}",
         answer.body
     );
@@ -265,7 +405,9 @@ async fn chapter_an_unreachable_owner_is_a_json_error_that_says_nothing_was_writ
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert_eq!(answer.body["error"], "unavailable");
     assert!(
-        answer.body["message"].as_str().is_some_and(|m| m.contains("node 2")),
+        answer.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("node 2")),
         "the message names the owner: {}",
         answer.body
     );

@@ -172,7 +172,12 @@ pub async fn change(via: &str, path: &str, body: Value) -> ClusterView {
 }
 
 pub async fn join(via: &str, id: u64, url: &str) -> ClusterView {
-    change(via, "/cluster/join", serde_json::json!({ "id": id, "url": url })).await
+    change(
+        via,
+        "/cluster/join",
+        serde_json::json!({ "id": id, "url": url }),
+    )
+    .await
 }
 
 pub async fn leave(via: &str, id: u64) -> ClusterView {

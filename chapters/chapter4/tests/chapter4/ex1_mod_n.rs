@@ -20,7 +20,10 @@ fn ex1_the_owner_is_member_number_hash_mod_n() {
     assert_eq!(mod_n(u64::MAX, 10), (u64::MAX % 10) as usize);
     assert_eq!(mod_n(12345, 1), 0, "a single member owns everything");
     for hash in [1u64, 99, 1 << 40, u64::MAX - 3] {
-        assert!(mod_n(hash, 7) < 7, "mod_n({hash}, 7) must name one of 7 members");
+        assert!(
+            mod_n(hash, 7) < 7,
+            "mod_n({hash}, 7) must name one of 7 members"
+        );
     }
 }
 

@@ -28,9 +28,16 @@ fn ex2_each_member_places_vnodes_tokens_in_hash_order() {
             .collect();
         let mut expected: Vec<u64> = (0..16).map(|v| token_hash(member as u64 + 1, v)).collect();
         expected.sort_unstable();
-        assert_eq!(mine, expected, "member index {member}'s tokens are token_hash(id, 0..16)");
+        assert_eq!(
+            mine, expected,
+            "member index {member}'s tokens are token_hash(id, 0..16)"
+        );
     }
-    assert_eq!(build_tokens(&members(3), 16), tokens, "the same ring every time");
+    assert_eq!(
+        build_tokens(&members(3), 16),
+        tokens,
+        "the same ring every time"
+    );
 }
 
 #[test]
@@ -48,7 +55,11 @@ fn ex2_past_the_last_token_the_circle_wraps_around_to_the_first() {
     let tokens = tokens_at(&[100, 200, 300]);
     assert_eq!(lookup(&tokens, 301), 0, "just past the last token");
     assert_eq!(lookup(&tokens, u64::MAX), 0, "the top of the circle");
-    assert_eq!(lookup(&tokens_at(&[7]), 8), 0, "one token owns the whole circle");
+    assert_eq!(
+        lookup(&tokens_at(&[7]), 8),
+        0,
+        "one token owns the whole circle"
+    );
 }
 
 #[test]
@@ -57,10 +68,7 @@ fn ex2_the_lookup_agrees_with_a_linear_scan() {
     let tokens = ring.tokens();
     for key in random_keys(3, 5_000) {
         let hash = key_hash(&key);
-        let expected = tokens
-            .iter()
-            .position(|t| t.hash >= hash)
-            .unwrap_or(0);
+        let expected = tokens.iter().position(|t| t.hash >= hash).unwrap_or(0);
         assert_eq!(
             lookup(tokens, hash),
             expected,
@@ -82,7 +90,10 @@ fn ex2_with_enough_virtual_nodes_each_node_owns_close_to_one_nth() {
     let many = Ring::new(1, Placement::Consistent { vnodes: 256 }, members(10)).expect("a ring");
     let largest = |ring: &Ring| ring.shares().iter().map(|s| s.1).fold(0.0, f64::max);
     let total: f64 = many.shares().iter().map(|s| s.1).sum();
-    assert!((total - 1.0).abs() < 1e-9, "the shares cover the circle once: {total}");
+    assert!(
+        (total - 1.0).abs() < 1e-9,
+        "the shares cover the circle once: {total}"
+    );
     assert!(
         largest(&many) < 0.1 * 1.25,
         "with 256 vnodes no node of 10 should own more than 12.5% (1.25 x its fair 10%): {:?}",

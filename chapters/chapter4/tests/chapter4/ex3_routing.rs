@@ -83,9 +83,17 @@ async fn ex3_any_node_serves_any_key_forwarding_it_in_one_hop() {
         let owner = ring.owner(key).expect("an owner").id;
         for id in 1..=3 {
             let answer = get(&cluster.url(id), key).await;
-            assert_eq!(answer.status, 200, "GET {key} at node {id}: {}", answer.body);
+            assert_eq!(
+                answer.status, 200,
+                "GET {key} at node {id}: {}",
+                answer.body
+            );
             assert_eq!(answer.body["value"], format!("v{i}"));
-            assert_eq!(answer.served_by, Some(owner), "only the owner serves {key:?}");
+            assert_eq!(
+                answer.served_by,
+                Some(owner),
+                "only the owner serves {key:?}"
+            );
             let hops = if id == owner { 0 } else { 1 };
             assert_eq!(
                 answer.hops,
@@ -95,10 +103,16 @@ async fn ex3_any_node_serves_any_key_forwarding_it_in_one_hop() {
         }
     }
     // A client that routes by the map reaches the owner with no hop at all.
-    let routed = ClusterClient::connect(&cluster.url(1)).await.expect("the map");
+    let routed = ClusterClient::connect(&cluster.url(1))
+        .await
+        .expect("the map");
     for key in &keys {
         let owner = ring.owner(key).expect("an owner");
-        assert_eq!(routed.client_for(key).base(), owner.url, "{key:?} goes to its owner");
+        assert_eq!(
+            routed.client_for(key).base(),
+            owner.url,
+            "{key:?} goes to its owner"
+        );
         let answer = get(&owner.url, key).await;
         assert_eq!(answer.hops, Some(0));
     }

@@ -18,10 +18,17 @@ fn assert_arcs_match_keys(old: &Ring, new: &Ring) -> f64 {
         );
         let on: Vec<_> = moves.iter().filter(|m| m.contains(hash)).collect();
         if from == to {
-            assert!(on.is_empty(), "{key:?} stays on node {from} but lies on {on:?}");
+            assert!(
+                on.is_empty(),
+                "{key:?} stays on node {from} but lies on {on:?}"
+            );
         } else {
             moved += 1;
-            assert_eq!(on.len(), 1, "{key:?} moves {from} -> {to}: exactly one arc, got {on:?}");
+            assert_eq!(
+                on.len(),
+                1,
+                "{key:?} moves {from} -> {to}: exactly one arc, got {on:?}"
+            );
             assert_eq!((on[0].from, on[0].to), (from, to), "{key:?}");
         }
     }
@@ -42,7 +49,10 @@ fn ex4_arcs_are_merged_and_in_hash_order() {
     let consistent = Placement::Consistent { vnodes: 32 };
     let moves = moved_arcs(&ring(1, consistent, 3), &ring(2, consistent, 4)).expect("arcs");
     assert!(!moves.is_empty());
-    assert!(moves.iter().all(|m| m.to == 4), "a join only moves keys to the new node");
+    assert!(
+        moves.iter().all(|m| m.to == 4),
+        "a join only moves keys to the new node"
+    );
     assert!(
         moves.len() <= 32,
         "the new node's 32 tokens each take over at most one arc: {} arcs",
@@ -53,7 +63,9 @@ fn ex4_arcs_are_merged_and_in_hash_order() {
         "arcs in hash order, none overlapping"
     );
     assert!(
-        moves.windows(2).all(|w| !(w[0].end == w[1].start && w[0].from == w[1].from)),
+        moves
+            .windows(2)
+            .all(|w| !(w[0].end == w[1].start && w[0].from == w[1].from)),
         "adjacent arcs with the same owners are one arc"
     );
 }
@@ -81,7 +93,11 @@ fn ex4_a_join_moves_most_keys_with_mod_n() {
     let keys = random_keys(9, 20_000);
     for n in [3usize, 5, 9] {
         let (old, new) = (ring(1, Placement::ModN, n), ring(2, Placement::ModN, n + 1));
-        assert_eq!(moved_arcs(&old, &new), None, "mod-N has no arcs to speak of");
+        assert_eq!(
+            moved_arcs(&old, &new),
+            None,
+            "mod-N has no arcs to speak of"
+        );
         let moved = keys
             .iter()
             .filter(|k| old.owner(k).map(|m| m.id) != new.owner(k).map(|m| m.id))

@@ -16,7 +16,9 @@ fn change(from: u64, n_from: usize, n_to: usize, placement: Placement) -> Change
 fn ex5_a_new_node_pulls_from_every_old_owner_of_an_arc_it_gains() {
     let join = change(1, 3, 4, CONSISTENT);
     let mut newcomer = Membership::new(4, CONSISTENT);
-    let installed = newcomer.install(&join).expect("a fresh node accepts any change");
+    let installed = newcomer
+        .install(&join)
+        .expect("a fresh node accepts any change");
     assert!(installed.changed);
     let mut expected: Vec<u64> = moved_arcs(&join.from, &join.to)
         .expect("arcs")
@@ -48,10 +50,17 @@ fn ex5_when_a_node_leaves_the_others_pull_its_keys_from_it() {
     let mut stayer = Membership::founding(1, leave.from.clone());
     let installed = stayer.install(&leave).expect("accepted");
     let from: Vec<u64> = installed.pull_from.iter().map(|m| m.id).collect();
-    assert_eq!(from, vec![4], "only node 4's keys move, and some come to node 1");
+    assert_eq!(
+        from,
+        vec![4],
+        "only node 4's keys move, and some come to node 1"
+    );
     let mut leaver = Membership::founding(4, leave.from.clone());
     let installed = leaver.install(&leave).expect("accepted");
-    assert!(installed.pull_from.is_empty(), "the leaving node gains nothing");
+    assert!(
+        installed.pull_from.is_empty(),
+        "the leaving node gains nothing"
+    );
     assert!(!leaver.is_member());
 }
 
@@ -61,7 +70,11 @@ fn ex5_with_mod_n_a_node_pulls_from_every_other_member() {
     let mut old = Membership::founding(1, join.from.clone());
     let installed = old.install(&join).expect("accepted");
     let from: Vec<u64> = installed.pull_from.iter().map(|m| m.id).collect();
-    assert_eq!(from, vec![2, 3], "almost every key moves with mod-N, from everyone");
+    assert_eq!(
+        from,
+        vec![2, 3],
+        "almost every key moves with mod-N, from everyone"
+    );
 }
 
 #[test]
@@ -72,7 +85,10 @@ fn ex5_the_same_change_twice_is_harmless() {
     let pending = newcomer.pending();
     let again = newcomer.install(&join).expect("a repeat is not an error");
     assert!(!again.changed);
-    assert!(again.pull_from.is_empty(), "the pulls are already under way");
+    assert!(
+        again.pull_from.is_empty(),
+        "the pulls are already under way"
+    );
     assert_eq!(newcomer.pending(), pending);
 }
 
@@ -121,5 +137,8 @@ fn ex5_no_new_change_while_keys_of_the_last_one_are_still_moving() {
         })
     );
     stayer.pulled(4);
-    assert!(stayer.install(&next).is_ok(), "once settled, the next change goes in");
+    assert!(
+        stayer.install(&next).is_ok(),
+        "once settled, the next change goes in"
+    );
 }

@@ -11,7 +11,10 @@ async fn fill(cluster: &TestCluster, n: usize) -> BTreeMap<String, u64> {
     let mut versions = BTreeMap::new();
     for i in 0..n {
         let key = format!("key-{i}");
-        versions.insert(key.clone(), put(&cluster.url(1), &key, &format!("v{i}")).await);
+        versions.insert(
+            key.clone(),
+            put(&cluster.url(1), &key, &format!("v{i}")).await,
+        );
     }
     versions
 }
@@ -21,7 +24,11 @@ async fn assert_all_there(cluster: &TestCluster, ids: &[u64], versions: &BTreeMa
     for (i, (key, version)) in versions.iter().enumerate() {
         let id = ids[i % ids.len()];
         let answer = get(&cluster.url(id), key).await;
-        assert_eq!(answer.status, 200, "GET {key} through node {id}: {}", answer.body);
+        assert_eq!(
+            answer.status, 200,
+            "GET {key} through node {id}: {}",
+            answer.body
+        );
         let value = format!("v{}", key.trim_start_matches("key-"));
         assert_eq!(answer.body["value"], value.as_str(), "{key}");
         assert_eq!(
@@ -114,7 +121,11 @@ async fn ex6_a_restarted_node_keeps_its_ring_and_the_keys_it_gained() {
     let ring = join(&cluster.url(1), 3, &url).await.ring;
     let gained = owned(&ring, 3, &versions);
     cluster.node_mut(3).crash();
-    cluster.node_mut(3).restart().await.expect("node 3 restarts");
+    cluster
+        .node_mut(3)
+        .restart()
+        .await
+        .expect("node 3 restarts");
     assert_eq!(view(&url).await.ring, ring, "the ring survives a crash");
     assert_eq!(status(&url).await.keys, gained, "so do the keys it pulled");
     assert_all_there(&cluster, &[3, 1, 2], &versions).await;
