@@ -32,7 +32,7 @@ fn outcome_of(op: &KvOp, status: Option<u16>, body: &Value) -> Outcome {
 }
 
 /// Writers and readers on `KEYS` keys through every entry node in `urls`, recorded,
-/// until `stop` is set; returns how many writes were acknowledged.
+/// until `stop` is set, counting acknowledged writes in `acknowledged`.
 async fn client(
     id: usize,
     urls: Arc<Vec<String>>,
