@@ -9,7 +9,7 @@
 //! version counter jumps above them, so a key's version never goes backwards when it
 //! changes owner.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -295,12 +295,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let last = {
             let mut state = self.lock();
-            let arriving: HashMap<&str, ()> =
-                entries.iter().map(|e| (e.key.as_str(), ())).collect();
+            let arriving: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
             let stale: Vec<String> = state
                 .entries
                 .keys()
-                .filter(|key| select(key) && !arriving.contains_key(key.as_str()))
+                .filter(|key| select(key) && !arriving.contains(key.as_str()))
                 .cloned()
                 .collect();
             let top = entries.iter().map(|e| e.version).max().unwrap_or(0);
