@@ -672,6 +672,10 @@ impl Node {
         let deadline = Instant::now() + self.config.change_timeout;
         for target in &targets {
             loop {
+                // A pull of this node's that gave up will never settle: say why now.
+                if let Some(fault) = self.fault() {
+                    return Err(fault_error(fault));
+                }
                 let settled = if target.id == self.id {
                     self.membership.read().await.pending().is_empty()
                 } else {
@@ -685,9 +689,6 @@ impl Node {
                         Err(_) => false,
                     }
                 };
-                if let (true, Some(fault)) = (target.id == self.id, self.fault()) {
-                    return Err(fault_error(fault));
-                }
                 if settled {
                     break;
                 }
