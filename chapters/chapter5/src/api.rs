@@ -1,0 +1,177 @@
+//! The JSON shapes of the client API and of the messages between nodes.
+//!
+//! ```text
+//! GET    /kv/{key}                          200 Entry | 404
+//! PUT    /kv/{key}  PutRequest              200 Entry | 409
+//! DELETE /kv/{key}                          200 DeleteResponse | 404
+//! GET    /health                            200 Health
+//! GET    /status                            200 Status
+//! errors: ErrorBody, e.g. {"error": "not_leader", "message": "...", "leader": "http://..."}
+//!
+//! a write may carry, to be applied at most once however often it is retried:
+//!   x-client-id: <1 to 64 characters>    x-request-id: <a number that grows per write>
+//!
+//! between nodes:
+//! POST   /internal/raft  [Envelope, ...]    202 (answers travel as messages too)
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::raft::Message;
+
+/// The header naming a client, for exactly-once writes.
+pub const CLIENT_ID_HEADER: &str = "x-client-id";
+/// The header numbering a client's write; a retry repeats the number.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The body of `PUT /kv/{key}`. Unknown fields are rejected, so a typo such as
+/// `"if_verison"` is an error rather than a silently unconditional write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutRequest {
+    /// The value to store.
+    pub value: String,
+    /// Compare-and-set: write only if the key is at this version (0: only if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<u64>,
+}
+
+/// A key with its value and version: the answer to `GET` and `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The key.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+    /// The version of the write that stored the value: its log index.
+    pub version: u64,
+}
+
+/// The answer to `DELETE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteResponse {
+    /// The deleted key.
+    pub key: String,
+    /// The version of the delete.
+    pub version: u64,
+}
+
+/// Every error response: a code to match on, a message to read, and details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code: `not_found`, `invalid_key`, `version_mismatch`, ...
+    pub error: String,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// With `version_mismatch`: the key's current version (0 if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
+    /// With `not_found` on a key: the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// With `not_leader`: where the leader is, if this node knows (`null` if not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<Option<String>>,
+}
+
+/// The answer to `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"` when the node answers at all.
+    pub status: String,
+    /// The node's id.
+    pub id: u64,
+}
+
+/// Who sent a write, so that a retry is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestId {
+    /// The client's id (`x-client-id`).
+    pub client: String,
+    /// The write's number for that client (`x-request-id`).
+    pub seq: u64,
+}
+
+/// What a log entry asks the state machine to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Nothing: the entry a new leader appends to commit its predecessors' entries.
+    Noop,
+    /// A read, ordered with the writes by going through the log.
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// A write, conditional if `if_version` is set.
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Write only if the key is at this version (0: absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        if_version: Option<u64>,
+        /// The client's request id, if it sent one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+    /// A delete.
+    Delete {
+        /// The key.
+        key: String,
+        /// The client's request id, if it sent one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestId>,
+    },
+}
+
+/// One message between nodes, with its sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// The sender's id.
+    pub from: u64,
+    /// Where clients reach the sender (how a follower learns the leader's address).
+    pub from_url: String,
+    /// The receiver's id (a message for another node is refused).
+    pub to: u64,
+    /// The message.
+    pub message: Message,
+}
+
+/// The answer to `GET /status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The node's id.
+    pub id: u64,
+    /// `follower`, `candidate` or `leader`.
+    pub role: String,
+    /// The highest term this node has seen.
+    pub term: u64,
+    /// Whom it voted for in that term.
+    pub voted_for: Option<u64>,
+    /// The leader's id, if known.
+    pub leader_id: Option<u64>,
+    /// The leader's address, if known.
+    pub leader: Option<String>,
+    /// How many keys its map holds.
+    pub keys: usize,
+    /// The index of the last entry in its log.
+    pub last_index: u64,
+    /// The term of that entry.
+    pub last_term: u64,
+    /// Entries up to here are committed (as far as this node knows).
+    pub commit_index: u64,
+    /// Entries up to here are applied to its map.
+    pub applied_index: u64,
+    /// Elections this node started since it started.
+    pub elections: u64,
+    /// The election timeout range and heartbeat interval, in milliseconds.
+    pub timing: crate::raft::Timing,
+    /// Milliseconds since it started.
+    pub uptime_ms: u64,
+    /// If the node's core stopped (an unfinished exercise, a bug), why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}

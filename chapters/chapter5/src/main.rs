@@ -1,0 +1,397 @@
+//! The `chapter5` binary: run a node of a self-healing group, talk to it, benchmark it.
+//!
+//! ```text
+//! chapter5 serve --id 0 --addr 127.0.0.1:7000 --data-dir data/0 \
+//!     --peer 1=http://127.0.0.1:7001 --peer 2=http://127.0.0.1:7002
+//! chapter5 put greeting hello --nodes http://127.0.0.1:7000,http://127.0.0.1:7001
+//! chapter5 get greeting                                    # KV_NODES from the environment
+//! chapter5 status --node http://127.0.0.1:7001             # role, term, vote, indexes
+//! chapter5 watch --nodes ...                               # who leads, every 100 ms
+//! chapter5 bench --out results.json                        # elections and failover
+//! ```
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chapter5::bench::{self, BenchOptions};
+use chapter5::{Client, ClientError, Config, Peer, Timing};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// A replicated key-value group that elects its own leader: chapter 5 of the course.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one node of a group until Ctrl-C (or SIGTERM).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7000")]
+        addr: SocketAddr,
+        /// The node's id.
+        #[arg(long, default_value_t = 0)]
+        id: u64,
+        /// The other nodes, as `id=url`; repeat for each.
+        #[arg(long = "peer", value_parser = parse_peer)]
+        peers: Vec<Peer>,
+        /// Where the term, vote and log live (created if missing).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Timing preset: `fast` (150-300 ms elections, 50 ms heartbeats) or `slow`
+        /// (1-2 s, 100 ms: at most 10 heartbeats a second).
+        #[arg(long, default_value = "fast")]
+        timing: String,
+        /// Election timeout range in ms, `min-max` (overrides the preset's).
+        #[arg(long, value_parser = parse_range)]
+        election_ms: Option<(u64, u64)>,
+        /// Heartbeat interval in ms (overrides the preset's).
+        #[arg(long)]
+        heartbeat_ms: Option<u64>,
+        /// How long a command may wait to be committed before a 504.
+        #[arg(long, default_value_t = 3000)]
+        write_timeout_ms: u64,
+    },
+    /// Print a key's value and version as JSON.
+    Get {
+        /// The key.
+        key: String,
+        #[command(flatten)]
+        nodes: NodesArg,
+    },
+    /// Store a value; with --if-version, compare-and-set.
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Write only if the key is at this version (0: only if absent).
+        #[arg(long)]
+        if_version: Option<u64>,
+        #[command(flatten)]
+        nodes: NodesArg,
+    },
+    /// Delete a key.
+    Delete {
+        /// The key.
+        key: String,
+        #[command(flatten)]
+        nodes: NodesArg,
+    },
+    /// Print one node's status: role, term, vote, leader, indexes.
+    Status {
+        /// The node to ask.
+        #[arg(long, default_value = "http://127.0.0.1:7000")]
+        node: String,
+    },
+    /// Print every node's role and term whenever they change, until Ctrl-C.
+    Watch {
+        #[command(flatten)]
+        nodes: NodesArg,
+    },
+    /// Time elections (the Raft paper's Figure 16) and failover after SIGKILL.
+    Bench {
+        /// Nodes per group.
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// Elections per timeout range.
+        #[arg(long, default_value_t = 200)]
+        trials: usize,
+        /// Election timeout ranges, comma-separated `min-max` in ms.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            value_parser = parse_range,
+            default_value = "150-150,150-151,150-155,150-175,150-200,150-300"
+        )]
+        ranges: Vec<(u64, u64)>,
+        /// Leader kills (SIGKILL) in the failover experiment (0: skip it).
+        #[arg(long, default_value_t = 100)]
+        kills: usize,
+        /// Give up on one election after this many seconds.
+        #[arg(long, default_value_t = 10.0)]
+        cap_seconds: f64,
+        /// Where to put the groups' data (a fresh folder inside it; removed after).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Write the results as JSON to this file (they are printed in any case).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct NodesArg {
+    /// The group's nodes, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:7000,http://127.0.0.1:7001,http://127.0.0.1:7002",
+        env = "KV_NODES"
+    )]
+    nodes: Vec<String>,
+}
+
+fn parse_peer(text: &str) -> Result<Peer, String> {
+    let (id, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not `id=url`, e.g. `1=http://127.0.0.1:7001`"))?;
+    let id = id
+        .parse()
+        .map_err(|e| format!("{id:?} is not a node id: {e}"))?;
+    let url = chapter5::client::parse_node(url)?;
+    Ok(Peer {
+        id,
+        url: url.as_str().trim_end_matches('/').to_string(),
+    })
+}
+
+fn parse_range(text: &str) -> Result<(u64, u64), String> {
+    let (min, max) = text
+        .split_once('-')
+        .ok_or_else(|| format!("{text:?} is not `min-max`, e.g. `150-300`"))?;
+    let number = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|e| format!("{s:?} is not a number of milliseconds: {e}"))
+    };
+    Ok((number(min)?, number(max)?))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let default_level = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    match cli.command {
+        Command::Serve {
+            addr,
+            id,
+            peers,
+            data_dir,
+            timing,
+            election_ms,
+            heartbeat_ms,
+            write_timeout_ms,
+        } => {
+            let mut timing = match timing.as_str() {
+                "fast" => Timing::FAST,
+                "slow" => Timing::SLOW,
+                other => anyhow::bail!("unknown timing preset {other:?}: use fast or slow"),
+            };
+            if let Some((min, max)) = election_ms {
+                timing.election_min_ms = min;
+                timing.election_max_ms = max;
+            }
+            if let Some(heartbeat) = heartbeat_ms {
+                timing.heartbeat_ms = heartbeat;
+            }
+            timing.validate().map_err(anyhow::Error::msg)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            let config = Config {
+                id,
+                peers,
+                advertise_url: format!("http://{}", listener.local_addr()?),
+                data_dir,
+                timing,
+                write_timeout: Duration::from_millis(write_timeout_ms),
+                ..Config::default()
+            };
+            chapter5::run(listener, config, shutdown_signal()).await
+        }
+        Command::Get { key, nodes } => {
+            let client = Client::new(&nodes.nodes)?;
+            let answer = client.get(&key).await.map_err(explain)?;
+            match answer {
+                Some(entry) => println!("{}", serde_json::to_string_pretty(&entry)?),
+                None => anyhow::bail!("key {key:?} not found"),
+            }
+            Ok(())
+        }
+        Command::Put {
+            key,
+            value,
+            if_version,
+            nodes,
+        } => {
+            let client = Client::new(&nodes.nodes)?;
+            let entry = match if_version {
+                Some(version) => client.put_if(&key, &value, version).await,
+                None => client.put(&key, &value).await,
+            }
+            .map_err(explain)?;
+            println!("{}", serde_json::to_string_pretty(&entry)?);
+            Ok(())
+        }
+        Command::Delete { key, nodes } => {
+            let client = Client::new(&nodes.nodes)?;
+            let version = client.delete(&key).await.map_err(explain)?;
+            println!("{}", serde_json::json!({ "key": key, "version": version }));
+            Ok(())
+        }
+        Command::Status { node } => {
+            let http = harness::cluster::http_client(Duration::from_secs(5))?;
+            let base = chapter5::client::parse_node(&node).map_err(anyhow::Error::msg)?;
+            let url = format!("{}/status", base.as_str().trim_end_matches('/'));
+            let body: serde_json::Value = http
+                .get(&url)
+                .send()
+                .await
+                .with_context(|| format!("no answer from {url} (is a node running there?)"))?
+                .json()
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&body)?);
+            Ok(())
+        }
+        Command::Watch { nodes } => watch(nodes.nodes).await,
+        Command::Bench {
+            nodes,
+            trials,
+            ranges,
+            kills,
+            cap_seconds,
+            dir,
+            out,
+        } => {
+            let options = BenchOptions {
+                nodes,
+                election_trials: trials,
+                ranges,
+                failover_trials: kills,
+                cap: Duration::from_secs_f64(cap_seconds),
+                dir,
+                program: std::env::current_exe()?,
+            };
+            let results = bench::run(&options).await?;
+            println!(
+                "{} on {} ({}), {} nodes",
+                results.benchmark, results.machine, results.date, results.nodes
+            );
+            println!(
+                "{:>12} {:>8} {:>10} {:>10} {:>10}",
+                "timeout ms", "trials", "median ms", "p99 ms", "> cap"
+            );
+            for run in &results.elections {
+                println!(
+                    "{:>12} {:>8} {:>10.0} {:>10.0} {:>10}",
+                    format!("{}-{}", run.min_ms, run.max_ms),
+                    run.samples_ms.len() + run.censored,
+                    run.median_ms,
+                    run.p99_ms,
+                    run.censored
+                );
+            }
+            if let Some(failover) = &results.failover {
+                println!(
+                    "SIGKILL the leader ({}-{} ms): {} kills, unavailable median {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                    failover.timing.election_min_ms,
+                    failover.timing.election_max_ms,
+                    failover.samples_ms.len(),
+                    failover.median_ms,
+                    failover.p99_ms,
+                    failover.max_ms
+                );
+            }
+            if let Some(out) = out {
+                std::fs::write(&out, serde_json::to_string_pretty(&results)?)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("results written to {}", out.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Turns a client error into a message for the terminal.
+fn explain(error: ClientError) -> anyhow::Error {
+    anyhow::Error::new(error)
+}
+
+/// Polls every node's status and prints a line whenever who leads, or a term, changes.
+async fn watch(nodes: Vec<String>) -> anyhow::Result<()> {
+    let http = harness::cluster::http_client(Duration::from_millis(500))?;
+    let urls: Vec<String> = nodes
+        .iter()
+        .map(|n| {
+            chapter5::client::parse_node(n)
+                .map(|u| u.as_str().trim_end_matches('/').to_string())
+                .map_err(anyhow::Error::msg)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let started = std::time::Instant::now();
+    let mut last = String::new();
+    loop {
+        let statuses = bench::statuses(&http, &urls).await;
+        let line = statuses
+            .iter()
+            .zip(&urls)
+            .map(|(s, url)| match s {
+                Some(s) => format!("{}:{}@{}", s.id, s.role, s.term),
+                None => format!("{url}:down"),
+            })
+            .collect::<Vec<_>>()
+            .join("  ");
+        if line != last {
+            println!("{:>8.3}s  {line}", started.elapsed().as_secs_f64());
+            last = line;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,525 @@
+//! The async shell around the [`Raft`] core: timers, disk, network, clients.
+//!
+//! One task, the **driver**, owns the core, the [`Storage`] and the [`Machine`]. Every
+//! input reaches it through one channel: messages from peers (posted to
+//! `/internal/raft`), client commands, and its own clock. It works in rounds:
+//!
+//! 1. take every input waiting (one at a time would mean one fsync each), feed each to
+//!    the core, then let the core look at the clock ([`Raft::tick`]);
+//! 2. take the core's [`Ready`] and persist its term, vote and new entries, on a
+//!    blocking thread, **before anything else**;
+//! 3. only then hand its messages to the peer senders (one task and one queue per peer;
+//!    a message that cannot be delivered is dropped: Raft expects loss);
+//! 4. apply newly committed entries to the [`Machine`] and answer the clients waiting
+//!    for them.
+//!
+//! A command's answer waits for its entry to be applied. If the entry at that index
+//! turns out to be another leader's, or this node stops leading first, the client hears
+//! `503`: the write's fate is unknown, and a retry with the same request id is safe.
+//!
+//! If the core panics (an unfinished exercise, or a broken invariant), the driver stops
+//! feeding it, records why, and every request is answered with that message.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use harness::disk::{Disk, RealDisk};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::{Command, Envelope, Status};
+use crate::machine::{Applied, Machine};
+use crate::raft::{NodeId, Raft, Ready, Role, Timing};
+use crate::storage::Storage;
+
+/// Another member of the group, as this node reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Its id.
+    pub id: NodeId,
+    /// Its base URL, e.g. `http://127.0.0.1:7001`.
+    pub url: String,
+}
+
+/// How to run a node.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This node's id.
+    pub id: NodeId,
+    /// The other members.
+    pub peers: Vec<Peer>,
+    /// Where clients reach this node (sent to peers, who pass it on in `421` answers).
+    pub advertise_url: String,
+    /// Where the term, vote and log live.
+    pub data_dir: PathBuf,
+    /// Election timeouts and heartbeat interval.
+    pub timing: Timing,
+    /// How long a command may wait to be committed and applied before a `504`.
+    pub write_timeout: Duration,
+    /// The longest any request may take.
+    pub request_timeout: Duration,
+    /// The seed of the election timeouts (`None`: a random one).
+    pub seed: Option<u64>,
+    /// The disk (the real one, or a simulated one in tests).
+    pub disk: Arc<dyn Disk>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            id: 0,
+            peers: Vec::new(),
+            advertise_url: "http://127.0.0.1:7000".into(),
+            data_dir: PathBuf::from("data"),
+            timing: Timing::default(),
+            write_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(10),
+            seed: None,
+            disk: Arc::new(RealDisk),
+        }
+    }
+}
+
+/// Why a command got no result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// This node is not the leader; here is the leader's address, if known.
+    #[error("not the leader")]
+    NotLeader {
+        /// The leader's address.
+        leader: Option<String>,
+    },
+    /// The node lost its leadership (or the entry was replaced) before the command was
+    /// applied: it may or may not take effect.
+    #[error(
+        "this node stopped being the leader before the command was committed; it may or may not take effect: retry (with the same x-request-id, a write is applied once)"
+    )]
+    LostLeadership,
+    /// Not applied in time: it may or may not take effect.
+    #[error(
+        "the command was not committed within {0:?} (no majority reachable?); it may or may not take effect"
+    )]
+    Timeout(Duration),
+    /// The node's core stopped.
+    #[error("{0}")]
+    Fault(String),
+}
+
+enum Event {
+    Messages(Vec<Envelope>),
+    Command {
+        command: Command,
+        reply: oneshot::Sender<Result<Applied, CommandError>>,
+    },
+}
+
+/// What handlers read without asking the driver.
+#[derive(Debug, Clone)]
+struct Shared {
+    status: Status,
+    urls: HashMap<NodeId, String>,
+}
+
+/// A running node: the handle the HTTP handlers use.
+#[derive(Debug)]
+pub struct Node {
+    id: NodeId,
+    write_timeout: Duration,
+    members: Vec<NodeId>,
+    events: mpsc::UnboundedSender<Event>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+struct Driver {
+    raft: Raft,
+    storage: Option<Storage>,
+    machine: Machine,
+    waiting: BTreeMap<u64, (u64, oneshot::Sender<Result<Applied, CommandError>>)>,
+    outboxes: HashMap<NodeId, mpsc::UnboundedSender<Envelope>>,
+    shared: Arc<Mutex<Shared>>,
+    advertise_url: String,
+    started: Instant,
+    elections: u64,
+    fault: Option<String>,
+}
+
+impl Node {
+    /// Recovers the node's state from `config.data_dir` and starts its driver and peer
+    /// senders on the current runtime.
+    pub fn start(config: Config) -> anyhow::Result<Arc<Node>> {
+        config
+            .timing
+            .validate()
+            .map_err(|e| anyhow::anyhow!("bad timing: {e}"))?;
+        let recovered = Storage::recover(Arc::clone(&config.disk), &config.data_dir)?;
+        let seed = config
+            .seed
+            .unwrap_or_else(|| fastrand::u64(..))
+            .wrapping_add(config.id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let members: Vec<NodeId> = config.peers.iter().map(|p| p.id).collect();
+        let raft = Raft::new(
+            config.id,
+            members.clone(),
+            config.timing,
+            recovered.hard_state,
+            recovered.log,
+            0,
+            seed,
+        );
+        tracing::info!(
+            term = raft.term(),
+            last_index = raft.last_index(),
+            "recovered"
+        );
+        let http = harness::cluster::http_client(Duration::from_millis(
+            config.timing.election_min_ms.max(100),
+        ))?;
+        let mut outboxes = HashMap::new();
+        for peer in &config.peers {
+            let (tx, rx) = mpsc::unbounded_channel();
+            outboxes.insert(peer.id, tx);
+            tokio::spawn(send_to_peer(http.clone(), peer.clone(), rx));
+        }
+        let shared = Arc::new(Mutex::new(Shared {
+            status: status_of(&raft, &Machine::new(), 0, Duration::ZERO, None),
+            urls: config
+                .peers
+                .iter()
+                .map(|p| (p.id, p.url.clone()))
+                .chain([(config.id, config.advertise_url.clone())])
+                .collect(),
+        }));
+        let (events, inbox) = mpsc::unbounded_channel();
+        let driver = Driver {
+            raft,
+            storage: Some(recovered.storage),
+            machine: Machine::new(),
+            waiting: BTreeMap::new(),
+            outboxes,
+            shared: Arc::clone(&shared),
+            advertise_url: config.advertise_url.clone(),
+            started: Instant::now(),
+            elections: 0,
+            fault: None,
+        };
+        let tick = Duration::from_millis((config.timing.heartbeat_ms / 5).clamp(1, 10));
+        tokio::spawn(driver.run(inbox, tick));
+        Ok(Arc::new(Node {
+            id: config.id,
+            write_timeout: config.write_timeout,
+            members,
+            events,
+            shared,
+        }))
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The node's state as `/status` shows it.
+    pub fn status(&self) -> Status {
+        self.lock().status.clone()
+    }
+
+    /// The address of the node `id`, as it advertised itself (or as configured).
+    pub fn url_of(&self, id: NodeId) -> Option<String> {
+        self.lock().urls.get(&id).cloned()
+    }
+
+    /// Messages from a peer. Refuses envelopes addressed to another node or sent by a
+    /// non-member, naming the first.
+    pub fn receive(&self, envelopes: Vec<Envelope>) -> Result<usize, String> {
+        for envelope in &envelopes {
+            if envelope.to != self.id {
+                return Err(format!(
+                    "a message for node {} reached node {}",
+                    envelope.to, self.id
+                ));
+            }
+            if !self.members.contains(&envelope.from) {
+                return Err(format!(
+                    "node {} is not a member of this group (members: {:?})",
+                    envelope.from, self.members
+                ));
+            }
+            let url = &envelope.from_url;
+            if url.len() > 256 || !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("from_url {url:?} is not an http(s) URL"));
+            }
+        }
+        let count = envelopes.len();
+        {
+            let mut shared = self.lock();
+            for envelope in &envelopes {
+                shared.urls.insert(envelope.from, envelope.from_url.clone());
+            }
+        }
+        let _ = self.events.send(Event::Messages(envelopes));
+        Ok(count)
+    }
+
+    /// Runs `command` through the log: the leader appends it, and answers once it is
+    /// committed and applied.
+    pub async fn execute(&self, command: Command) -> Result<Applied, CommandError> {
+        if let Some(fault) = self.lock().status.fault.clone() {
+            return Err(CommandError::Fault(fault));
+        }
+        let (reply, answer) = oneshot::channel();
+        if self.events.send(Event::Command { command, reply }).is_err() {
+            return Err(CommandError::Fault("the node is shutting down".into()));
+        }
+        match tokio::time::timeout(self.write_timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(CommandError::Fault("the node is shutting down".into())),
+            Err(_) => Err(CommandError::Timeout(self.write_timeout)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Driver {
+    async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Event>, tick: Duration) {
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let mut events = Vec::new();
+            tokio::select! {
+                event = inbox.recv() => match event {
+                    Some(event) => events.push(event),
+                    None => return, // the node is gone
+                },
+                _ = ticker.tick() => {}
+            }
+            while events.len() < 1024 {
+                match inbox.try_recv() {
+                    Ok(event) => events.push(event),
+                    Err(_) => break,
+                }
+            }
+            self.round(events).await;
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// One round: feed, persist, send, apply.
+    async fn round(&mut self, events: Vec<Event>) {
+        if self.fault.is_some() {
+            for event in events {
+                if let Event::Command { reply, .. } = event {
+                    let _ = reply.send(Err(CommandError::Fault(
+                        self.fault.clone().unwrap_or_default(),
+                    )));
+                }
+            }
+            return;
+        }
+        let now = self.now();
+        let term_before = self.raft.term();
+        let fed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            for event in events {
+                self.feed(now, event);
+            }
+            let candidate_before = self.raft.role() == Role::Candidate;
+            let term = self.raft.term();
+            self.raft.tick(now);
+            if self.raft.role() == Role::Candidate && (!candidate_before || self.raft.term() > term)
+            {
+                self.elections += 1;
+            }
+            self.raft.take_ready()
+        }));
+        let ready = match fed {
+            Ok(ready) => ready,
+            Err(panic) => {
+                let message = harness::panics::payload_message(panic.as_ref())
+                    .trim_start_matches("not yet implemented: ")
+                    .to_string();
+                tracing::error!(%message, "the Raft core panicked; this node stops");
+                self.stop(message);
+                return;
+            }
+        };
+        if self.raft.term() > term_before {
+            tracing::debug!(term = self.raft.term(), role = %self.raft.role(), "new term");
+        }
+        if let Err(e) = self.persist(&ready).await {
+            tracing::error!(error = %e, "cannot persist; this node stops");
+            self.stop(format!(
+                "the node cannot write to its disk, so it acts on nothing: {e}"
+            ));
+            return;
+        }
+        self.send(ready);
+        self.apply();
+        self.publish();
+    }
+
+    fn feed(&mut self, now: u64, event: Event) {
+        match event {
+            Event::Messages(envelopes) => {
+                for envelope in envelopes {
+                    self.raft.step(now, envelope.from, envelope.message);
+                }
+            }
+            Event::Command { command, reply } => match self.raft.propose(command) {
+                Ok((index, term)) => {
+                    self.waiting.insert(index, (term, reply));
+                }
+                Err(not_leader) => {
+                    let leader = not_leader.leader.and_then(|id| {
+                        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+                        shared.urls.get(&id).cloned()
+                    });
+                    let _ = reply.send(Err(CommandError::NotLeader { leader }));
+                }
+            },
+        }
+    }
+
+    async fn persist(&mut self, ready: &Ready) -> std::io::Result<()> {
+        let entries = match ready.log_from {
+            Some(from) => self.raft.log()[from as usize - 1..].to_vec(),
+            None => Vec::new(),
+        };
+        if ready.hard_state.is_none() && entries.is_empty() {
+            return Ok(());
+        }
+        let Some(mut storage) = self.storage.take() else {
+            return Err(std::io::Error::other("storage lost after a failed write"));
+        };
+        let hard_state = ready.hard_state;
+        let (storage, result) = tokio::task::spawn_blocking(move || {
+            let result = storage.persist(hard_state, &entries);
+            (storage, result)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        self.storage = Some(storage);
+        result
+    }
+
+    fn send(&mut self, ready: Ready) {
+        for (to, message) in ready.messages {
+            if let Some(outbox) = self.outboxes.get(&to) {
+                let _ = outbox.send(Envelope {
+                    from: self.raft.id(),
+                    from_url: self.advertise_url.clone(),
+                    to,
+                    message,
+                });
+            }
+        }
+    }
+
+    fn apply(&mut self) {
+        while self.machine.applied_index() < self.raft.commit_index() {
+            let index = self.machine.applied_index() + 1;
+            let Some(entry) = self.raft.entry(index).cloned() else {
+                break;
+            };
+            let result = self.machine.apply(&entry);
+            if let Some((term, reply)) = self.waiting.remove(&index) {
+                let answer = if term == entry.term {
+                    Ok(result)
+                } else {
+                    Err(CommandError::LostLeadership)
+                };
+                let _ = reply.send(answer);
+            }
+        }
+        // A node that no longer leads cannot promise anything about what it appended.
+        if self.raft.role() != Role::Leader {
+            for (_, (_, reply)) in std::mem::take(&mut self.waiting) {
+                let _ = reply.send(Err(CommandError::LostLeadership));
+            }
+        }
+        // Clients that gave up (timed out) left their senders behind.
+        self.waiting.retain(|_, (_, reply)| !reply.is_closed());
+    }
+
+    fn publish(&self) {
+        let status = status_of(
+            &self.raft,
+            &self.machine,
+            self.elections,
+            self.started.elapsed(),
+            self.fault.clone(),
+        );
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let leader = status
+            .leader_id
+            .and_then(|id| shared.urls.get(&id).cloned());
+        shared.status = Status { leader, ..status };
+    }
+
+    fn stop(&mut self, message: String) {
+        self.fault = Some(message.clone());
+        for (_, (_, reply)) in std::mem::take(&mut self.waiting) {
+            let _ = reply.send(Err(CommandError::Fault(message.clone())));
+        }
+        self.publish();
+    }
+}
+
+fn status_of(
+    raft: &Raft,
+    machine: &Machine,
+    elections: u64,
+    uptime: Duration,
+    fault: Option<String>,
+) -> Status {
+    Status {
+        id: raft.id(),
+        role: raft.role().to_string(),
+        term: raft.term(),
+        voted_for: raft.voted_for(),
+        leader_id: raft.leader(),
+        leader: None,
+        keys: machine.len(),
+        last_index: raft.last_index(),
+        last_term: raft.last_term(),
+        commit_index: raft.commit_index(),
+        applied_index: machine.applied_index(),
+        elections,
+        timing: raft.timing(),
+        uptime_ms: uptime.as_millis() as u64,
+        fault,
+    }
+}
+
+/// Delivers one peer's messages, in order, in batches; drops what cannot be delivered.
+async fn send_to_peer(
+    http: reqwest::Client,
+    peer: Peer,
+    mut outbox: mpsc::UnboundedReceiver<Envelope>,
+) {
+    const MAX_QUEUED: usize = 512;
+    let url = format!("{}/internal/raft", peer.url.trim_end_matches('/'));
+    while let Some(first) = outbox.recv().await {
+        let mut batch = vec![first];
+        while let Ok(envelope) = outbox.try_recv() {
+            batch.push(envelope);
+        }
+        if batch.len() > MAX_QUEUED {
+            // The peer was unreachable for a while: what piled up is stale anyway.
+            batch.drain(..batch.len() - MAX_QUEUED);
+        }
+        match http.post(&url).json(&batch).send().await {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => {
+                tracing::debug!(peer = peer.id, status = %response.status(), "a peer refused messages")
+            }
+            Err(e) => tracing::trace!(peer = peer.id, error = %e, "a peer is unreachable"),
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! The HTTP server: the client API and the route between nodes.
+//!
+//! Every client request becomes a [`Command`] that goes through the leader's log: reads
+//! too, so a read can never see a deposed leader's stale state (a cheaper way, leases
+//! or read indexes, is discussed in the book). A request at a follower answers `421
+//! not_leader` with the leader's address. `/internal/raft` takes a batch of
+//! [`Envelope`]s and answers `202` at once: the answers travel back as messages.
+//!
+//! Requests pass through, outermost first: a tracing span per request; a catch-panic
+//! layer that turns a handler's panic into a JSON 500 naming the exercise; a timeout so
+//! no request hangs forever; the body limit (1 MiB for clients, more between nodes).
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{BoxError, Json, Router};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{Instrument, Level};
+
+use crate::api::{
+    CLIENT_ID_HEADER, Command, DeleteResponse, Entry, Envelope, Health, PutRequest,
+    REQUEST_ID_HEADER, RequestId, Status,
+};
+use crate::error::ApiError;
+use crate::machine::Applied;
+use crate::node::{CommandError, Config, Node};
+use crate::validate::{MAX_BODY_BYTES, validate_key};
+
+/// The body limit of `/internal/raft` (batches of entries of up to 1 MiB each).
+pub const MAX_INTERNAL_BODY_BYTES: usize = 1024 * 1024 * 1024;
+
+/// Serves the node on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight and returns.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let span = tracing::info_span!("node", id = config.id);
+    async move {
+        let request_timeout = config.request_timeout;
+        let node = Node::start(config)?;
+        let status = node.status();
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            term = status.term,
+            last_index = status.last_index,
+            "listening"
+        );
+        axum::serve(listener, app(node, request_timeout))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("shut down");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// The router with every route and middleware.
+pub fn app(node: Arc<Node>, request_timeout: Duration) -> Router {
+    let id = node.id();
+    let internal = Router::new()
+        .route("/internal/raft", post(raft))
+        .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY_BYTES));
+    let public = Router::new()
+        .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
+        .route("/kv", axum::routing::any(empty_key))
+        .route("/kv/", axum::routing::any(empty_key))
+        .route("/health", get(health))
+        .route("/status", get(status))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    public
+        .merge(internal)
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(node)
+        .layer(
+            ServiceBuilder::new()
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(move |request: &Request| {
+                            tracing::info_span!("request", node = id, method = %request.method(), uri = %request.uri())
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+                )
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+                    ApiError::Timeout(request_timeout)
+                }))
+                .timeout(request_timeout),
+        )
+}
+
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::NotLeader { leader } => ApiError::NotLeader { leader },
+            CommandError::LostLeadership => ApiError::Unavailable(error.to_string()),
+            CommandError::Timeout(_) => ApiError::NotReplicated(error.to_string()),
+            CommandError::Fault(message) if message.contains("is not implemented yet") => {
+                ApiError::NotImplemented(message)
+            }
+            CommandError::Fault(message) if message.contains("cannot write to its disk") => {
+                ApiError::Unavailable(message)
+            }
+            CommandError::Fault(message) => ApiError::Internal(format!(
+                "this node's Raft core stopped: {message}; see its log"
+            )),
+        }
+    }
+}
+
+/// What a command's result means for the client, for results a route does not expect.
+fn unexpected(key: &str, applied: Applied) -> ApiError {
+    match applied {
+        Applied::Stale { oldest } => ApiError::StaleRequest(format!(
+            "this request is older than every answer kept for its client (the oldest is request {oldest}); it is not applied again"
+        )),
+        Applied::NotFound => ApiError::NotFound {
+            key: key.to_string(),
+        },
+        Applied::Mismatch { current } => ApiError::VersionMismatch {
+            expected: 0,
+            current,
+        },
+        other => ApiError::Internal(format!("the command on {key:?} produced {other:?}")),
+    }
+}
+
+/// The request id of a write, from `x-client-id` and `x-request-id` (both or neither).
+pub fn request_id(headers: &HeaderMap) -> Result<Option<RequestId>, ApiError> {
+    let header = |name: &str| -> Result<Option<&str>, ApiError> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| ApiError::InvalidBody(format!("the {name} header is not text")))
+            })
+            .transpose()
+    };
+    match (header(CLIENT_ID_HEADER)?, header(REQUEST_ID_HEADER)?) {
+        (None, None) => Ok(None),
+        (Some(client), Some(seq)) => {
+            if client.is_empty() || client.len() > 64 || client.chars().any(char::is_control) {
+                return Err(ApiError::InvalidBody(format!(
+                    "{CLIENT_ID_HEADER} must be 1 to 64 characters with no control characters"
+                )));
+            }
+            let seq = seq.parse::<u64>().ok().filter(|&s| s > 0).ok_or_else(|| {
+                ApiError::InvalidBody(format!(
+                    "{REQUEST_ID_HEADER} must be a positive integer, got {seq:?}"
+                ))
+            })?;
+            Ok(Some(RequestId {
+                client: client.to_string(),
+                seq,
+            }))
+        }
+        _ => Err(ApiError::InvalidBody(format!(
+            "send both {CLIENT_ID_HEADER} and {REQUEST_ID_HEADER}, or neither"
+        ))),
+    }
+}
+
+async fn get_key(State(node): State<Arc<Node>>, Key(key): Key) -> Result<Json<Entry>, ApiError> {
+    let command = Command::Get { key: key.clone() };
+    match node.execute(command).await? {
+        Applied::Value(Some((value, version))) => Ok(Json(Entry {
+            key,
+            value,
+            version,
+        })),
+        Applied::Value(None) => Err(ApiError::NotFound { key }),
+        other => Err(unexpected(&key, other)),
+    }
+}
+
+async fn put_key(
+    State(node): State<Arc<Node>>,
+    Key(key): Key,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<PutRequest>,
+) -> Result<Json<Entry>, ApiError> {
+    let command = Command::Put {
+        key: key.clone(),
+        value: request.value.clone(),
+        if_version: request.if_version,
+        request: request_id(&headers)?,
+    };
+    match node.execute(command).await? {
+        Applied::Written { version } => Ok(Json(Entry {
+            key,
+            value: request.value,
+            version,
+        })),
+        Applied::Mismatch { current } => Err(ApiError::VersionMismatch {
+            expected: request.if_version.unwrap_or_default(),
+            current,
+        }),
+        other => Err(unexpected(&key, other)),
+    }
+}
+
+async fn delete_key(
+    State(node): State<Arc<Node>>,
+    Key(key): Key,
+    headers: HeaderMap,
+) -> Result<Json<DeleteResponse>, ApiError> {
+    let command = Command::Delete {
+        key: key.clone(),
+        request: request_id(&headers)?,
+    };
+    match node.execute(command).await? {
+        Applied::Deleted { version } => Ok(Json(DeleteResponse { key, version })),
+        other => Err(unexpected(&key, other)),
+    }
+}
+
+async fn raft(
+    State(node): State<Arc<Node>>,
+    JsonBody(envelopes): JsonBody<Vec<Envelope>>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let accepted = node.receive(envelopes).map_err(ApiError::InvalidBody)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "accepted": accepted })),
+    ))
+}
+
+async fn health(State(node): State<Arc<Node>>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        id: node.id(),
+    })
+}
+
+async fn status(State(node): State<Arc<Node>>) -> Json<Status> {
+    Json(node.status())
+}
+
+async fn empty_key() -> ApiError {
+    ApiError::InvalidKey("the key is empty; use /kv/{key} with a key of 1 to 256 bytes".into())
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+/// The `{key}` path segment, percent-decoded and validated.
+#[derive(Debug)]
+pub struct Key(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Key {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(key) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::InvalidKey(format!("the key is not valid percent-encoded UTF-8: {e}"))
+            })?;
+        validate_key(&key)?;
+        Ok(Key(key))
+    }
+}
+
+/// A JSON body whose every rejection is an [`ApiError`] that says what is wrong.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with the header `Content-Type: application/json`".into(),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is not valid JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidBody(format!(
+                "the body is JSON but not what this route expects: {}",
+                e.body_text()
+            ))),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(
+                    "the body is larger than this route's limit (1 MiB for a value)".to_string(),
+                ))
+            }
+            Err(rejection) => Err(ApiError::InvalidBody(rejection.body_text())),
+        }
+    }
+}
+
+/// The response when a handler panics. An unfinished exercise panics with a message
+/// naming itself and its file: pass that on, so the test (and curl) shows it.
+fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+    let message = harness::panics::payload_message(payload.as_ref());
+    let message = message
+        .trim_start_matches("not yet implemented: ")
+        .to_string();
+    let error = if message.contains("is not implemented yet") {
+        ApiError::NotImplemented(message)
+    } else {
+        ApiError::Internal(format!(
+            "the server hit a bug (a handler panicked: {message}); see its log"
+        ))
+    };
+    // The status is set here, not by `ApiError::status`: that may be the unfinished exercise.
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        Json(error.body()),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn chapter_an_unfinished_exercise_in_a_handler_answers_with_its_name() {
+        let todo = "not yet implemented: exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x";
+        let response = panic_response(Box::new(todo));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "not_implemented");
+        assert_eq!(
+            body["message"],
+            "exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x",
+            "the test that gets this response shows the exercise and the file to edit"
+        );
+    }
+
+    #[tokio::test]
+    async fn chapter_any_other_panic_is_an_internal_error_that_quotes_it() {
+        let response = panic_response(Box::new(String::from("index out of bounds")));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"], "internal");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("index out of bounds")),
+            "{body}"
+        );
+    }
+}

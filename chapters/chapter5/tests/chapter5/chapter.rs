@@ -1,0 +1,379 @@
+//! Chapter-wide tests on real nodes over loopback: failover, fencing, no lost writes,
+//! linearizable histories under crashes and partitions, bad input.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chapter5::{Client, ClientError, Retry};
+use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::linearizability::{Verdict, check};
+
+use crate::common::{PATIENCE, group, http, settled_leader, status, urls};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_after_the_leader_crashes_a_new_leader_is_elected_and_serves_writes() {
+    let mut cluster = group(5, 1);
+    let (old, old_term) = settled_leader(&cluster, &[0, 1, 2, 3, 4]).await;
+    let client = Client::new(&urls(&cluster)).expect("valid addresses");
+    let before = client.put("k", "before").await.expect("a write");
+    cluster.kill(old);
+    let rest: Vec<usize> = (0..5).filter(|&i| i != old).collect();
+    let (new, new_term) = settled_leader(&cluster, &rest).await;
+    assert_ne!(new, old);
+    assert!(new_term > old_term, "a new leader leads a newer term");
+    let after = client
+        .put("k", "after")
+        .await
+        .expect("a write to the new leader");
+    assert!(after.version > before.version);
+    assert_eq!(
+        client.get("k").await.expect("a read").map(|e| e.value),
+        Some("after".into())
+    );
+    // The old leader comes back as a follower and catches up.
+    cluster.restart(old).await.expect("restart");
+    let (leader, _) = settled_leader(&cluster, &[0, 1, 2, 3, 4]).await;
+    assert_eq!(
+        leader, new,
+        "a restarted node does not disturb a healthy leader"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_no_acknowledged_write_is_lost_over_50_forced_failovers_with_concurrent_clients() {
+    let mut cluster = group(5, 2);
+    settled_leader(&cluster, &[0, 1, 2, 3, 4]).await;
+    let addresses = urls(&cluster);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let client = Client::new(&addresses)
+            .expect("valid addresses")
+            .with_retry(Retry {
+                deadline: Duration::from_secs(30),
+                ..Retry::default()
+            });
+        let stop = Arc::clone(&stop);
+        writers.push(tokio::spawn(async move {
+            // Each writer owns its keys; the last acknowledged value of each must survive.
+            let mut acked: BTreeMap<String, String> = BTreeMap::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let key = format!("w{w}-{}", i % 10);
+                let value = format!("w{w}-{i}");
+                match client.put(&key, &value).await {
+                    Ok(_) => {
+                        acked.insert(key, value);
+                    }
+                    // Unknown outcome: the key may hold either value; stop checking it.
+                    Err(_) => {
+                        acked.remove(&key);
+                    }
+                }
+                i += 1;
+            }
+            acked
+        }));
+    }
+    let mut alive = vec![true; 5];
+    for round in 0..50 {
+        let among: Vec<usize> = (0..5).filter(|&i| alive[i]).collect();
+        let (leader, _) = settled_leader(&cluster, &among).await;
+        cluster.kill(leader);
+        alive[leader] = false;
+        // Bring back the node killed in the previous round, so a majority stays up.
+        if let Some(down) = (0..5).find(|&i| !alive[i] && i != leader) {
+            cluster.restart(down).await.expect("restart");
+            alive[down] = true;
+        }
+        let _ = round;
+    }
+    for i in 0..5 {
+        if !alive[i] {
+            cluster.restart(i).await.expect("restart");
+        }
+    }
+    settled_leader(&cluster, &[0, 1, 2, 3, 4]).await;
+    stop.store(true, Ordering::Relaxed);
+    let reader = Client::new(&addresses).expect("valid addresses");
+    let mut checked = 0;
+    for writer in writers {
+        let acked = writer.await.expect("a writer panicked");
+        for (key, value) in acked {
+            let read = reader.get(&key).await.expect("a read");
+            assert_eq!(
+                read.map(|e| e.value),
+                Some(value.clone()),
+                "{key}: the last acknowledged write ({value}) was lost"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 20,
+        "only {checked} keys had an acknowledged last write"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_leader_cut_off_in_a_minority_never_acknowledges_and_steps_down_when_healed() {
+    let cluster = group(5, 3);
+    let (old, old_term) = settled_leader(&cluster, &[0, 1, 2, 3, 4]).await;
+    let old_url = cluster.direct_url(old);
+    // The old leader and one follower on one side, three nodes on the other.
+    let buddy = (old + 1) % 5;
+    let majority: Vec<usize> = (0..5).filter(|&i| i != old && i != buddy).collect();
+    cluster.partition(&[&[old, buddy], &majority]);
+    // Writes sent straight to the old leader are never acknowledged: 504, 503 or 421.
+    let lonely = Client::new(&[old_url.clone()])
+        .expect("a valid address")
+        .with_retry(Retry {
+            deadline: Duration::from_millis(1),
+            ..Retry::default()
+        });
+    for i in 0..3 {
+        match lonely.put(&format!("lost{i}"), "never").await {
+            Ok(entry) => {
+                panic!("a leader cut off from the majority acknowledged a write: {entry:?}")
+            }
+            Err(ClientError::Server { .. } | ClientError::NotLeader { .. }) => {}
+            Err(e) => panic!("unexpected error from the old leader: {e:#}"),
+        }
+    }
+    let stranded = status(&old_url).await.expect("status");
+    assert!(
+        stranded.last_index > stranded.commit_index,
+        "the old leader appended entries it could not commit: {stranded:?}"
+    );
+    // The majority elects a leader and takes writes.
+    let (new, new_term) = settled_leader(&cluster, &majority).await;
+    assert!(new_term > old_term);
+    let client = Client::new(&[cluster.direct_url(new)]).expect("a valid address");
+    client
+        .put("lost0", "majority")
+        .await
+        .expect("a write in the majority");
+    // Healed: the old leader learns the new term, steps down, and its uncommitted
+    // entries are replaced by the new leader's log.
+    cluster.heal();
+    let (leader, _) = settled_leader(&cluster, &[0, 1, 2, 3, 4]).await;
+    assert_ne!(leader, old, "the old leader stepped down");
+    harness::eventually(PATIENCE, "the old leader to catch up", || {
+        let old_url = old_url.clone();
+        let new_url = cluster.direct_url(new);
+        async move {
+            let (a, b) = (
+                status(&old_url).await.map_err(|e| e.to_string())?,
+                status(&new_url).await.map_err(|e| e.to_string())?,
+            );
+            if a.applied_index == b.applied_index && a.last_index == b.last_index {
+                Ok(())
+            } else {
+                Err(format!("old: {a:?}\nnew: {b:?}"))
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let anywhere = Client::new(&urls(&cluster)).expect("valid addresses");
+    assert_eq!(
+        anywhere
+            .get("lost0")
+            .await
+            .expect("a read")
+            .map(|e| e.value),
+        Some("majority".into()),
+        "the minority's write vanished; the majority's stands"
+    );
+    for i in 1..3 {
+        assert_eq!(
+            anywhere.get(&format!("lost{i}")).await.expect("a read"),
+            None,
+            "lost{i} was never acknowledged and must not appear"
+        );
+    }
+}
+
+/// One loopback schedule: 3 clients (with retries) against 5 nodes, with crashes,
+/// restarts and partitions drawn from `seed`; the history must be linearizable.
+async fn linearizable_schedule(seed: u64) -> Result<usize, String> {
+    let mut cluster = group(5, seed);
+    settled_leader(&cluster, &[0, 1, 2, 3, 4]).await;
+    let addresses = urls(&cluster);
+    let recorder = Recorder::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..3usize {
+        let client = Client::new(&addresses)
+            .expect("valid addresses")
+            .with_retry(Retry {
+                deadline: Duration::from_secs(2),
+                ..Retry::default()
+            });
+        let recorder = recorder.clone();
+        let stop = Arc::clone(&stop);
+        clients.push(tokio::spawn(async move {
+            let mut rng = fastrand::Rng::with_seed(seed * 31 + c as u64);
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let key = ["x", "y"][rng.usize(0..2)].to_string();
+                if rng.bool() {
+                    let call = recorder.invoke(c, KvOp::Get { key: key.clone() });
+                    match client.get(&key).await {
+                        Ok(v) => call.finish(Outcome::Ok(KvOutput::Value(v.map(|e| e.value)))),
+                        Err(_) => call.finish(Outcome::Unknown),
+                    }
+                } else {
+                    let value = format!("s{seed}-c{c}-{i}");
+                    let call = recorder.invoke(
+                        c,
+                        KvOp::Put {
+                            key: key.clone(),
+                            value: value.clone(),
+                        },
+                    );
+                    match client.put(&key, &value).await {
+                        Ok(_) => call.finish(Outcome::Ok(KvOutput::Written)),
+                        Err(_) => call.finish(Outcome::Unknown),
+                    }
+                }
+            }
+        }));
+    }
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut down: Option<usize> = None;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(150 + rng.u64(0..200))).await;
+        match rng.u8(0..3) {
+            0 => {
+                if let Some(node) = down.take() {
+                    cluster.restart(node).await.map_err(|e| e.to_string())?;
+                }
+                let victim = rng.usize(0..5);
+                cluster.kill(victim);
+                down = Some(victim);
+            }
+            1 => {
+                let mut ids: Vec<usize> = (0..5).collect();
+                rng.shuffle(&mut ids);
+                cluster.partition(&[&ids[..2], &ids[2..]]);
+            }
+            _ => cluster.heal(),
+        }
+    }
+    cluster.heal();
+    if let Some(node) = down {
+        cluster.restart(node).await.map_err(|e| e.to_string())?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client
+            .await
+            .map_err(|e| format!("a client panicked: {e}"))?;
+    }
+    let history = recorder.operations();
+    let completed = history.iter().filter(|o| o.output.is_some()).count();
+    match check(&history, Duration::from_secs(20)) {
+        Verdict::Linearizable => Ok(completed),
+        verdict => Err(format!("seed {seed}: {verdict}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_histories_are_linearizable_over_20_loopback_schedules_with_crashes_and_partitions()
+{
+    let seeds: Vec<u64> = match std::env::var("LOOPBACK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(seed) => vec![seed],
+        None => (100..120).collect(),
+    };
+    let mut completed = 0;
+    for seed in seeds {
+        completed += linearizable_schedule(seed).await.unwrap_or_else(|e| {
+            panic!(
+                "{e}\nreplay this schedule (same faults; timing differs) with: \
+                 LOOPBACK_SEED={seed} cargo test -p chapter5 chapter_histories_are_linearizable"
+            )
+        });
+    }
+    assert!(
+        completed >= 100,
+        "only {completed} calls completed: the clients barely ran"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_bad_requests_get_json_errors_and_change_nothing() {
+    let cluster = group(3, 5);
+    let (leader, _) = settled_leader(&cluster, &[0, 1, 2]).await;
+    let base = cluster.direct_url(leader);
+    let before = status(&base).await.expect("status");
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            http().put(format!("{base}/kv/k")).header("x-client-id", "a").json(&serde_json::json!({"value": "v"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            http()
+                .put(format!("{base}/kv/k"))
+                .header("x-client-id", "a")
+                .header("x-request-id", "zero")
+                .json(&serde_json::json!({"value": "v"})),
+            400,
+            "invalid_body",
+        ),
+        (
+            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": 9, "from_url": "http://x", "to": leader, "message": {"type": "vote", "term": 99, "granted": true}}])),
+            400,
+            "invalid_body",
+        ),
+        (
+            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": (leader + 1) % 3, "from_url": "http://x", "to": 7, "message": {"type": "vote", "term": 99, "granted": true}}])),
+            400,
+            "invalid_body",
+        ),
+        (
+            http().post(format!("{base}/internal/raft")).json(&serde_json::json!({"nonsense": true})),
+            400,
+            "invalid_body",
+        ),
+        (http().get(format!("{base}/kv/missing")), 404, "not_found"),
+        (http().delete(format!("{base}/kv/missing")), 404, "not_found"),
+        (
+            http().put(format!("{base}/kv/k")).json(&serde_json::json!({"value": "v", "if_version": 5})),
+            409,
+            "version_mismatch",
+        ),
+    ];
+    for (request, code, error) in cases {
+        let response = request.send().await.expect("an answer");
+        let status_code = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.expect("a JSON body");
+        assert_eq!(
+            (status_code, body["error"].as_str()),
+            (code, Some(error)),
+            "{body}"
+        );
+    }
+    let after = status(&base).await.expect("status");
+    assert_eq!(after.term, before.term, "no bad message moved the term");
+    assert_eq!(after.leader_id, before.leader_id);
+    // A follower answers 421 with the leader's address.
+    let follower = cluster.direct_url((leader + 1) % 3);
+    let response = http()
+        .put(format!("{follower}/kv/k"))
+        .json(&serde_json::json!({"value": "v"}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 421);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["leader"], serde_json::json!(base));
+}

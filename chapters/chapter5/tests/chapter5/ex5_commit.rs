@@ -1,0 +1,131 @@
+//! Exercise 5.5: the leader's commit rule, and the Raft paper's Figure 8.
+
+use chapter5::raft::{Message, Role};
+
+use crate::common::{Net, put};
+
+#[test]
+fn ex5_an_entry_is_committed_once_a_majority_stores_it() {
+    let mut net = Net::new(5);
+    net.elect(0);
+    let commit = net.node(0).commit_index();
+    assert_eq!(commit, 1, "the new leader's no-op is committed");
+    // Nodes 3 and 4 are cut off; node 1 hears first, node 2 later.
+    net.isolate(0, &[3, 4]);
+    let (index, _) = net.node(0).propose(put(1)).expect("the leader accepts");
+    net.collect(0);
+    net.deliver(|from, to, _| (from, to) == (0, 1) || (from, to) == (1, 0));
+    assert_eq!(
+        net.node(0).commit_index(),
+        1,
+        "the leader and node 1 are 2 of 5: not committed"
+    );
+    net.deliver_all();
+    assert_eq!(
+        net.node(0).commit_index(),
+        index,
+        "with node 2, 3 of 5 store it: committed"
+    );
+}
+
+/// Figure 8 of the Raft paper (terms shifted down by one), step by step.
+#[test]
+fn ex5_figure_8_an_old_terms_entry_on_a_majority_is_not_committed_by_counting() {
+    let mut net = Net::new(5);
+    // (a) Node 0 leads term 1; everyone stores and commits its no-op at index 1.
+    net.elect(0);
+    // Node 0 appends entry 2 (term 1) and gets it to node 1 only, then crashes.
+    net.isolate(0, &[2, 3, 4]);
+    net.node(0).propose(put(2)).expect("the leader accepts");
+    net.collect(0);
+    net.deliver_all();
+    net.heal();
+    net.crash(0);
+    assert_eq!(net.terms(1), [1, 1]);
+    // (b) Node 4 wins term 2 with the votes of 2 and 3, appends its no-op at index 2,
+    // and crashes before sending it.
+    net.time_out(4);
+    net.deliver(|_, _, m| matches!(m, Message::RequestVote { .. } | Message::Vote { .. }));
+    assert_eq!(net.node(4).role(), Role::Leader);
+    assert_eq!(net.terms(4), [1, 2]);
+    net.drop_queued();
+    net.crash(4);
+    // (c) Node 0 restarts and wins term 3 (1, 2 and 3 vote); it appends its no-op at
+    // index 3 and gets it to node 1. Node 2 receives entry 2 alone, as a leader that
+    // sends one entry per message would send it.
+    net.restart(0);
+    net.isolate(0, &[2]);
+    let votes = |_: u64, _: u64, m: &Message| {
+        matches!(m, Message::RequestVote { .. } | Message::Vote { .. })
+    };
+    while net.node(0).role() != Role::Leader {
+        net.time_out(0);
+        net.deliver(votes);
+    }
+    net.deliver(|from, to, _| (from, to) == (0, 1) || (from, to) == (1, 0));
+    net.drop_queued();
+    assert_eq!(net.node(0).term(), 3);
+    assert_eq!(net.terms(0), [1, 1, 3]);
+    assert_eq!(net.terms(1), [1, 1, 3]);
+    net.heal();
+    let commit = net.node(0).commit_index();
+    let entry_2 = net.node(0).log()[1].clone();
+    net.queue.push_back((
+        0,
+        2,
+        Message::Append {
+            term: 3,
+            prev_index: 1,
+            prev_term: 1,
+            entries: vec![entry_2],
+            commit,
+        },
+    ));
+    // Deliver it and node 2's answer, and nothing after (the leader would go on to send
+    // entry 3, which would then commit both legitimately).
+    net.deliver(|from, to, m| {
+        (from, to) == (2, 0)
+            || (from, to) == (0, 2) && matches!(m, Message::Append { prev_index: 1, .. })
+    });
+    assert_eq!(net.terms(2), [1, 1]);
+    // Entry 2 (term 1) is now on nodes 0, 1 and 2: a majority. It must not count.
+    assert!(
+        net.node(0).commit_index() < 2,
+        "entry 2 of term 1 is on a majority, but a leader of term 3 must not commit it by \
+         counting copies: only entries of its own term are committed that way (the \
+         commit index is {})",
+        net.node(0).commit_index()
+    );
+    // (d) Why: node 0 crashes; node 4 restarts and wins term 4 with the votes of 2 and 3
+    // (its last entry, term 2, is newer than their term 1), and replaces entry 2.
+    net.crash(0);
+    net.drop_queued();
+    net.restart(4);
+    net.isolate(4, &[1]);
+    net.elect(4);
+    assert_eq!(
+        net.terms(2),
+        [1, 2, 4],
+        "entry 2 of term 1, which node 0 saw on a majority, is gone from node 2"
+    );
+}
+
+#[test]
+fn ex5_an_entry_of_the_leaders_term_on_a_majority_commits_the_entries_before_it() {
+    let mut net = Net::new(3);
+    net.elect(0);
+    net.isolate(0, &[1, 2]);
+    net.node(0).propose(put(2)).expect("the leader accepts");
+    net.collect(0);
+    net.crash(0);
+    net.heal();
+    // Node 0 comes back with entry 2 (term 1) and leads term 2+; its no-op commits both.
+    net.restart(0);
+    net.elect(0);
+    assert!(net.node(0).term() >= 2);
+    assert_eq!(
+        net.node(0).commit_index(),
+        3,
+        "no-op at 3 commits 2 with it"
+    );
+}

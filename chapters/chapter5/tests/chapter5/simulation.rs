@@ -1,0 +1,507 @@
+//! The core in the deterministic simulator: five servers built from `Raft` alone and three
+//! clients, over a network that loses, delays, reorders and duplicates messages, with
+//! crashes and partitions chosen by the seed.
+//!
+//! Checked after every event: at most one leader per term (election safety). Checked every
+//! 10 ms of virtual time: no two nodes disagree on a committed entry, no node's commit
+//! index goes back while it runs, and every leader of a later term holds every entry
+//! known committed (leader completeness). At the end: the clients' history is linearizable.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chapter5::api::{Command, RequestId};
+use chapter5::machine::{Applied, Machine};
+use chapter5::raft::{Entry, HardState, Message, Raft, Role, Timing};
+use harness::history::{KvOp, KvOutput, Operation};
+use harness::linearizability::{Verdict, check};
+use harness::sim::{Ctx, NodeId, SimConfig, SimNode, Simulation, check_seeds};
+
+const SERVERS: usize = 5;
+const CLIENTS: usize = 3;
+const KEYS: [&str; 2] = ["a", "b"];
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Raft(Message),
+    Request {
+        seq: u64,
+        command: Command,
+    },
+    Reply {
+        seq: u64,
+        result: Result<Applied, Option<u64>>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Durable {
+    Server { hard: HardState, log: Vec<Entry> },
+    Client,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    pub raft: Raft,
+    machine: Machine,
+    waiting: BTreeMap<u64, (u64, NodeId, u64)>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    op: KvOp,
+    command: Command,
+    seq: u64,
+    invoke: u64,
+    resend_at: u64,
+}
+
+#[derive(Debug)]
+pub struct SimClient {
+    id: usize,
+    ops_left: u32,
+    seq: u64,
+    target: NodeId,
+    pending: Option<Pending>,
+    pub history: Vec<Operation>,
+}
+
+#[derive(Debug)]
+pub enum Peer {
+    Server(Server),
+    Client(SimClient),
+}
+
+impl Peer {
+    pub fn server(&self) -> Option<&Server> {
+        match self {
+            Peer::Server(s) => Some(s),
+            Peer::Client(_) => None,
+        }
+    }
+}
+
+/// Wall-clock ms in the simulation are virtual: the client's retry timeout.
+const CLIENT_TIMEOUT_MS: u64 = 300;
+
+impl Server {
+    fn flush(&mut self, ctx: &mut Ctx<Msg>) {
+        let ready = self.raft.take_ready();
+        for (to, message) in ready.messages {
+            ctx.send(to as NodeId, Msg::Raft(message));
+        }
+        while self.machine.applied_index() < self.raft.commit_index() {
+            let index = self.machine.applied_index() + 1;
+            let Some(entry) = self.raft.entry(index).cloned() else {
+                break;
+            };
+            let result = self.machine.apply(&entry);
+            if let Some((term, client, seq)) = self.waiting.remove(&index)
+                && term == entry.term
+            {
+                ctx.send(
+                    client,
+                    Msg::Reply {
+                        seq,
+                        result: Ok(result),
+                    },
+                );
+            }
+        }
+        if self.raft.role() != Role::Leader {
+            self.waiting.clear(); // the clients time out and retry
+        }
+    }
+}
+
+impl SimClient {
+    fn tick(&mut self, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
+        if self.pending.is_none() && self.ops_left > 0 && ctx.random(0..3) == 0 {
+            self.ops_left -= 1;
+            self.seq += 1;
+            let key = KEYS[ctx.random(0..KEYS.len() as u64) as usize].to_string();
+            let request = Some(RequestId {
+                client: format!("sim{}", self.id),
+                seq: self.seq,
+            });
+            let (op, command) = match ctx.random(0..4) {
+                0 => (KvOp::Get { key: key.clone() }, Command::Get { key }),
+                1 => (
+                    KvOp::Delete { key: key.clone() },
+                    Command::Delete { key, request },
+                ),
+                _ => {
+                    let value = format!("c{}-{}", self.id, self.seq);
+                    (
+                        KvOp::Put {
+                            key: key.clone(),
+                            value: value.clone(),
+                        },
+                        Command::Put {
+                            key,
+                            value,
+                            if_version: None,
+                            request,
+                        },
+                    )
+                }
+            };
+            self.pending = Some(Pending {
+                op,
+                command,
+                seq: self.seq,
+                invoke: now,
+                resend_at: now,
+            });
+        }
+        if let Some(pending) = &mut self.pending
+            && now >= pending.resend_at
+        {
+            pending.resend_at = now + CLIENT_TIMEOUT_MS;
+            ctx.send(
+                self.target,
+                Msg::Request {
+                    seq: pending.seq,
+                    command: pending.command.clone(),
+                },
+            );
+            // If this one does not answer, the next attempt goes elsewhere.
+            self.target = (self.target + 1) % SERVERS;
+        }
+    }
+
+    fn on_reply(&mut self, from: NodeId, seq: u64, result: Result<Applied, Option<u64>>, now: u64) {
+        let Some(pending) = &mut self.pending else {
+            return;
+        };
+        if pending.seq != seq {
+            return; // an answer to an earlier attempt of an earlier request
+        }
+        match result {
+            Err(Some(leader)) => {
+                self.target = leader as NodeId;
+                pending.resend_at = now; // at the next tick
+            }
+            Err(None) => {
+                self.target = (from + 1) % SERVERS;
+                pending.resend_at = now + 20;
+            }
+            Ok(applied) => {
+                let output = match applied {
+                    Applied::Value(v) => KvOutput::Value(v.map(|(value, _)| value)),
+                    Applied::Written { .. } => KvOutput::Written,
+                    Applied::Deleted { .. } => KvOutput::Deleted(true),
+                    Applied::NotFound => KvOutput::Deleted(false),
+                    other => panic!("client {}: unexpected result {other:?}", self.id),
+                };
+                self.target = from;
+                self.history.push(Operation {
+                    client: self.id,
+                    op: pending.op.clone(),
+                    invoke: pending.invoke,
+                    ret: Some(now),
+                    output: Some(output),
+                    failed: false,
+                });
+                self.pending = None;
+            }
+        }
+    }
+
+    /// The history, with the call still waiting recorded as unknown.
+    fn finished_history(&self) -> Vec<Operation> {
+        let mut history = self.history.clone();
+        if let Some(pending) = &self.pending {
+            history.push(Operation {
+                client: self.id,
+                op: pending.op.clone(),
+                invoke: pending.invoke,
+                ret: None,
+                output: None,
+                failed: false,
+            });
+        }
+        history
+    }
+}
+
+impl SimNode for Peer {
+    type Message = Msg;
+    type Durable = Durable;
+
+    fn start(id: NodeId, _: Vec<NodeId>, durable: Option<Durable>, ctx: &mut Ctx<Msg>) -> Self {
+        if id >= SERVERS {
+            return Peer::Client(SimClient {
+                id,
+                ops_left: 40,
+                seq: 0,
+                target: ctx.random(0..SERVERS as u64) as NodeId,
+                pending: None,
+                history: Vec::new(),
+            });
+        }
+        let (hard, log) = match durable {
+            Some(Durable::Server { hard, log }) => (hard, log),
+            _ => (HardState::default(), Vec::new()),
+        };
+        let peers = (0..SERVERS as u64).collect();
+        let seed = ctx.random(0..u64::MAX);
+        Peer::Server(Server {
+            raft: Raft::new(id as u64, peers, Timing::FAST, hard, log, ctx.now(), seed),
+            machine: Machine::new(),
+            waiting: BTreeMap::new(),
+        })
+    }
+
+    fn on_message(&mut self, from: NodeId, message: Msg, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
+        match (self, message) {
+            (Peer::Server(server), Msg::Raft(message)) => {
+                server.raft.step(now, from as u64, message);
+                server.flush(ctx);
+            }
+            (Peer::Server(server), Msg::Request { seq, command }) => {
+                match server.raft.propose(command) {
+                    Ok((index, term)) => {
+                        server.waiting.insert(index, (term, from, seq));
+                    }
+                    Err(not_leader) => ctx.send(
+                        from,
+                        Msg::Reply {
+                            seq,
+                            result: Err(not_leader.leader),
+                        },
+                    ),
+                }
+                server.flush(ctx);
+            }
+            (Peer::Client(client), Msg::Reply { seq, result }) => {
+                client.on_reply(from, seq, result, now);
+            }
+            (peer, message) => panic!("{peer:?} cannot handle {message:?}"),
+        }
+    }
+
+    fn on_tick(&mut self, ctx: &mut Ctx<Msg>) {
+        match self {
+            Peer::Server(server) => {
+                server.raft.tick(ctx.now());
+                server.flush(ctx);
+            }
+            Peer::Client(client) => client.tick(ctx),
+        }
+    }
+
+    fn durable(&self) -> Durable {
+        match self {
+            Peer::Server(server) => Durable::Server {
+                hard: server.raft.hard_state(),
+                log: server.raft.log().to_vec(),
+            },
+            Peer::Client(_) => Durable::Client,
+        }
+    }
+}
+
+/// What the checks remember across events.
+#[derive(Debug, Default)]
+struct Observed {
+    leaders: BTreeMap<u64, u64>,
+    /// Per committed index: the entry's term, and the term of the node that first showed
+    /// it committed (the entry was committed in that term or earlier).
+    committed: Vec<(u64, u64)>,
+    commit: [u64; SERVERS],
+    elections: u64,
+}
+
+/// After every event: at most one leader per term.
+fn election_safety(sim: &Simulation<Peer>, seen: &mut Observed) -> Result<(), String> {
+    for server in sim.nodes().iter().flatten().filter_map(Peer::server) {
+        if server.raft.role() == Role::Leader {
+            let term = server.raft.term();
+            let id = server.raft.id();
+            match seen.leaders.insert(term, id) {
+                Some(other) if other != id => {
+                    return Err(format!(
+                        "two leaders in term {term}: nodes {other} and {id} \
+                         (election safety; see book: chapter 5, elections)"
+                    ));
+                }
+                None => seen.elections += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every 10 ms: committed entries agree everywhere, and every leader has them all.
+fn log_safety(sim: &Simulation<Peer>, seen: &mut Observed) -> Result<(), String> {
+    for (id, peer) in sim.nodes().iter().enumerate().take(SERVERS) {
+        let Some(server) = peer.as_ref().and_then(Peer::server) else {
+            seen.commit[id] = 0; // the commit index is volatile: it starts over
+            continue;
+        };
+        let raft = &server.raft;
+        if raft.commit_index() < seen.commit[id] {
+            return Err(format!(
+                "node {id}'s commit index went back from {} to {}",
+                seen.commit[id],
+                raft.commit_index()
+            ));
+        }
+        seen.commit[id] = raft.commit_index();
+        for index in 1..=raft.commit_index() {
+            let term = raft
+                .term_at(index)
+                .ok_or_else(|| format!("node {id} committed index {index} beyond its log"))?;
+            match seen.committed.get(index as usize - 1) {
+                Some(&(known, _)) if known != term => {
+                    return Err(format!(
+                        "node {id} committed index {index} with term {term}, but term {known} \
+                         was committed there before (state machine safety)"
+                    ));
+                }
+                Some(_) => {}
+                None => seen.committed.push((term, raft.term())),
+            }
+        }
+    }
+    for server in sim.nodes().iter().flatten().filter_map(Peer::server) {
+        if server.raft.role() != Role::Leader {
+            continue;
+        }
+        for (i, &(term, committed_by)) in seen.committed.iter().enumerate() {
+            let index = i as u64 + 1;
+            // Only leaders of later terms must have it (a deposed leader may still run).
+            if server.raft.term() > committed_by && server.raft.term_at(index) != Some(term) {
+                return Err(format!(
+                    "leader {} of term {} lacks committed entry {index} (term {term}): \
+                     leader completeness broken (the vote rule, exercise 5.2)",
+                    server.raft.id(),
+                    server.raft.term()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A seed's faults: every 150 ms, one of crash, restart, partition or heal.
+fn inject_fault(sim: &mut Simulation<Peer>, rng: &mut fastrand::Rng) {
+    let running: Vec<NodeId> = (0..SERVERS).filter(|&i| sim.node(i).is_some()).collect();
+    match rng.u8(0..5) {
+        0 if running.len() > 2 => sim.crash(running[rng.usize(0..running.len())]),
+        1 => {
+            for id in 0..SERVERS {
+                sim.restart(id);
+            }
+        }
+        2 | 3 => {
+            let mut servers: Vec<NodeId> = (0..SERVERS).collect();
+            rng.shuffle(&mut servers);
+            let split = rng.usize(1..SERVERS);
+            let (mut a, mut b) = (servers[..split].to_vec(), servers[split..].to_vec());
+            for client in SERVERS..SERVERS + CLIENTS {
+                if rng.bool() {
+                    a.push(client)
+                } else {
+                    b.push(client)
+                }
+            }
+            sim.partition(&[&a, &b]);
+        }
+        _ => sim.heal(),
+    }
+}
+
+fn config(loss: f64) -> SimConfig {
+    SimConfig {
+        nodes: SERVERS + CLIENTS,
+        tick_ms: 10,
+        delay_ms: 1..25,
+        loss,
+        duplicate: 0.05,
+        record_trace: false,
+    }
+}
+
+/// Runs one seed: faults for `chaos_ms`, then healed for `calm_ms`.
+fn run(seed: u64, chaos_ms: u64, calm_ms: u64) -> Result<(Simulation<Peer>, Observed), String> {
+    let mut sim: Simulation<Peer> = Simulation::new(config(0.05), seed);
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5EED);
+    let mut seen = Observed::default();
+    let mut t = 0;
+    while t < chaos_ms + calm_ms {
+        t += 10;
+        sim.run_until(t, |sim| election_safety(sim, &mut seen))?;
+        log_safety(&sim, &mut seen).map_err(|e| format!("at t={t}ms: {e}"))?;
+        if t < chaos_ms && t.is_multiple_of(150) {
+            inject_fault(&mut sim, &mut rng);
+        }
+        if t == chaos_ms {
+            sim.heal();
+            for id in 0..SERVERS {
+                sim.restart(id);
+            }
+        }
+    }
+    Ok((sim, seen))
+}
+
+#[test]
+fn chapter_at_most_one_leader_per_term_over_2000_schedules_with_crashes_partitions_and_loss() {
+    let mut elections = 0;
+    check_seeds(0..2000, |seed| {
+        let (_, seen) = run(seed, 1500, 500)?;
+        elections += seen.elections;
+        Ok(())
+    });
+    // Not a vacuous pass: the faults did force many elections.
+    assert!(
+        elections > 2000,
+        "only {elections} leaders were elected over all schedules"
+    );
+}
+
+#[test]
+fn chapter_client_histories_are_linearizable_over_1000_schedules() {
+    let mut completed = 0;
+    check_seeds(1_000_000..1_001_000, |seed| {
+        let (sim, _) = run(seed, 2000, 2500)?;
+        let mut history = Vec::new();
+        for peer in sim.nodes().iter().flatten() {
+            if let Peer::Client(client) = peer {
+                completed += client.history.len();
+                history.extend(client.finished_history());
+            }
+        }
+        match check(&history, Duration::from_secs(10)) {
+            Verdict::Linearizable => Ok(()),
+            verdict => {
+                let lines: Vec<String> = history
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "  client {} {} [{}..{}] -> {}",
+                            o.client,
+                            o.op,
+                            o.invoke,
+                            o.ret.map_or("?".into(), |r| r.to_string()),
+                            o.output.as_ref().map_or("?".into(), |out| out.to_string())
+                        )
+                    })
+                    .collect();
+                Err(format!(
+                    "{verdict}\nhistory (virtual ms):\n{}",
+                    lines.join("\n")
+                ))
+            }
+        }
+    });
+    assert!(
+        completed > 60_000,
+        "only {completed} client calls completed over 1000 schedules: the clients barely ran"
+    );
+}

@@ -1,0 +1,710 @@
+// This file is yours to edit: replace each `todo!()` with your code, then run the
+// chapter's tests. It was generated from solutions/chapter5/raft.rs by `cargo xtask exercises`;
+// running that again overwrites your work, so do it only to start over.
+//! The election and log rules of Raft as a plain state machine: no sockets, no clocks.
+//!
+//! Exercises 5.1 to 5.6 live here. A [`Raft`] holds one node's role, term, vote, log and
+//! commit index. The shell (or the simulator) feeds it three things: the time
+//! ([`Raft::tick`]), a message from a peer ([`Raft::step`]) and a client's command
+//! ([`Raft::propose`]). It answers through [`Raft::take_ready`]: what to persist (term
+//! and vote, log entries) and what to send. The rule every caller follows: **persist a
+//! `Ready` before sending its messages or answering anyone**. A vote that was sent but
+//! not saved could be given twice after a crash; an entry acknowledged but not saved
+//! could vanish from the majority that "has" it.
+//!
+//! Index 0 is the empty log's position (term 0); the first entry is index 1.
+
+// The stubs leave some parameters, imports and helpers unused until you write the code;
+// delete this line once every exercise in the file is done.
+#![allow(unused_variables, unused_imports, dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Command;
+
+/// A node's id in the group.
+pub type NodeId = u64;
+
+/// The most entries one append message carries.
+pub const MAX_BATCH: usize = 64;
+
+/// Timeouts, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// The shortest election timeout.
+    pub election_min_ms: u64,
+    /// The longest election timeout: each follower draws its own in `min..=max`.
+    pub election_max_ms: u64,
+    /// How often a leader sends heartbeats (appends, empty if nothing is new).
+    pub heartbeat_ms: u64,
+}
+
+impl Timing {
+    /// 150–300 ms election timeouts, a heartbeat every 50 ms: a dead leader is replaced
+    /// in a few hundred milliseconds.
+    pub const FAST: Timing = Timing {
+        election_min_ms: 150,
+        election_max_ms: 300,
+        heartbeat_ms: 50,
+    };
+    /// 1–2 s election timeouts, a heartbeat every 100 ms (at most 10 a second): less
+    /// traffic, slower failover, fewer false suspicions on a busy machine.
+    pub const SLOW: Timing = Timing {
+        election_min_ms: 1000,
+        election_max_ms: 2000,
+        heartbeat_ms: 100,
+    };
+
+    /// Checks the values make sense: `0 < heartbeat < min <= max`.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.heartbeat_ms == 0 || self.election_min_ms == 0 {
+            return Err("timeouts must be positive".into());
+        }
+        if self.election_min_ms > self.election_max_ms {
+            return Err(format!(
+                "the election timeout range {}..{} ms is empty",
+                self.election_min_ms, self.election_max_ms
+            ));
+        }
+        if self.heartbeat_ms >= self.election_min_ms {
+            return Err(format!(
+                "heartbeats every {} ms would not stop followers whose timeout can be {} ms",
+                self.heartbeat_ms, self.election_min_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing::FAST
+    }
+}
+
+/// What a node is doing in its term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Follows a leader, or waits for one.
+    Follower,
+    /// Asks for votes.
+    Candidate,
+    /// Accepts writes and replicates them.
+    Leader,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        })
+    }
+}
+
+/// One log entry: a command, and the term of the leader that created it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Its position, from 1.
+    pub index: u64,
+    /// The term of the leader that appended it.
+    pub term: u64,
+    /// What to apply.
+    pub command: Command,
+}
+
+/// What must survive a crash besides the log: the term and whom this node voted for in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HardState {
+    /// The highest term this node has seen.
+    pub term: u64,
+    /// The candidate it voted for in `term`, if any.
+    pub voted_for: Option<NodeId>,
+}
+
+/// What nodes send each other. Every message carries its sender's term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Message {
+    /// A candidate asks for a vote.
+    RequestVote {
+        /// The candidate's term.
+        term: u64,
+        /// The index of its last entry.
+        last_log_index: u64,
+        /// The term of its last entry.
+        last_log_term: u64,
+    },
+    /// The answer to a vote request.
+    Vote {
+        /// The voter's term.
+        term: u64,
+        /// Whether it voted for the candidate.
+        granted: bool,
+    },
+    /// A leader's entries (none for a heartbeat) and commit index.
+    Append {
+        /// The leader's term.
+        term: u64,
+        /// The index just before `entries`.
+        prev_index: u64,
+        /// The term of the entry at `prev_index`.
+        prev_term: u64,
+        /// Entries `prev_index + 1 ..`.
+        entries: Vec<Entry>,
+        /// The leader's commit index.
+        commit: u64,
+    },
+    /// The answer to an append.
+    AppendReply {
+        /// The follower's term.
+        term: u64,
+        /// Whether the follower's log now matches the leader's up to `match_index`.
+        success: bool,
+        /// On success, the last index known to match; on failure, the highest index
+        /// that might (the leader retries from just after it).
+        match_index: u64,
+    },
+}
+
+impl Message {
+    /// The sender's term.
+    pub fn term(&self) -> u64 {
+        match self {
+            Message::RequestVote { term, .. }
+            | Message::Vote { term, .. }
+            | Message::Append { term, .. }
+            | Message::AppendReply { term, .. } => *term,
+        }
+    }
+}
+
+/// What the caller must do after feeding the core, in this order: persist the hard
+/// state and the log, then send the messages.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// The new term and vote, if they changed.
+    pub hard_state: Option<HardState>,
+    /// The log changed from this index on: write entries `log_from..=last_index`,
+    /// replacing whatever was stored at and after `log_from`.
+    pub log_from: Option<u64>,
+    /// Messages to send, with their destination.
+    pub messages: Vec<(NodeId, Message)>,
+}
+
+impl Ready {
+    /// Nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.hard_state.is_none() && self.log_from.is_none() && self.messages.is_empty()
+    }
+}
+
+/// Why a command was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotLeader {
+    /// The leader this node knows of, if any.
+    pub leader: Option<NodeId>,
+}
+
+/// What a leader knows about one follower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The next index to send.
+    pub next_index: u64,
+    /// The highest index known to be replicated on the follower.
+    pub match_index: u64,
+    /// Whether the follower answered since the leader last checked its quorum.
+    pub recently_heard: bool,
+}
+
+/// One node's Raft state.
+#[derive(Debug)]
+pub struct Raft {
+    id: NodeId,
+    peers: Vec<NodeId>,
+    timing: Timing,
+    // Persistent: changed only through `set_hard_state` and the log helpers, which
+    // record the change in `ready`.
+    term: u64,
+    voted_for: Option<NodeId>,
+    log: Vec<Entry>,
+    // Volatile.
+    role: Role,
+    leader: Option<NodeId>,
+    commit: u64,
+    votes: BTreeSet<NodeId>,
+    progress: BTreeMap<NodeId, Progress>,
+    election_deadline: u64,
+    next_heartbeat: u64,
+    now: u64,
+    rng: fastrand::Rng,
+    ready: Ready,
+    broadcast: bool,
+}
+
+impl Raft {
+    /// A node starting (or restarting) as a follower, with what it persisted; `seed`
+    /// drives its random timeouts; `now` is the time in milliseconds.
+    pub fn new(
+        id: NodeId,
+        peers: Vec<NodeId>,
+        timing: Timing,
+        hard_state: HardState,
+        log: Vec<Entry>,
+        now: u64,
+        seed: u64,
+    ) -> Self {
+        let mut raft = Raft {
+            id,
+            peers: peers.into_iter().filter(|&p| p != id).collect(),
+            timing,
+            term: hard_state.term,
+            voted_for: hard_state.voted_for,
+            log,
+            role: Role::Follower,
+            leader: None,
+            commit: 0,
+            votes: BTreeSet::new(),
+            progress: BTreeMap::new(),
+            election_deadline: 0,
+            next_heartbeat: 0,
+            now,
+            rng: fastrand::Rng::with_seed(seed),
+            ready: Ready::default(),
+            broadcast: false,
+        };
+        raft.reset_election_timer();
+        raft
+    }
+
+    // ---- What the caller reads ----
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// The election timeouts and heartbeat interval.
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+    /// The other members.
+    pub fn peers(&self) -> &[NodeId] {
+        &self.peers
+    }
+    /// The current term.
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+    /// Whom this node voted for in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    /// The term and vote, as persisted.
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            voted_for: self.voted_for,
+        }
+    }
+    /// Follower, candidate or leader.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// The leader of the current term, if this node knows it.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> u64 {
+        self.commit
+    }
+    /// The whole log (entry `i` is at position `i - 1`).
+    pub fn log(&self) -> &[Entry] {
+        &self.log
+    }
+    /// The entry at `index`, if the log has it.
+    pub fn entry(&self, index: u64) -> Option<&Entry> {
+        index.checked_sub(1).and_then(|i| self.log.get(i as usize))
+    }
+    /// The index of the last entry (0 if the log is empty).
+    pub fn last_index(&self) -> u64 {
+        self.log.len() as u64
+    }
+    /// The term of the last entry (0 if the log is empty).
+    pub fn last_term(&self) -> u64 {
+        self.log.last().map_or(0, |e| e.term)
+    }
+    /// The term of the entry at `index` (0 for index 0), if the log reaches it.
+    pub fn term_at(&self, index: u64) -> Option<u64> {
+        if index == 0 {
+            return Some(0);
+        }
+        self.entry(index).map(|e| e.term)
+    }
+    /// The votes a candidate has collected (its own included).
+    pub fn votes(&self) -> &BTreeSet<NodeId> {
+        &self.votes
+    }
+    /// A leader's view of each follower.
+    pub fn progress(&self) -> &BTreeMap<NodeId, Progress> {
+        &self.progress
+    }
+    /// When this node will start an election if it hears from no leader (a follower or
+    /// candidate), in milliseconds.
+    pub fn election_deadline(&self) -> u64 {
+        self.election_deadline
+    }
+    /// How many votes (or copies) make a majority of the whole group.
+    pub fn quorum(&self) -> usize {
+        (self.peers.len() + 1) / 2 + 1
+    }
+
+    // ---- What the caller feeds in ----
+
+    /// Time passed: start an election if the timeout expired; as a leader, send
+    /// heartbeats when due and step down if a majority has gone quiet.
+    pub fn tick(&mut self, now: u64) {
+        self.now = now;
+        match self.role {
+            Role::Follower | Role::Candidate => {
+                if now >= self.election_deadline {
+                    self.start_election();
+                }
+            }
+            Role::Leader => {
+                if now >= self.election_deadline {
+                    self.check_quorum();
+                }
+                if self.role == Role::Leader && now >= self.next_heartbeat {
+                    self.broadcast = true;
+                }
+            }
+        }
+    }
+
+    // ANCHOR: step
+    /// A message from `from` arrived.
+    pub fn step(&mut self, now: u64, from: NodeId, message: Message) {
+        self.now = now;
+        if from == self.id || !self.peers.contains(&from) {
+            return; // not a member: ignore
+        }
+        // Any message from a higher term: that term is now ours (exercise 5.6).
+        self.observe_term(message.term());
+        match message {
+            Message::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => self.handle_request_vote(from, term, last_log_index, last_log_term),
+            Message::Vote { term, granted } => self.handle_vote(from, term, granted),
+            Message::Append {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                commit,
+            } => self.handle_append(from, term, prev_index, prev_term, entries, commit),
+            Message::AppendReply {
+                term,
+                success,
+                match_index,
+            } => self.handle_append_reply(from, term, success, match_index),
+        }
+    }
+    // ANCHOR_END: step
+
+    /// A client's command: a leader appends it and returns its index and term (the
+    /// command is committed when that entry is, if it is still there); anyone else
+    /// says who the leader is.
+    pub fn propose(&mut self, command: Command) -> Result<(u64, u64), NotLeader> {
+        if self.role != Role::Leader {
+            return Err(NotLeader {
+                leader: self.leader,
+            });
+        }
+        let index = self.append_own(command);
+        Ok((index, self.term))
+    }
+
+    /// Takes what the caller must persist and send.
+    pub fn take_ready(&mut self) -> Ready {
+        if self.broadcast && self.role == Role::Leader {
+            self.broadcast = false;
+            self.next_heartbeat = self.now + self.timing.heartbeat_ms;
+            for peer in self.peers.clone() {
+                self.send_append(peer);
+            }
+        }
+        self.broadcast = false;
+        std::mem::take(&mut self.ready)
+    }
+
+    // ---- The exercises ----
+
+    // ANCHOR: start_election
+    /// The election timeout expired: become a candidate of the next term.
+    fn start_election(&mut self) {
+        // EXERCISE 5.1: become a candidate: a new term, your own vote, a fresh timeout, ask everyone
+        // HINT: The new term and the vote for yourself go through `self.set_hard_state(term, Some(self.id))`:
+        // HINT: that is what gets them persisted before any message leaves. Then: role `Candidate`, no
+        // HINT: known leader, `votes` = just yourself, a new random timeout (`reset_election_timer`), and a
+        // HINT: `RequestVote` with your last log index and term to every peer (`self.send`). Finish with
+        // HINT: `self.count_votes()`: in a group of one, your own vote is already a majority.
+        todo!(
+            "exercise 5.1 is not implemented yet: edit exercises/chapter5/raft.rs: become a candidate: a new term, your own vote, a fresh timeout, ask everyone (book: chapter 5, exercise 1)"
+        )
+    }
+    // ANCHOR_END: start_election
+
+    // ANCHOR: handle_request_vote
+    /// A candidate asks for this node's vote. `step` has already adopted a higher term.
+    fn handle_request_vote(
+        &mut self,
+        candidate: NodeId,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+    ) {
+        // EXERCISE 5.2: grant a vote: once per term, only to a candidate whose log is at least as up to date
+        // HINT: Grant only if `term == self.term`, you have not voted for someone else this term, and the
+        // HINT: candidate's log is at least as up to date as yours: its last term is higher, or equal with
+        // HINT: a last index at least yours. A granted vote is persisted (`set_hard_state`) and restarts
+        // HINT: your election timer (you just heard from a plausible leader). Always answer with
+        // HINT: `Message::Vote { term: self.term, granted }`, so a stale candidate learns the new term.
+        todo!(
+            "exercise 5.2 is not implemented yet: edit exercises/chapter5/raft.rs: grant a vote: once per term, only to a candidate whose log is at least as up to date (book: chapter 5, exercise 2)"
+        )
+    }
+    // ANCHOR_END: handle_request_vote
+
+    // ANCHOR: handle_vote
+    /// A peer answered this node's vote request.
+    fn handle_vote(&mut self, voter: NodeId, term: u64, granted: bool) {
+        // EXERCISE 5.3: count a vote: only a candidate, only for this term; a majority makes a leader
+        // HINT: A vote counts if you are still a `Candidate`, it is `granted`, and it is for your current
+        // HINT: term (an answer to an old election says nothing about this one). Add the voter to `votes`,
+        // HINT: then `count_votes`, which turns a majority (`self.quorum()`) into `become_leader`.
+        todo!(
+            "exercise 5.3 is not implemented yet: edit exercises/chapter5/raft.rs: count a vote: only a candidate, only for this term; a majority makes a leader (book: chapter 5, exercise 3)"
+        )
+    }
+
+    /// Becomes leader once the votes reach a majority.
+    fn count_votes(&mut self) {
+        // EXERCISE 5.3: a majority of votes, your own included, makes you the leader
+        todo!(
+            "exercise 5.3 is not implemented yet: edit exercises/chapter5/raft.rs: a majority of votes, your own included, makes you the leader (book: chapter 5, exercise 3)"
+        )
+    }
+    // ANCHOR_END: handle_vote
+
+    // ANCHOR: handle_append
+    /// A leader's append (or heartbeat). `step` has already adopted a higher term.
+    fn handle_append(
+        &mut self,
+        leader: NodeId,
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    ) {
+        // EXERCISE 5.4: fence stale leaders, follow the current one, and make the log match its
+        // HINT: `term < self.term`: a deposed leader. Refuse (`success: false`) and send your term: that
+        // HINT: is the fence, and it tells the old leader to step down. Otherwise this is the leader of
+        // HINT: your term: become a `Follower` (a candidate lost), remember `leader`, reset the timer.
+        // HINT: If your log has no entry at `prev_index` with `prev_term`, refuse with the highest index
+        // HINT: that may match: `min(last_index, prev_index - 1)`. Else walk `entries`: one whose index
+        // HINT: holds a different term cuts your log there (`truncate_log`: uncommitted leftovers of an
+        // HINT: old leader vanish); append what is new (`append_log`). Never truncate on a *matching*
+        // HINT: entry: a delayed, shorter append must not erase what a later one added. Commit up to
+        // HINT: `min(leader_commit, prev_index + entries.len())`, never backwards; reply with that match.
+        todo!(
+            "exercise 5.4 is not implemented yet: edit exercises/chapter5/raft.rs: fence stale leaders, follow the current one, and make the log match its (book: chapter 5, exercise 4)"
+        )
+    }
+    // ANCHOR_END: handle_append
+
+    // ANCHOR: advance_commit
+    /// A leader's commit rule: the highest index of *its own term* stored on a majority.
+    fn advance_commit(&mut self) {
+        // EXERCISE 5.5: commit the highest index a majority stores, only if it is of your own term
+        // HINT: Count yourself (you store your whole log) and every follower whose `match_index` reaches
+        // HINT: the index. Look from `last_index` down to `commit + 1`; the first index with a majority
+        // HINT: whose entry's term is `self.term` becomes `commit` (earlier entries are committed with it).
+        // HINT: An older term's entry on a majority is *not* enough: the Figure 8 test shows why.
+        todo!(
+            "exercise 5.5 is not implemented yet: edit exercises/chapter5/raft.rs: commit the highest index a majority stores, only if it is of your own term (book: chapter 5, exercise 5)"
+        )
+    }
+    // ANCHOR_END: advance_commit
+
+    // ANCHOR: observe_term
+    /// Every message carries a term; a higher one than ours means we are out of date.
+    fn observe_term(&mut self, term: u64) {
+        // EXERCISE 5.6: step down: a higher term makes you a follower of that term, with no vote yet
+        // HINT: If `term > self.term`: adopt it with no vote (`set_hard_state(term, None)`), become a
+        // HINT: `Follower` with no known leader, drop the candidate's votes and the leader's progress.
+        // HINT: A leader that steps down must not call an election at once: reset the election timer.
+        // HINT: A lower or equal term changes nothing here.
+        todo!(
+            "exercise 5.6 is not implemented yet: edit exercises/chapter5/raft.rs: step down: a higher term makes you a follower of that term, with no vote yet (book: chapter 5, exercise 6)"
+        )
+    }
+    // ANCHOR_END: observe_term
+
+    // ---- Given ----
+
+    /// A follower answered an append.
+    fn handle_append_reply(&mut self, from: NodeId, term: u64, success: bool, match_index: u64) {
+        if self.role != Role::Leader || term != self.term {
+            return; // an answer to an old term's append
+        }
+        let last = self.last_index();
+        let Some(progress) = self.progress.get_mut(&from) else {
+            return;
+        };
+        progress.recently_heard = true;
+        if success {
+            progress.match_index = progress.match_index.max(match_index.min(last));
+            progress.next_index = progress.next_index.max(progress.match_index + 1);
+            let behind = progress.next_index <= last;
+            self.advance_commit();
+            if behind {
+                self.send_append(from);
+            }
+        } else if match_index < progress.next_index {
+            // Back up to just after what may match, and retry at once.
+            progress.next_index = (match_index + 1).max(progress.match_index + 1);
+            self.send_append(from);
+        }
+    }
+
+    /// Won the election.
+    fn become_leader(&mut self) {
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        self.votes.clear();
+        let next_index = self.last_index() + 1;
+        self.progress = self
+            .peers
+            .iter()
+            .map(|&p| {
+                (
+                    p,
+                    Progress {
+                        next_index,
+                        match_index: 0,
+                        recently_heard: true,
+                    },
+                )
+            })
+            .collect();
+        // An entry of its own term at once: entries of earlier terms can only be
+        // committed under one (exercise 5.5), so this is what commits them.
+        self.append_own(Command::Noop);
+        // Check the quorum after one full election timeout.
+        self.election_deadline = self.now + self.timing.election_max_ms;
+    }
+
+    /// A leader that has not heard from a majority for an election timeout steps down:
+    /// it is probably cut off, and its clients should go and find the new leader.
+    fn check_quorum(&mut self) {
+        let heard = 1 + self.progress.values().filter(|p| p.recently_heard).count();
+        if heard < self.quorum() {
+            self.role = Role::Follower;
+            self.leader = None;
+            self.progress.clear();
+            self.reset_election_timer();
+            return;
+        }
+        for progress in self.progress.values_mut() {
+            progress.recently_heard = false;
+        }
+        self.election_deadline = self.now + self.timing.election_max_ms;
+    }
+
+    /// Appends a command to the leader's own log.
+    fn append_own(&mut self, command: Command) -> u64 {
+        let entry = Entry {
+            index: self.last_index() + 1,
+            term: self.term,
+            command,
+        };
+        let index = entry.index;
+        self.append_log(entry);
+        self.advance_commit(); // a group of one commits alone
+        self.broadcast = true;
+        index
+    }
+
+    /// Sends `peer` what it lacks from its `next_index` on (or a heartbeat).
+    fn send_append(&mut self, peer: NodeId) {
+        let Some(progress) = self.progress.get(&peer) else {
+            return;
+        };
+        let next = progress.next_index.clamp(1, self.last_index() + 1);
+        let prev_index = next - 1;
+        let prev_term = self.term_at(prev_index).unwrap_or(0);
+        let to = (prev_index as usize + MAX_BATCH).min(self.log.len());
+        let entries = self.log[prev_index as usize..to].to_vec();
+        let message = Message::Append {
+            term: self.term,
+            prev_index,
+            prev_term,
+            entries,
+            commit: self.commit,
+        };
+        self.send(peer, message);
+    }
+
+    /// Queues a message.
+    fn send(&mut self, to: NodeId, message: Message) {
+        self.ready.messages.push((to, message));
+    }
+
+    /// Changes the term and vote, and records that they must be persisted.
+    fn set_hard_state(&mut self, term: u64, voted_for: Option<NodeId>) {
+        self.term = term;
+        self.voted_for = voted_for;
+        self.ready.hard_state = Some(self.hard_state());
+    }
+
+    /// Appends one entry (its index must be `last_index + 1`), to be persisted.
+    fn append_log(&mut self, entry: Entry) {
+        debug_assert_eq!(entry.index, self.last_index() + 1);
+        let index = entry.index;
+        self.log.push(entry);
+        self.mark_log_changed(index);
+    }
+
+    /// Removes the entries from `index` on. Committed entries are never removed.
+    fn truncate_log(&mut self, index: u64) {
+        assert!(
+            index > self.commit,
+            "node {}: truncating the log at {index}, below the commit index {}: \
+             a committed entry would be lost (see book: chapter 5, the log rules)",
+            self.id,
+            self.commit
+        );
+        self.log.truncate(index as usize - 1);
+        self.mark_log_changed(index);
+    }
+
+    fn mark_log_changed(&mut self, index: u64) {
+        self.ready.log_from = Some(self.ready.log_from.map_or(index, |i| i.min(index)));
+    }
+
+    /// A new random election timeout from now.
+    fn reset_election_timer(&mut self) {
+        let timeout = self
+            .rng
+            .u64(self.timing.election_min_ms..=self.timing.election_max_ms);
+        self.election_deadline = self.now + timeout;
+    }
+}
