@@ -366,16 +366,18 @@ pub async fn failover(
         backoff_min: Duration::from_millis(5),
         backoff_max: Duration::from_millis(50),
     }));
-    let acks: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    // (invoked, acknowledged) for every acknowledged write.
+    let acks: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
     let writer = {
         let client = Arc::clone(&client);
         let acks = Arc::clone(&acks);
         tokio::spawn(async move {
             for i in 0u64.. {
+                let invoked = Instant::now();
                 if client.put(&format!("k{}", i % 100), "v").await.is_ok() {
                     acks.lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .push(Instant::now());
+                        .push((invoked, Instant::now()));
                 }
             }
         })
@@ -387,18 +389,21 @@ pub async fn failover(
             0..timing.heartbeat_ms * 1000,
         )))
         .await;
-        processes[leader].kill();
         let killed = Instant::now();
+        processes[leader].kill();
         alive[leader] = false;
+        // The first write *invoked* after the kill: an answer the old leader sent just
+        // before dying must not count as service. (This adds one write's latency, about
+        // a millisecond, to each sample.)
         let back = loop {
             let first = acks
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .iter()
                 .rev()
-                .take_while(|&&t| t > killed)
+                .take_while(|&&(invoked, _)| invoked > killed)
                 .last()
-                .copied();
+                .map(|&(_, acked)| acked);
             if let Some(at) = first {
                 break at;
             }

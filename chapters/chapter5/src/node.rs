@@ -311,6 +311,7 @@ impl Driver {
         self.started.elapsed().as_millis() as u64
     }
 
+    // ANCHOR: driver_round
     /// One round: feed, persist, send, apply.
     async fn round(&mut self, events: Vec<Event>) {
         if self.fault.is_some() {
@@ -350,7 +351,7 @@ impl Driver {
             }
         };
         if self.raft.term() > term_before {
-            tracing::debug!(term = self.raft.term(), role = %self.raft.role(), "new term");
+            tracing::info!(term = self.raft.term(), role = %self.raft.role(), "new term");
         }
         if let Err(e) = self.persist(&ready).await {
             tracing::error!(error = %e, "cannot persist; this node stops");
@@ -363,6 +364,7 @@ impl Driver {
         self.apply();
         self.publish();
     }
+    // ANCHOR_END: driver_round
 
     fn feed(&mut self, now: u64, event: Event) {
         match event {
