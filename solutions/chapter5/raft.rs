@@ -353,7 +353,8 @@ impl Raft {
     }
     /// How many votes (or copies) make a majority of the whole group.
     pub fn quorum(&self) -> usize {
-        (self.peers.len() + 1) / 2 + 1
+        let group = self.peers.len() + 1;
+        group / 2 + 1
     }
 
     // ---- What the caller feeds in ----

@@ -7,9 +7,10 @@
 //!   ranges; as in the paper, the heartbeat interval is half the shortest timeout.
 //! - **Failover**: five real processes; one client writes in a loop, retrying as
 //!   [`Client`] does; the leader is killed with SIGKILL; the unavailability is the time
-//!   from the kill to the client's next acknowledged write.
+//!   from the kill to the acknowledgement of the first write sent after it.
 //!
-//! Both poll `/status` (every millisecond or so): the times include that granularity.
+//! Elections are timed by polling `/status` every millisecond or so, failover by the
+//! writer's own clock: the times include a millisecond or two of that granularity.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

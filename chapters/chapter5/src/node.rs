@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{Command, Envelope, Status};
 use crate::machine::{Applied, Machine};
-use crate::raft::{NodeId, Raft, Ready, Role, Timing};
+use crate::raft::{Message, NodeId, Raft, Ready, Role, Timing};
 use crate::storage::Storage;
 
 /// Another member of the group, as this node reaches it.
@@ -250,6 +250,7 @@ impl Node {
             if url.len() > 256 || !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(format!("from_url {url:?} is not an http(s) URL"));
             }
+            check_message(&envelope.message)?;
         }
         let count = envelopes.len();
         {
@@ -471,6 +472,41 @@ impl Driver {
         }
         self.publish();
     }
+}
+
+/// The largest term a message may carry: far beyond any real group's (a term per
+/// millisecond for a hundred million years), and far from overflowing.
+pub const MAX_TERM: u64 = 1 << 62;
+
+/// Refuses a message no correct node sends: an absurd term, or entries that are not
+/// numbered `prev_index + 1, prev_index + 2, ...` (the core trusts that numbering).
+fn check_message(message: &Message) -> Result<(), String> {
+    if message.term() > MAX_TERM {
+        return Err(format!(
+            "term {} is implausibly large (the limit is {MAX_TERM})",
+            message.term()
+        ));
+    }
+    if let Message::Append {
+        prev_index,
+        entries,
+        ..
+    } = message
+    {
+        for (i, entry) in entries.iter().enumerate() {
+            let expected = prev_index.saturating_add(1 + i as u64);
+            if entry.index != expected || entry.term > message.term() {
+                return Err(format!(
+                    "append entry {i} has index {} and term {}; expected index {expected} and \
+                     a term no higher than the append's {}",
+                    entry.index,
+                    entry.term,
+                    message.term()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn status_of(

@@ -847,7 +847,9 @@ fn failover(json: &Path, svg: &Path) -> anyhow::Result<()> {
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))?
             .label(format!("{}-{} ms", run.min_ms, run.max_ms))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
     }
     legend_at(&mut chart, SeriesLabelPosition::LowerRight)?;
 
@@ -877,7 +879,9 @@ fn failover(json: &Path, svg: &Path) -> anyhow::Result<()> {
                 COLORS[1].stroke_width(2),
             ))?
             .label("150-300 ms timeouts, 50 ms heartbeats")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], COLORS[1].stroke_width(2)));
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], COLORS[1].stroke_width(2))
+            });
         for (value, name, color) in [
             (run.median_ms, "median", COLORS[3]),
             (run.p99_ms, "p99", COLORS[2]),

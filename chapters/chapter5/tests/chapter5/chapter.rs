@@ -77,8 +77,8 @@ async fn chapter_no_acknowledged_write_is_lost_over_50_forced_failovers_with_con
             acked
         }));
     }
-    let mut alive = vec![true; 5];
-    for round in 0..50 {
+    let mut alive = [true; 5];
+    for _ in 0..50 {
         let among: Vec<usize> = (0..5).filter(|&i| alive[i]).collect();
         let (leader, _) = settled_leader(&cluster, &among).await;
         cluster.kill(leader);
@@ -88,10 +88,9 @@ async fn chapter_no_acknowledged_write_is_lost_over_50_forced_failovers_with_con
             cluster.restart(down).await.expect("restart");
             alive[down] = true;
         }
-        let _ = round;
     }
-    for i in 0..5 {
-        if !alive[i] {
+    for (i, up) in alive.iter().enumerate() {
+        if !up {
             cluster.restart(i).await.expect("restart");
         }
     }
@@ -127,7 +126,7 @@ async fn chapter_a_leader_cut_off_in_a_minority_never_acknowledges_and_steps_dow
     let majority: Vec<usize> = (0..5).filter(|&i| i != old && i != buddy).collect();
     cluster.partition(&[&[old, buddy], &majority]);
     // Writes sent straight to the old leader are never acknowledged: 504, 503 or 421.
-    let lonely = Client::new(&[old_url.clone()])
+    let lonely = Client::new(std::slice::from_ref(&old_url))
         .expect("a valid address")
         .with_retry(Retry {
             deadline: Duration::from_millis(1),
@@ -336,6 +335,16 @@ async fn chapter_bad_requests_get_json_errors_and_change_nothing() {
         ),
         (
             http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": (leader + 1) % 3, "from_url": "http://x", "to": 7, "message": {"type": "vote", "term": 99, "granted": true}}])),
+            400,
+            "invalid_body",
+        ),
+        (
+            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": (leader + 1) % 3, "from_url": "http://x", "to": leader, "message": {"type": "vote", "term": u64::MAX, "granted": true}}])),
+            400,
+            "invalid_body",
+        ),
+        (
+            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": (leader + 1) % 3, "from_url": "http://x", "to": leader, "message": {"type": "append", "term": 1, "prev_index": 0, "prev_term": 0, "commit": 0, "entries": [{"index": 5, "term": 1, "command": {"op": "noop"}}]}}])),
             400,
             "invalid_body",
         ),
