@@ -12,6 +12,11 @@ fn ask(term: u64, last_log_index: u64, last_log_term: u64) -> Message {
     }
 }
 
+/// The vote a node answers with.
+fn said(term: u64, granted: bool) -> Vec<Message> {
+    vec![Message::Vote { term, granted }]
+}
+
 fn answer(raft: &mut chapter5::Raft, candidate: u64) -> (Option<HardState>, Vec<Message>) {
     let ready = raft.take_ready();
     (ready.hard_state, to(&ready, candidate))
@@ -22,13 +27,7 @@ fn ex2_a_vote_is_granted_once_per_term_and_persisted_before_the_answer() {
     let mut raft = node(0, 5, 1, None, log_with_terms(&[1]));
     raft.step(10, 1, ask(2, 1, 1));
     let (hard, replies) = answer(&mut raft, 1);
-    assert_eq!(
-        replies,
-        vec![Message::Vote {
-            term: 2,
-            granted: true
-        }]
-    );
+    assert_eq!(replies, said(2, true));
     assert_eq!(
         hard,
         Some(HardState {
@@ -41,20 +40,14 @@ fn ex2_a_vote_is_granted_once_per_term_and_persisted_before_the_answer() {
     let (_, replies) = answer(&mut raft, 2);
     assert_eq!(
         replies,
-        vec![Message::Vote {
-            term: 2,
-            granted: false
-        }],
+        said(2, false),
         "a second candidate of the same term is refused"
     );
     raft.step(12, 1, ask(2, 1, 1));
     let (_, replies) = answer(&mut raft, 1);
     assert_eq!(
         replies,
-        vec![Message::Vote {
-            term: 2,
-            granted: true
-        }],
+        said(2, true),
         "the same candidate asking again (a lost answer) gets the same yes"
     );
 }
@@ -65,13 +58,7 @@ fn ex2_a_restarted_node_remembers_its_vote() {
     let mut raft = node(0, 5, 2, Some(1), log_with_terms(&[1]));
     raft.step(10, 2, ask(2, 5, 2));
     let (_, replies) = answer(&mut raft, 2);
-    assert_eq!(
-        replies,
-        vec![Message::Vote {
-            term: 2,
-            granted: false
-        }]
-    );
+    assert_eq!(replies, said(2, false));
 }
 
 #[test]
@@ -103,7 +90,7 @@ fn ex2_a_candidate_with_a_less_up_to_date_log_is_refused() {
         let (_, replies) = answer(&mut raft, 1);
         assert_eq!(
             replies,
-            vec![Message::Vote { term: 3, granted }],
+            said(3, granted),
             "candidate's last entry (index {last_index}, term {last_term}): {why}"
         );
     }
@@ -116,10 +103,7 @@ fn ex2_a_stale_candidate_is_refused_and_told_the_current_term() {
     let (hard, replies) = answer(&mut raft, 1);
     assert_eq!(
         replies,
-        vec![Message::Vote {
-            term: 5,
-            granted: false
-        }],
+        said(5, false),
         "the answer carries term 5, so the candidate learns it is behind"
     );
     assert_eq!(hard, None, "nothing changed, nothing to persist");
