@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use chapter5::api::{CLIENT_ID_HEADER, REQUEST_ID_HEADER};
 use chapter5::{Client, ClientError, Retry};
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::linearizability::{Verdict, check};
@@ -385,4 +386,53 @@ async fn chapter_bad_requests_get_json_errors_and_change_nothing() {
     assert_eq!(response.status(), 421);
     let body: serde_json::Value = response.json().await.expect("JSON");
     assert_eq!(body["leader"], serde_json::json!(base));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_write_retried_after_a_failover_or_a_full_restart_is_not_applied_twice() {
+    let mut cluster = group(3, 6);
+    let (leader, _) = settled_leader(&cluster, &[0, 1, 2]).await;
+    // The same named write, sent to whichever node leads now.
+    let send = |base: String, value: &'static str| async move {
+        let response = http()
+            .put(format!("{base}/kv/once"))
+            .header(CLIENT_ID_HEADER, "bob")
+            .header(REQUEST_ID_HEADER, "1")
+            .json(&serde_json::json!({ "value": value }))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["version"].as_u64().expect("a version")
+    };
+    let first = send(cluster.direct_url(leader), "first").await;
+    let client = Client::new(&urls(&cluster)).expect("valid addresses");
+    client
+        .put("once", "overwritten")
+        .await
+        .expect("another write");
+    // Failover: the new leader learnt the request table from the log.
+    cluster.kill(leader);
+    let rest: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    let (new, _) = settled_leader(&cluster, &rest).await;
+    assert_eq!(
+        send(cluster.direct_url(new), "retry").await,
+        first,
+        "the new leader answers the retry with the first write's version"
+    );
+    // Every node down and up again: the table is rebuilt from the log on disk.
+    for i in rest {
+        cluster.kill(i);
+    }
+    for i in 0..3 {
+        cluster.restart(i).await.expect("restart");
+    }
+    let (leader, _) = settled_leader(&cluster, &[0, 1, 2]).await;
+    assert_eq!(send(cluster.direct_url(leader), "retry").await, first);
+    assert_eq!(
+        client.get("once").await.expect("a read").map(|e| e.value),
+        Some("overwritten".into()),
+        "no retry wrote again"
+    );
 }
