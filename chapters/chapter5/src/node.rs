@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use harness::disk::{Disk, RealDisk};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument as _;
 
 use crate::api::{Command, Envelope, Status};
 use crate::machine::{Applied, Machine};
@@ -205,7 +206,8 @@ impl Node {
             fault: None,
         };
         let tick = Duration::from_millis((config.timing.heartbeat_ms / 5).clamp(1, 10));
-        tokio::spawn(driver.run(inbox, tick));
+        // The driver logs inside the node's span, so every line names the node.
+        tokio::spawn(driver.run(inbox, tick).instrument(tracing::Span::current()));
         Ok(Arc::new(Node {
             id: config.id,
             write_timeout: config.write_timeout,
