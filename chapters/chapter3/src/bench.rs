@@ -7,7 +7,6 @@
 //! the leader has that a follower has not acknowledged), sampled from the leader's
 //! `/status` every 20 ms.
 
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,18 +91,6 @@ pub struct BenchResults {
     pub runs: Vec<ModeRun>,
 }
 
-/// Free loopback addresses for `n` nodes (bound and released: another program could take
-/// one in between, which a benchmark can live with).
-pub fn free_addrs(n: usize) -> anyhow::Result<Vec<SocketAddr>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    Ok(listeners
-        .iter()
-        .map(TcpListener::local_addr)
-        .collect::<std::io::Result<Vec<_>>>()?)
-}
-
 /// Starts a group of `n` nodes in this process, node 0 the leader, talking directly
 /// (no fault-injecting proxies). `tune` adjusts each node's settings.
 pub fn start_group(
@@ -112,7 +99,7 @@ pub fn start_group(
     dir: &Path,
     tune: impl Fn(&mut Config),
 ) -> anyhow::Result<Vec<TestNode>> {
-    let addrs = free_addrs(n)?;
+    let addrs = harness::node::free_addrs(n)?;
     let mut nodes = Vec::with_capacity(n);
     for (i, &addr) in addrs.iter().enumerate() {
         let peers: Vec<Peer> = addrs

@@ -22,7 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use harness::disk::{AppendFile, Disk};
+use harness::disk::{AppendFile, Disk, write_atomically};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -187,15 +187,6 @@ pub fn recover(disk: &dyn Disk, dir: &Path) -> Result<Recovered, RecoveryError> 
         entries,
         log,
     })
-}
-
-/// Writes `bytes` to `dir/name` atomically: temp file, fsync, rename, fsync the directory.
-fn write_atomically(disk: &dyn Disk, dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let temp = dir.join(format!("{name}.tmp"));
-    disk.write_file(&temp, bytes)?;
-    disk.sync_file(&temp)?;
-    disk.rename(&temp, &dir.join(name))?;
-    disk.sync_dir(dir)
 }
 
 /// Makes `snapshot` durable, then empties the log (whose entries it contains).

@@ -11,7 +11,6 @@
 //!    through one entry node (which forwards two keys in three) or routed by the
 //!    cluster's map straight to each key's owner.
 
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -227,18 +226,6 @@ pub fn sample_keys(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("key-{i}")).collect()
 }
 
-/// Free loopback addresses for `n` nodes (bound and released: another program could take
-/// one in between, which a benchmark can live with).
-pub fn free_addrs(n: usize) -> anyhow::Result<Vec<SocketAddr>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    Ok(listeners
-        .iter()
-        .map(TcpListener::local_addr)
-        .collect::<std::io::Result<Vec<_>>>()?)
-}
-
 /// Starts `n` founding members (ids 1..=n) in this process, talking directly.
 pub fn start_cluster(
     n: usize,
@@ -246,7 +233,7 @@ pub fn start_cluster(
     dir: &Path,
     tune: impl Fn(&mut Config),
 ) -> anyhow::Result<Vec<TestNode>> {
-    let addrs = free_addrs(n)?;
+    let addrs = harness::node::free_addrs(n)?;
     let founders: Vec<Member> = addrs
         .iter()
         .enumerate()

@@ -509,7 +509,7 @@ async fn demo() -> anyhow::Result<()> {
     println!("300 keys written through node 1, which forwarded the ones it does not own\n");
     keys_per_node(&urls).await?;
 
-    let fourth = bench::free_addrs(1)?[0];
+    let fourth = harness::node::free_addrs(1)?[0];
     let url = format!("http://{fourth}");
     let config = Config {
         id: 4,

@@ -212,7 +212,8 @@ impl Node {
 
     fn save(&self, membership: &Membership) -> anyhow::Result<()> {
         let bytes = serde_json::to_vec_pretty(membership)?;
-        write_atomically(
+        self.disk.create_dir_all(&self.config.data_dir)?;
+        harness::disk::write_atomically(
             self.disk.as_ref(),
             &self.config.data_dir,
             MEMBERSHIP_FILE,
@@ -757,19 +758,4 @@ pub fn store_error(key: &str, error: StoreError) -> ApiError {
             "the node cannot write to its disk, so it acknowledges nothing: {message}"
         )),
     }
-}
-
-/// Writes `bytes` to `dir/name` atomically: temp file, fsync, rename, fsync the directory.
-fn write_atomically(
-    disk: &dyn Disk,
-    dir: &std::path::Path,
-    name: &str,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    disk.create_dir_all(dir)?;
-    let temp = dir.join(format!("{name}.tmp"));
-    disk.write_file(&temp, bytes)?;
-    disk.sync_file(&temp)?;
-    disk.rename(&temp, &dir.join(name))?;
-    disk.sync_dir(dir)
 }

@@ -12,7 +12,6 @@
 //! Elections are timed by polling `/status` every millisecond or so, failover by the
 //! writer's own clock: the times include a millisecond or two of that granularity.
 
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -99,18 +98,6 @@ pub struct BenchResults {
     pub failover: Option<FailoverRun>,
 }
 
-/// Free loopback addresses for `n` nodes (bound and released: another program could take
-/// one in between, which a benchmark can live with).
-pub fn free_addrs(n: usize) -> anyhow::Result<Vec<SocketAddr>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    Ok(listeners
-        .iter()
-        .map(TcpListener::local_addr)
-        .collect::<std::io::Result<Vec<_>>>()?)
-}
-
 /// The value at quantile `q` of sorted samples (0 if none).
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -122,7 +109,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// Starts a group of `n` nodes in this process, talking directly (no proxies).
 pub fn start_group(n: usize, timing: Timing, dir: &Path) -> anyhow::Result<Vec<TestNode>> {
-    let addrs = free_addrs(n)?;
+    let addrs = harness::node::free_addrs(n)?;
     let mut nodes = Vec::with_capacity(n);
     for (i, &addr) in addrs.iter().enumerate() {
         let peers: Vec<Peer> = addrs
@@ -329,7 +316,7 @@ pub async fn failover(
     let dir = tempfile::Builder::new()
         .prefix("chapter5-failover-")
         .tempdir_in(&options.dir)?;
-    let addrs = free_addrs(options.nodes)?;
+    let addrs = harness::node::free_addrs(options.nodes)?;
     let urls: Vec<String> = addrs.iter().map(|a| format!("http://{a}")).collect();
     let mut processes: Vec<Process> = Vec::new();
     for (i, addr) in addrs.iter().enumerate() {

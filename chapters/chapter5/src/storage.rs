@@ -18,7 +18,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use harness::disk::{AppendFile, Disk};
+use harness::disk::{AppendFile, Disk, write_atomically};
 
 use crate::raft::{Entry, HardState};
 
@@ -183,11 +183,7 @@ impl Storage {
     pub fn persist(&mut self, hard_state: Option<HardState>, entries: &[Entry]) -> io::Result<()> {
         if let Some(hard_state) = hard_state {
             let bytes = serde_json::to_vec(&hard_state).map_err(io::Error::other)?;
-            let temp = self.dir.join(format!("{HARD_STATE_FILE}.tmp"));
-            self.disk.write_file(&temp, &bytes)?;
-            self.disk.sync_file(&temp)?;
-            self.disk.rename(&temp, &self.dir.join(HARD_STATE_FILE))?;
-            self.disk.sync_dir(&self.dir)?;
+            write_atomically(self.disk.as_ref(), &self.dir, HARD_STATE_FILE, &bytes)?;
         }
         if !entries.is_empty() {
             let mut bytes = Vec::new();

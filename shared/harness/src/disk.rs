@@ -23,6 +23,17 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+/// Writes `bytes` to `dir/name` atomically: a temporary file, fsync, rename over the
+/// old file, fsync the directory. After a crash the file holds the old bytes or the new
+/// ones, never a mix (the temporary file may be left behind).
+pub fn write_atomically(disk: &dyn Disk, dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let temp = dir.join(format!("{name}.tmp"));
+    disk.write_file(&temp, bytes)?;
+    disk.sync_file(&temp)?;
+    disk.rename(&temp, &dir.join(name))?;
+    disk.sync_dir(dir)
+}
+
 /// A file system as storage code sees it. Paths are plain paths; directories are
 /// created with [`Disk::create_dir_all`].
 pub trait Disk: Send + Sync + fmt::Debug {

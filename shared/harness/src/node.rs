@@ -27,6 +27,19 @@ use tokio::task::JoinHandle;
 
 use crate::panics::{self, NodePanic};
 
+/// Free loopback addresses for `n` nodes, bound and released at once: another program
+/// could take one in between, which tests and benchmarks on one machine can live with.
+/// For nodes that must know each other's addresses before any of them starts.
+pub fn free_addrs(n: usize) -> std::io::Result<Vec<SocketAddr>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(std::net::TcpListener::local_addr)
+        .collect()
+}
+
 /// A future that resolves when the node is asked to shut down gracefully.
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 

@@ -241,3 +241,22 @@ fn a_mount_from_before_a_crash_can_touch_nothing() -> std::io::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_file_written_atomically_survives_a_crash_whole() -> std::io::Result<()> {
+    let disk = disk_with_dir(9);
+    let dir = Path::new("/d");
+    harness::disk::write_atomically(&disk, dir, "meta.json", b"old")?;
+    disk.crash_with(CrashMode::LoseUnsynced);
+    let disk = disk.mount();
+    assert_eq!(disk.read(&dir.join("meta.json"))?, b"old");
+    harness::disk::write_atomically(&disk, dir, "meta.json", b"new")?;
+    disk.crash_with(CrashMode::LoseUnsynced);
+    let disk = disk.mount();
+    assert_eq!(
+        disk.read(&dir.join("meta.json"))?,
+        b"new",
+        "once write_atomically returns, the new content is durable"
+    );
+    Ok(())
+}

@@ -117,7 +117,7 @@ async fn ex5_redirects_are_bounded() {
     // Two followers that name each other as the leader: a misconfiguration, or a moment
     // during a failover. The client must give up, not bounce forever.
     let data = tempfile::tempdir().expect("a temp dir");
-    let addrs = chapter3::bench::free_addrs(2).expect("free ports");
+    let addrs = harness::node::free_addrs(2).expect("free ports");
     let mut nodes = Vec::new();
     for i in 0..2usize {
         let other = 1 - i;
