@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chapter5::bench::{self, BenchOptions};
-use chapter5::{Client, ClientError, Config, Peer, Timing};
+use chapter5::{Client, Config, Peer, Timing};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -234,7 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Get { key, nodes } => {
             let client = Client::new(&nodes.nodes)?;
-            let answer = client.get(&key).await.map_err(explain)?;
+            let answer = client.get(&key).await?;
             match answer {
                 Some(entry) => println!("{}", serde_json::to_string_pretty(&entry)?),
                 None => anyhow::bail!("key {key:?} not found"),
@@ -251,14 +251,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let entry = match if_version {
                 Some(version) => client.put_if(&key, &value, version).await,
                 None => client.put(&key, &value).await,
-            }
-            .map_err(explain)?;
+            }?;
             println!("{}", serde_json::to_string_pretty(&entry)?);
             Ok(())
         }
         Command::Delete { key, nodes } => {
             let client = Client::new(&nodes.nodes)?;
-            let version = client.delete(&key).await.map_err(explain)?;
+            let version = client.delete(&key).await?;
             println!("{}", serde_json::json!({ "key": key, "version": version }));
             Ok(())
         }
@@ -333,11 +332,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Turns a client error into a message for the terminal.
-fn explain(error: ClientError) -> anyhow::Error {
-    anyhow::Error::new(error)
 }
 
 /// Polls every node's status and prints a line whenever who leads, or a term, changes.
