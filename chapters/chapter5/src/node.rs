@@ -103,9 +103,15 @@ pub enum CommandError {
         "the command was not committed within {0:?} (no majority reachable?); it may or may not take effect"
     )]
     Timeout(Duration),
-    /// The node's core stopped.
+    /// The node's core stopped (it panicked: an unfinished exercise, or a bug).
     #[error("{0}")]
     Fault(String),
+    /// The node cannot write to its disk, so it acts on nothing any more.
+    #[error("the node cannot write to its disk, so it acts on nothing: {0}")]
+    Disk(String),
+    /// The node is stopping.
+    #[error("the node is shutting down")]
+    ShuttingDown,
 }
 
 enum Event {
@@ -120,6 +126,8 @@ enum Event {
 #[derive(Debug, Clone)]
 struct Shared {
     status: Status,
+    /// Why the node stopped acting, if it did: every command is answered with it.
+    fault: Option<CommandError>,
     urls: HashMap<NodeId, String>,
 }
 
@@ -143,7 +151,6 @@ struct Driver {
     advertise_url: String,
     started: Instant,
     elections: u64,
-    fault: Option<String>,
 }
 
 impl Node {
@@ -184,7 +191,8 @@ impl Node {
             tokio::spawn(send_to_peer(http.clone(), peer.clone(), rx));
         }
         let shared = Arc::new(Mutex::new(Shared {
-            status: status_of(&raft, &Machine::new(), 0, Duration::ZERO, None),
+            status: status_of(&raft, &Machine::new(), 0, Duration::ZERO),
+            fault: None,
             urls: config
                 .peers
                 .iter()
@@ -203,7 +211,6 @@ impl Node {
             advertise_url: config.advertise_url.clone(),
             started: Instant::now(),
             elections: 0,
-            fault: None,
         };
         let tick = Duration::from_millis((config.timing.heartbeat_ms / 5).clamp(1, 10));
         // The driver logs inside the node's span, so every line names the node.
@@ -268,16 +275,16 @@ impl Node {
     /// Runs `command` through the log: the leader appends it, and answers once it is
     /// committed and applied.
     pub async fn execute(&self, command: Command) -> Result<Applied, CommandError> {
-        if let Some(fault) = self.lock().status.fault.clone() {
-            return Err(CommandError::Fault(fault));
+        if let Some(fault) = self.lock().fault.clone() {
+            return Err(fault);
         }
         let (reply, answer) = oneshot::channel();
         if self.events.send(Event::Command { command, reply }).is_err() {
-            return Err(CommandError::Fault("the node is shutting down".into()));
+            return Err(CommandError::ShuttingDown);
         }
         match tokio::time::timeout(self.write_timeout, answer).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(CommandError::Fault("the node is shutting down".into())),
+            Ok(Err(_)) => Err(CommandError::ShuttingDown),
             Err(_) => Err(CommandError::Timeout(self.write_timeout)),
         }
     }
@@ -317,12 +324,10 @@ impl Driver {
     // ANCHOR: driver_round
     /// One round: feed, persist, send, apply.
     async fn round(&mut self, events: Vec<Event>) {
-        if self.fault.is_some() {
+        if let Some(fault) = self.fault() {
             for event in events {
                 if let Event::Command { reply, .. } = event {
-                    let _ = reply.send(Err(CommandError::Fault(
-                        self.fault.clone().unwrap_or_default(),
-                    )));
+                    let _ = reply.send(Err(fault.clone()));
                 }
             }
             return;
@@ -349,7 +354,7 @@ impl Driver {
                     .trim_start_matches("not yet implemented: ")
                     .to_string();
                 tracing::error!(%message, "the Raft core panicked; this node stops");
-                self.stop(message);
+                self.stop(CommandError::Fault(message));
                 return;
             }
         };
@@ -358,9 +363,7 @@ impl Driver {
         }
         if let Err(e) = self.persist(&ready).await {
             tracing::error!(error = %e, "cannot persist; this node stops");
-            self.stop(format!(
-                "the node cannot write to its disk, so it acts on nothing: {e}"
-            ));
+            self.stop(CommandError::Disk(e.to_string()));
             return;
         }
         self.send(ready);
@@ -458,20 +461,33 @@ impl Driver {
             &self.machine,
             self.elections,
             self.started.elapsed(),
-            self.fault.clone(),
         );
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let fault = shared.fault.as_ref().map(ToString::to_string);
         let leader = status
             .leader_id
             .and_then(|id| shared.urls.get(&id).cloned());
-        shared.status = Status { leader, ..status };
+        shared.status = Status {
+            leader,
+            fault,
+            ..status
+        };
     }
 
-    fn stop(&mut self, message: String) {
-        self.fault = Some(message.clone());
+    /// Why the node stopped acting, if it did.
+    fn fault(&self) -> Option<CommandError> {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.fault.clone()
+    }
+
+    fn stop(&mut self, fault: CommandError) {
         for (_, (_, reply)) in std::mem::take(&mut self.waiting) {
-            let _ = reply.send(Err(CommandError::Fault(message.clone())));
+            let _ = reply.send(Err(fault.clone()));
         }
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fault = Some(fault);
         self.publish();
     }
 }
@@ -511,13 +527,7 @@ fn check_message(message: &Message) -> Result<(), String> {
     Ok(())
 }
 
-fn status_of(
-    raft: &Raft,
-    machine: &Machine,
-    elections: u64,
-    uptime: Duration,
-    fault: Option<String>,
-) -> Status {
+fn status_of(raft: &Raft, machine: &Machine, elections: u64, uptime: Duration) -> Status {
     Status {
         id: raft.id(),
         role: raft.role().to_string(),
@@ -533,7 +543,7 @@ fn status_of(
         elections,
         timing: raft.timing(),
         uptime_ms: uptime.as_millis() as u64,
-        fault,
+        fault: None,
     }
 }
 

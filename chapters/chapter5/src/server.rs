@@ -109,11 +109,11 @@ impl From<CommandError> for ApiError {
             CommandError::NotLeader { leader } => ApiError::NotLeader { leader },
             CommandError::LostLeadership => ApiError::Unavailable(error.to_string()),
             CommandError::Timeout(_) => ApiError::NotReplicated(error.to_string()),
+            CommandError::Disk(_) | CommandError::ShuttingDown => {
+                ApiError::Unavailable(error.to_string())
+            }
             CommandError::Fault(message) if message.contains("is not implemented yet") => {
                 ApiError::NotImplemented(message)
-            }
-            CommandError::Fault(message) if message.contains("cannot write to its disk") => {
-                ApiError::Unavailable(message)
             }
             CommandError::Fault(message) => ApiError::Internal(format!(
                 "this node's Raft core stopped: {message}; see its log"
