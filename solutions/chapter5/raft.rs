@@ -22,6 +22,9 @@ pub type NodeId = u64;
 
 /// The most entries one append message carries.
 pub const MAX_BATCH: usize = 64;
+/// The most key and value bytes one append carries past its first entry, so that an
+/// append always fits in a request between nodes (an entry holds at most 1 MiB).
+pub const MAX_APPEND_BYTES: usize = 1024 * 1024;
 
 /// Timeouts, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -730,8 +733,15 @@ impl Raft {
         let next = progress.next_index.clamp(1, self.last_index() + 1);
         let prev_index = next - 1;
         let prev_term = self.term_at(prev_index).unwrap_or(0);
-        let to = (prev_index as usize + MAX_BATCH).min(self.log.len());
-        let entries = self.log[prev_index as usize..to].to_vec();
+        let mut entries = Vec::new();
+        let mut bytes = 0;
+        for entry in self.log[prev_index as usize..].iter().take(MAX_BATCH) {
+            bytes += entry.command.payload_len();
+            if !entries.is_empty() && bytes > MAX_APPEND_BYTES {
+                break;
+            }
+            entries.push(entry.clone());
+        }
         let message = Message::Append {
             term: self.term,
             prev_index,

@@ -126,6 +126,17 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The bytes of keys and values it carries (what bounds a message's size).
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Command::Noop => 0,
+            Command::Get { key } | Command::Delete { key, .. } => key.len(),
+            Command::Put { key, value, .. } => key.len() + value.len(),
+        }
+    }
+}
+
 /// One message between nodes, with its sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use harness::TestNode;
+use harness::cluster_key::{CLUSTER_KEY_ENV, ClusterKey};
 use harness::machine::{Machine, today};
 use harness::node::{NodeSetup, Peer as HarnessPeer};
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// Starts a group of `n` nodes in this process, talking directly (no proxies).
 pub fn start_group(n: usize, timing: Timing, dir: &Path) -> anyhow::Result<Vec<TestNode>> {
     let addrs = harness::node::free_addrs(n)?;
+    let cluster_key = ClusterKey::random();
     let mut nodes = Vec::with_capacity(n);
     for (i, &addr) in addrs.iter().enumerate() {
         let peers: Vec<Peer> = addrs
@@ -127,6 +129,7 @@ pub fn start_group(n: usize, timing: Timing, dir: &Path) -> anyhow::Result<Vec<T
             advertise_url: format!("http://{addr}"),
             data_dir: dir.join(format!("node-{i}")),
             timing,
+            cluster_key: cluster_key.clone(),
             ..Config::default()
         };
         let setup = NodeSetup {
@@ -140,6 +143,7 @@ pub fn start_group(n: usize, timing: Timing, dir: &Path) -> anyhow::Result<Vec<T
                 .collect(),
             data_dir: Some(config.data_dir.clone()),
             addr: Some(addr),
+            cluster_key: Some(cluster_key.clone()),
         };
         nodes.push(TestNode::start_with(setup, move |ctx| {
             crate::server::run(ctx.listener, config.clone(), ctx.shutdown)
@@ -271,6 +275,7 @@ pub async fn elections(
 struct Process {
     child: Option<Child>,
     args: Vec<String>,
+    cluster_key: ClusterKey,
     program: PathBuf,
     log: PathBuf,
 }
@@ -284,6 +289,10 @@ impl Process {
         let child = std::process::Command::new(&self.program)
             .args(&self.args)
             .env("RUST_LOG", "warn")
+            .env(
+                CLUSTER_KEY_ENV,
+                self.cluster_key.expose().unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -319,6 +328,7 @@ pub async fn failover(
     let addrs = harness::node::free_addrs(options.nodes)?;
     let urls: Vec<String> = addrs.iter().map(|a| format!("http://{a}")).collect();
     let mut processes: Vec<Process> = Vec::new();
+    let cluster_key = ClusterKey::random();
     for (i, addr) in addrs.iter().enumerate() {
         let mut args = vec![
             "serve".to_string(),
@@ -340,6 +350,7 @@ pub async fn failover(
         let mut process = Process {
             child: None,
             args,
+            cluster_key: cluster_key.clone(),
             program: options.program.clone(),
             log: dir.path().join(format!("node-{i}.log")),
         };

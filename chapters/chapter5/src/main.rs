@@ -1,6 +1,7 @@
 //! The `chapter5` binary: run a node of a self-healing group, talk to it, benchmark it.
 //!
 //! ```text
+//! export KV_CLUSTER_KEY=$(openssl rand -hex 16)             # the group's secret
 //! chapter5 serve --id 0 --addr 127.0.0.1:7000 --data-dir data/0 \
 //!     --peer 1=http://127.0.0.1:7001 --peer 2=http://127.0.0.1:7002
 //! chapter5 put greeting hello --nodes http://127.0.0.1:7000,http://127.0.0.1:7001
@@ -59,6 +60,10 @@ enum Command {
         /// How long a command may wait to be committed before a 504.
         #[arg(long, default_value_t = 3000)]
         write_timeout_ms: u64,
+        /// The cluster's secret, required on internal routes (16 to 256 characters;
+        /// needed to serve any address but loopback).
+        #[arg(long, env = "KV_CLUSTER_KEY", hide_env_values = true)]
+        cluster_key: Option<String>,
     },
     /// Print a key's value and version as JSON.
     Get {
@@ -204,7 +209,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             election_ms,
             heartbeat_ms,
             write_timeout_ms,
+            cluster_key,
         } => {
+            let cluster_key = harness::cluster_key::ClusterKey::from_option(cluster_key.as_deref())
+                .map_err(anyhow::Error::msg)?;
             let mut timing = match timing.as_str() {
                 "fast" => Timing::FAST,
                 "slow" => Timing::SLOW,
@@ -228,6 +236,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir,
                 timing,
                 write_timeout: Duration::from_millis(write_timeout_ms),
+                cluster_key,
                 ..Config::default()
             };
             chapter5::run(listener, config, shutdown_signal()).await

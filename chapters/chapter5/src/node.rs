@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use harness::cluster_key::ClusterKey;
 use harness::disk::{Disk, RealDisk};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
@@ -65,6 +66,8 @@ pub struct Config {
     pub seed: Option<u64>,
     /// The disk (the real one, or a simulated one in tests).
     pub disk: Arc<dyn Disk>,
+    /// The cluster's secret: required on `/internal/raft`, sent to peers.
+    pub cluster_key: ClusterKey,
 }
 
 impl Default for Config {
@@ -79,6 +82,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(10),
             seed: None,
             disk: Arc::new(RealDisk),
+            cluster_key: ClusterKey::none(),
         }
     }
 }
@@ -112,10 +116,42 @@ pub enum CommandError {
     /// The node is stopping.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The driver's queue is full: the node is overloaded; nothing was done.
+    #[error("this node has more work queued than it allows; nothing was done: retry")]
+    Overloaded,
 }
 
+/// Why a batch of peer messages was not (entirely) taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// A message no correct peer sends: malformed, or one that would break an invariant
+    /// of this node. The other messages of the batch were taken.
+    #[error("{0}")]
+    Invalid(String),
+    /// The driver's queue is full: nothing was taken; the sender's next batch will do.
+    #[error("this node has more work queued than it allows; the messages were dropped")]
+    Overloaded,
+    /// The node's core stopped, or the node is stopping.
+    #[error("this node acts on nothing: {0}")]
+    Stopped(String),
+}
+
+/// How many inputs (peer batches, client commands) may wait for the driver.
+pub const MAX_QUEUED_EVENTS: usize = 1024;
+/// How many messages may wait for one peer's sender; more are dropped (Raft expects
+/// loss, and a leader resends what was not acknowledged).
+pub const MAX_QUEUED_MESSAGES: usize = 1024;
+/// The most envelopes one `/internal/raft` request may carry.
+pub const MAX_ENVELOPES: usize = 1024;
+/// The most bytes a sender puts in one `/internal/raft` request (well under the
+/// receiver's body limit, [`crate::server::MAX_INTERNAL_BODY_BYTES`]).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
 enum Event {
-    Messages(Vec<Envelope>),
+    Messages {
+        envelopes: Vec<Envelope>,
+        reply: oneshot::Sender<Result<usize, Refused>>,
+    },
     Command {
         command: Command,
         reply: oneshot::Sender<Result<Applied, CommandError>>,
@@ -137,7 +173,7 @@ pub struct Node {
     id: NodeId,
     write_timeout: Duration,
     members: Vec<NodeId>,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
     shared: Arc<Mutex<Shared>>,
 }
 
@@ -146,7 +182,7 @@ struct Driver {
     storage: Option<Storage>,
     machine: Machine,
     waiting: BTreeMap<u64, (u64, oneshot::Sender<Result<Applied, CommandError>>)>,
-    outboxes: HashMap<NodeId, mpsc::UnboundedSender<Envelope>>,
+    outboxes: HashMap<NodeId, mpsc::Sender<Envelope>>,
     shared: Arc<Mutex<Shared>>,
     advertise_url: String,
     started: Instant,
@@ -181,12 +217,13 @@ impl Node {
             last_index = raft.last_index(),
             "recovered"
         );
-        let http = harness::cluster::http_client(Duration::from_millis(
-            config.timing.election_min_ms.max(100),
-        ))?;
+        let http = harness::cluster_key::peer_client(
+            Duration::from_millis(config.timing.election_min_ms.max(100)),
+            &config.cluster_key,
+        )?;
         let mut outboxes = HashMap::new();
         for peer in &config.peers {
-            let (tx, rx) = mpsc::unbounded_channel();
+            let (tx, rx) = mpsc::channel(MAX_QUEUED_MESSAGES);
             outboxes.insert(peer.id, tx);
             tokio::spawn(send_to_peer(http.clone(), peer.clone(), rx));
         }
@@ -200,7 +237,7 @@ impl Node {
                 .chain([(config.id, config.advertise_url.clone())])
                 .collect(),
         }));
-        let (events, inbox) = mpsc::unbounded_channel();
+        let (events, inbox) = mpsc::channel(MAX_QUEUED_EVENTS);
         let driver = Driver {
             raft,
             storage: Some(recovered.storage),
@@ -239,37 +276,65 @@ impl Node {
         self.lock().urls.get(&id).cloned()
     }
 
-    /// Messages from a peer. Refuses envelopes addressed to another node or sent by a
-    /// non-member, naming the first.
-    pub fn receive(&self, envelopes: Vec<Envelope>) -> Result<usize, String> {
+    // ANCHOR: receive
+    /// Messages from a peer. A batch with a malformed envelope (for another node, from a
+    /// non-member, misnumbered entries, an absurd term) is refused whole; otherwise the
+    /// driver takes it and refuses, one by one, messages that would break one of this
+    /// node's invariants (see [`check_against`]). Answers how many were taken.
+    pub async fn receive(&self, envelopes: Vec<Envelope>) -> Result<usize, Refused> {
+        if envelopes.len() > MAX_ENVELOPES {
+            return Err(Refused::Invalid(format!(
+                "{} envelopes in one request; the limit is {MAX_ENVELOPES}",
+                envelopes.len()
+            )));
+        }
         for envelope in &envelopes {
-            if envelope.to != self.id {
-                return Err(format!(
-                    "a message for node {} reached node {}",
-                    envelope.to, self.id
-                ));
-            }
-            if !self.members.contains(&envelope.from) {
-                return Err(format!(
-                    "node {} is not a member of this group (members: {:?})",
-                    envelope.from, self.members
-                ));
-            }
-            let url = &envelope.from_url;
-            if url.len() > 256 || !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("from_url {url:?} is not an http(s) URL"));
-            }
-            check_message(&envelope.message)?;
+            self.check_envelope(envelope).map_err(|reason| {
+                tracing::warn!(from = envelope.from, %reason, "refused a peer's batch");
+                Refused::Invalid(reason)
+            })?;
         }
-        let count = envelopes.len();
-        {
-            let mut shared = self.lock();
-            for envelope in &envelopes {
-                shared.urls.insert(envelope.from, envelope.from_url.clone());
+        if let Some(fault) = self.lock().fault.clone() {
+            return Err(Refused::Stopped(fault.to_string()));
+        }
+        let urls: Vec<(NodeId, String)> = envelopes
+            .iter()
+            .map(|e| (e.from, e.from_url.clone()))
+            .collect();
+        let (reply, answer) = oneshot::channel();
+        match self.events.try_send(Event::Messages { envelopes, reply }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => return Err(Refused::Overloaded),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(Refused::Stopped("the node is shutting down".into()));
             }
         }
-        let _ = self.events.send(Event::Messages(envelopes));
-        Ok(count)
+        self.lock().urls.extend(urls);
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Refused::Stopped("the node is shutting down".into())))
+    }
+    // ANCHOR_END: receive
+
+    /// What can be refused without looking at the node's state.
+    fn check_envelope(&self, envelope: &Envelope) -> Result<(), String> {
+        if envelope.to != self.id {
+            return Err(format!(
+                "a message for node {} reached node {}",
+                envelope.to, self.id
+            ));
+        }
+        if !self.members.contains(&envelope.from) {
+            return Err(format!(
+                "node {} is not a member of this group (members: {:?})",
+                envelope.from, self.members
+            ));
+        }
+        let url = &envelope.from_url;
+        if url.len() > 256 || !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("from_url {url:?} is not an http(s) URL"));
+        }
+        check_message(&envelope.message)
     }
 
     /// Runs `command` through the log: the leader appends it, and answers once it is
@@ -279,8 +344,10 @@ impl Node {
             return Err(fault);
         }
         let (reply, answer) = oneshot::channel();
-        if self.events.send(Event::Command { command, reply }).is_err() {
-            return Err(CommandError::ShuttingDown);
+        match self.events.try_send(Event::Command { command, reply }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => return Err(CommandError::Overloaded),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(CommandError::ShuttingDown),
         }
         match tokio::time::timeout(self.write_timeout, answer).await {
             Ok(Ok(result)) => result,
@@ -295,7 +362,7 @@ impl Node {
 }
 
 impl Driver {
-    async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Event>, tick: Duration) {
+    async fn run(mut self, mut inbox: mpsc::Receiver<Event>, tick: Duration) {
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -326,8 +393,13 @@ impl Driver {
     async fn round(&mut self, events: Vec<Event>) {
         if let Some(fault) = self.fault() {
             for event in events {
-                if let Event::Command { reply, .. } = event {
-                    let _ = reply.send(Err(fault.clone()));
+                match event {
+                    Event::Command { reply, .. } => {
+                        let _ = reply.send(Err(fault.clone()));
+                    }
+                    Event::Messages { reply, .. } => {
+                        let _ = reply.send(Err(Refused::Stopped(fault.to_string())));
+                    }
                 }
             }
             return;
@@ -374,10 +446,26 @@ impl Driver {
 
     fn feed(&mut self, now: u64, event: Event) {
         match event {
-            Event::Messages(envelopes) => {
+            Event::Messages { envelopes, reply } => {
+                let count = envelopes.len();
+                let mut refused = Vec::new();
                 for envelope in envelopes {
-                    self.raft.step(now, envelope.from, envelope.message);
+                    match check_against(&self.raft, envelope.from, &envelope.message) {
+                        Ok(()) => self.raft.step(now, envelope.from, envelope.message),
+                        Err(reason) => {
+                            tracing::warn!(from = envelope.from, %reason, "refused a peer's message");
+                            refused.push(reason);
+                        }
+                    }
                 }
+                let answer = match refused.first() {
+                    None => Ok(count),
+                    Some(first) => Err(Refused::Invalid(format!(
+                        "{} of {count} messages refused, the first because: {first}",
+                        refused.len()
+                    ))),
+                };
+                let _ = reply.send(answer);
             }
             Event::Command { command, reply } => match self.raft.propose(command) {
                 Ok((index, term)) => {
@@ -419,7 +507,9 @@ impl Driver {
     fn send(&mut self, ready: Ready) {
         for (to, message) in ready.messages {
             if let Some(outbox) = self.outboxes.get(&to) {
-                let _ = outbox.send(Envelope {
+                // A full queue drops the message: the peer has been slow or away, and
+                // the leader resends whatever it did not acknowledge.
+                let _ = outbox.try_send(Envelope {
                     from: self.raft.id(),
                     from_url: self.advertise_url.clone(),
                     to,
@@ -511,8 +601,17 @@ fn check_message(message: &Message) -> Result<(), String> {
         ..
     } = message
     {
+        if entries.len() > crate::raft::MAX_BATCH {
+            return Err(format!(
+                "{} entries in one append; the limit is {}",
+                entries.len(),
+                crate::raft::MAX_BATCH
+            ));
+        }
         for (i, entry) in entries.iter().enumerate() {
-            let expected = prev_index.saturating_add(1 + i as u64);
+            let Some(expected) = prev_index.checked_add(1 + i as u64) else {
+                return Err(format!("append entry {i} would be past the last index"));
+            };
             if entry.index != expected || entry.term > message.term() {
                 return Err(format!(
                     "append entry {i} has index {} and term {}; expected index {expected} and \
@@ -526,6 +625,46 @@ fn check_message(message: &Message) -> Result<(), String> {
     }
     Ok(())
 }
+
+// ANCHOR: check_against
+/// Refuses a message that would make this node break one of its own invariants. No
+/// correct peer sends one (Raft's safety argument says so), so it is forged, or a peer
+/// has a bug: either way this node keeps serving and says so in its log, instead of
+/// letting its core reach an assertion (which would stop it for good).
+///
+/// Today one rule: an append that matches this node's log at `prev_index` may not
+/// replace a committed entry (the core would have to truncate below its commit index).
+pub fn check_against(raft: &Raft, from: NodeId, message: &Message) -> Result<(), String> {
+    let Message::Append {
+        term,
+        prev_index,
+        prev_term,
+        entries,
+        ..
+    } = message
+    else {
+        return Ok(());
+    };
+    if *term < raft.term() || raft.term_at(*prev_index) != Some(*prev_term) {
+        return Ok(()); // the core refuses it by the protocol's own rules
+    }
+    for entry in entries {
+        if entry.index > raft.commit_index() {
+            break;
+        }
+        if raft.term_at(entry.index) != Some(entry.term) {
+            return Err(format!(
+                "node {from}'s append of term {term} would replace committed entry {} \
+                 (term {:?} here) with one of term {}: committed entries never change",
+                entry.index,
+                raft.term_at(entry.index),
+                entry.term
+            ));
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: check_against
 
 fn status_of(raft: &Raft, machine: &Machine, elections: u64, uptime: Duration) -> Status {
     Status {
@@ -547,29 +686,72 @@ fn status_of(raft: &Raft, machine: &Machine, elections: u64, uptime: Duration) -
     }
 }
 
-/// Delivers one peer's messages, in order, in batches; drops what cannot be delivered.
-async fn send_to_peer(
-    http: reqwest::Client,
-    peer: Peer,
-    mut outbox: mpsc::UnboundedReceiver<Envelope>,
-) {
-    const MAX_QUEUED: usize = 512;
+/// Delivers one peer's messages, in order, in batches of at most [`MAX_ENVELOPES`]
+/// envelopes and [`MAX_REQUEST_BYTES`] bytes; drops what cannot be delivered.
+async fn send_to_peer(http: reqwest::Client, peer: Peer, mut outbox: mpsc::Receiver<Envelope>) {
     let url = format!("{}/internal/raft", peer.url.trim_end_matches('/'));
-    while let Some(first) = outbox.recv().await {
-        let mut batch = vec![first];
-        while let Ok(envelope) = outbox.try_recv() {
-            batch.push(envelope);
+    let mut next: Option<Vec<u8>> = None;
+    loop {
+        let first = match next.take() {
+            Some(bytes) => bytes,
+            None => match outbox.recv().await {
+                Some(envelope) => match encode(&envelope) {
+                    Some(bytes) => bytes,
+                    None => continue,
+                },
+                None => return, // the node is gone
+            },
+        };
+        let mut body = Vec::with_capacity(first.len() + 2);
+        body.push(b'[');
+        body.extend_from_slice(&first);
+        let mut count = 1;
+        while count < MAX_ENVELOPES {
+            let Ok(envelope) = outbox.try_recv() else {
+                break;
+            };
+            let Some(bytes) = encode(&envelope) else {
+                continue;
+            };
+            if body.len() + bytes.len() + 2 > MAX_REQUEST_BYTES {
+                next = Some(bytes); // the first of the next request
+                break;
+            }
+            body.push(b',');
+            body.extend_from_slice(&bytes);
+            count += 1;
         }
-        if batch.len() > MAX_QUEUED {
-            // The peer was unreachable for a while: what piled up is stale anyway.
-            batch.drain(..batch.len() - MAX_QUEUED);
-        }
-        match http.post(&url).json(&batch).send().await {
+        body.push(b']');
+        let request = http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        match request.send().await {
             Ok(response) if response.status().is_success() => {}
             Ok(response) => {
                 tracing::debug!(peer = peer.id, status = %response.status(), "a peer refused messages")
             }
             Err(e) => tracing::trace!(peer = peer.id, error = %e, "a peer is unreachable"),
+        }
+    }
+}
+
+/// One envelope as JSON, or `None` (logged) if it cannot be encoded or could never fit
+/// in a request: a message is sent whole or not at all, never empty.
+fn encode(envelope: &Envelope) -> Option<Vec<u8>> {
+    match serde_json::to_vec(envelope) {
+        Ok(bytes) if bytes.len() + 2 <= MAX_REQUEST_BYTES => Some(bytes),
+        Ok(bytes) => {
+            tracing::error!(
+                to = envelope.to,
+                bytes = bytes.len(),
+                "a message larger than a request may be was dropped"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!(to = envelope.to, error = %e, "a message could not be encoded; dropped");
+            None
         }
     }
 }

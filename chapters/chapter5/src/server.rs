@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
+use harness::cluster_key::{ClusterKey, require_cluster_key};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -34,11 +35,17 @@ use crate::api::{
 };
 use crate::error::ApiError;
 use crate::machine::Applied;
-use crate::node::{CommandError, Config, Node};
+use crate::node::{CommandError, Config, Node, Refused};
 use crate::validate::{MAX_BODY_BYTES, validate_key};
 
-/// The body limit of `/internal/raft` (batches of entries of up to 1 MiB each).
-pub const MAX_INTERNAL_BODY_BYTES: usize = 1024 * 1024 * 1024;
+/// The body limit of `/internal/raft`. Senders split their batches so that a legal one
+/// always fits (see [`crate::raft::MAX_APPEND_BYTES`] and the peer senders in `node.rs`).
+pub const MAX_INTERNAL_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How many internal requests a node reads at once; past that it answers `503` at once
+/// (peers retry with their next batch), so a flood cannot make it buffer more than
+/// this many bodies.
+pub const MAX_INTERNAL_IN_FLIGHT: usize = 8;
 
 /// Serves the node on `listener` until `shutdown` resolves, then finishes the requests
 /// in flight and returns.
@@ -50,6 +57,10 @@ pub async fn run(
     let span = tracing::info_span!("node", id = config.id);
     async move {
         let request_timeout = config.request_timeout;
+        let cluster_key = config.cluster_key.clone();
+        cluster_key
+            .check_bind(listener.local_addr()?)
+            .map_err(anyhow::Error::msg)?;
         let node = Node::start(config)?;
         let status = node.status();
         tracing::info!(
@@ -58,7 +69,7 @@ pub async fn run(
             last_index = status.last_index,
             "listening"
         );
-        axum::serve(listener, app(node, request_timeout))
+        axum::serve(listener, app(node, cluster_key, request_timeout))
             .with_graceful_shutdown(shutdown)
             .await?;
         tracing::info!("shut down");
@@ -68,12 +79,28 @@ pub async fn run(
     .await
 }
 
-/// The router with every route and middleware.
-pub fn app(node: Arc<Node>, request_timeout: Duration) -> Router {
+/// The router with every route and middleware. Internal routes require `cluster_key`
+/// (`401` before the body is read), read at most [`MAX_INTERNAL_IN_FLIGHT`] bodies at
+/// once (`503` past that) of at most [`MAX_INTERNAL_BODY_BYTES`] each (`413`).
+pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) -> Router {
     let id = node.id();
     let internal = Router::new()
         .route("/internal/raft", post(raft))
-        .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: BoxError| async {
+                    ApiError::Unavailable(
+                        "this node is reading as many internal requests as it allows; retry".into(),
+                    )
+                }))
+                .load_shed()
+                .concurrency_limit(MAX_INTERNAL_IN_FLIGHT),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            cluster_key,
+            require_cluster_key,
+        ));
     let public = Router::new()
         .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
         .route("/kv", axum::routing::any(empty_key))
@@ -109,7 +136,7 @@ impl From<CommandError> for ApiError {
             CommandError::NotLeader { leader } => ApiError::NotLeader { leader },
             CommandError::LostLeadership => ApiError::Unavailable(error.to_string()),
             CommandError::Timeout(_) => ApiError::NotReplicated(error.to_string()),
-            CommandError::Disk(_) | CommandError::ShuttingDown => {
+            CommandError::Disk(_) | CommandError::ShuttingDown | CommandError::Overloaded => {
                 ApiError::Unavailable(error.to_string())
             }
             CommandError::Fault(message) if message.contains("is not implemented yet") => {
@@ -118,6 +145,15 @@ impl From<CommandError> for ApiError {
             CommandError::Fault(message) => ApiError::Internal(format!(
                 "this node's Raft core stopped: {message}; see its log"
             )),
+        }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Invalid(reason) => ApiError::InvalidBody(reason),
+            Refused::Overloaded | Refused::Stopped(_) => ApiError::Unavailable(refused.to_string()),
         }
     }
 }
@@ -232,7 +268,7 @@ async fn raft(
     State(node): State<Arc<Node>>,
     JsonBody(envelopes): JsonBody<Vec<Envelope>>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let accepted = node.receive(envelopes).map_err(ApiError::InvalidBody)?;
+    let accepted = node.receive(envelopes).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "accepted": accepted })),

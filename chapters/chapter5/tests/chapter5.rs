@@ -32,3 +32,6 @@ mod simulation;
 
 #[path = "chapter5/chapter.rs"]
 mod chapter;
+
+#[path = "chapter5/internal.rs"]
+mod internal;

