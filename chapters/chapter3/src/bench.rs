@@ -100,6 +100,7 @@ pub fn start_group(
     tune: impl Fn(&mut Config),
 ) -> anyhow::Result<Vec<TestNode>> {
     let addrs = harness::node::free_addrs(n)?;
+    let cluster_key = harness::cluster_key::ClusterKey::random();
     let mut nodes = Vec::with_capacity(n);
     for (i, &addr) in addrs.iter().enumerate() {
         let peers: Vec<Peer> = addrs
@@ -118,6 +119,7 @@ pub fn start_group(
             advertise_url: format!("http://{addr}"),
             ack_mode: mode,
             data_dir: dir.join(format!("node-{i}")),
+            cluster_key: cluster_key.clone(),
             ..Config::default()
         };
         tune(&mut config);
@@ -132,6 +134,7 @@ pub fn start_group(
                 .collect(),
             data_dir: Some(config.data_dir.clone()),
             addr: Some(addr),
+            cluster_key: Some(cluster_key.clone()),
         };
         nodes.push(TestNode::start_with(setup, move |ctx| {
             crate::server::run(ctx.listener, config.clone(), ctx.shutdown)

@@ -22,6 +22,7 @@ use chapter3::api::DeleteResponse;
 use chapter3::bench::{self, BenchOptions};
 use chapter3::{AckMode, Client, Config, Peer};
 use clap::{Parser, Subcommand};
+use harness::cluster_key::ClusterKey;
 use tracing_subscriber::EnvFilter;
 
 /// A replicated key-value group, one leader and its followers: chapter 3 of the course.
@@ -30,6 +31,21 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The cluster's secret, which internal routes require.
+#[derive(Debug, clap::Args)]
+struct KeyArg {
+    /// The cluster's secret (16 to 256 characters), required on internal routes; needed
+    /// to serve any address but loopback.
+    #[arg(long, env = "KV_CLUSTER_KEY", hide_env_values = true)]
+    cluster_key: Option<String>,
+}
+
+impl KeyArg {
+    fn key(&self) -> anyhow::Result<ClusterKey> {
+        ClusterKey::from_option(self.cluster_key.as_deref()).map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +76,8 @@ enum Command {
         /// Snapshot and empty the log once it exceeds this many bytes.
         #[arg(long, default_value_t = 64 * 1024 * 1024)]
         compact_after_bytes: u64,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Print a key's value and version as JSON (with how far the node has applied).
     Get {
@@ -97,6 +115,8 @@ enum Command {
     Promote {
         #[command(flatten)]
         node: NodeArg,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Start a three-node group in this process and show replication at work.
     Demo,
@@ -179,6 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             write_timeout_ms,
             data_dir,
             compact_after_bytes,
+            key,
         } => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -192,6 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 write_timeout: Duration::from_millis(write_timeout_ms),
                 data_dir,
                 compact_after_bytes,
+                cluster_key: key.key()?,
                 ..Config::default()
             };
             chapter3::run(listener, config, shutdown_signal()).await
@@ -224,14 +246,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { node } => {
             println!(
                 "{}",
-                node_call(&node.node, reqwest::Method::GET, "status").await?
+                node_call(
+                    &node.node,
+                    reqwest::Method::GET,
+                    "status",
+                    &ClusterKey::none()
+                )
+                .await?
             );
             Ok(())
         }
-        Command::Promote { node } => {
+        Command::Promote { node, key } => {
             println!(
                 "{}",
-                node_call(&node.node, reqwest::Method::POST, "internal/promote").await?
+                node_call(
+                    &node.node,
+                    reqwest::Method::POST,
+                    "internal/promote",
+                    &key.key()?
+                )
+                .await?
             );
             Ok(())
         }
@@ -282,10 +316,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// A `GET /status` or `POST /internal/promote`, printed as pretty JSON.
-async fn node_call(node: &str, method: reqwest::Method, path: &str) -> anyhow::Result<String> {
+async fn node_call(
+    node: &str,
+    method: reqwest::Method,
+    path: &str,
+    key: &ClusterKey,
+) -> anyhow::Result<String> {
     let base = chapter3::client::parse_node(node).map_err(|e| anyhow::anyhow!("{e}"))?;
     let url = format!("{}/{path}", base.as_str().trim_end_matches('/'));
-    let response = harness::cluster::http_client(Duration::from_secs(10))?
+    let response = harness::cluster_key::peer_client(Duration::from_secs(10), key)?
         .request(method, &url)
         .send()
         .await
@@ -454,7 +493,13 @@ async fn demo() -> anyhow::Result<()> {
     println!("$ chapter3 status --node {}", urls[0]);
     println!(
         "{}\n",
-        node_call(&urls[0], reqwest::Method::GET, "status").await?
+        node_call(
+            &urls[0],
+            reqwest::Method::GET,
+            "status",
+            &ClusterKey::none()
+        )
+        .await?
     );
     for node in &mut nodes {
         node.stop().await?;

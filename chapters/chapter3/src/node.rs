@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use harness::cluster_key::ClusterKey;
 use harness::disk::{Disk, RealDisk};
 use tokio::sync::watch;
 
@@ -69,6 +70,8 @@ pub struct Config {
     pub disk: Arc<dyn Disk>,
     /// Snapshot and empty the log once it exceeds this many bytes.
     pub compact_after_bytes: u64,
+    /// The cluster's secret: required on `/internal/`, sent to followers.
+    pub cluster_key: ClusterKey,
 }
 
 impl Default for Config {
@@ -87,8 +90,35 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             disk: Arc::new(RealDisk),
             compact_after_bytes: 64 * 1024 * 1024,
+            cluster_key: ClusterKey::none(),
         }
     }
+}
+
+/// The largest term a request may carry: far beyond any real group's, far from overflow.
+pub const MAX_TERM: u64 = 1 << 62;
+
+/// The most key and value bytes an append carries past its first entry (an entry holds
+/// at most 1 MiB), so every append fits in [`crate::server::MAX_APPEND_BODY_BYTES`].
+pub const MAX_APPEND_BYTES: usize = 1024 * 1024;
+
+/// Refuses entries no correct leader sends: not numbered `prev_index + 1, + 2, ...`, or
+/// of a later term than the append's (the core and the log trust both).
+fn check_entries(request: &AppendRequest) -> Result<(), String> {
+    for (i, entry) in request.entries.iter().enumerate() {
+        let expected = request.prev_index.checked_add(1 + i as u64);
+        if Some(entry.index) != expected || entry.term > request.term {
+            return Err(format!(
+                "append entry {i} has index {} and term {}; expected index {} and a term no \
+                 higher than the append's {}",
+                entry.index,
+                entry.term,
+                expected.map_or("past the last".to_string(), |e| e.to_string()),
+                request.term
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A key's value and the index of the write that stored it.
@@ -290,6 +320,9 @@ pub enum WriteError {
     /// The node cannot write to its disk, or its replication stopped.
     #[error("{0}")]
     Unavailable(String),
+    /// A peer's request that no correct leader sends: refused, nothing changed.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl From<WriteError> for ApiError {
@@ -305,6 +338,7 @@ impl From<WriteError> for ApiError {
                 ApiError::NotImplemented(message)
             }
             WriteError::Unavailable(message) => ApiError::Unavailable(message),
+            WriteError::Invalid(message) => ApiError::InvalidBody(message),
         }
     }
 }
@@ -425,10 +459,7 @@ impl Node {
                 }
             },
         )?;
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(config.peer_timeout)
-            .build()
+        let http = harness::cluster_key::peer_client(config.peer_timeout, &config.cluster_key)
             .map_err(std::io::Error::other)?;
         if is_leader && replica.term == 0 {
             // The configured leader leads term 1. Not waited for: a crash before it is
@@ -650,6 +681,8 @@ impl Node {
     // ANCHOR: on_append
     /// A follower's handling of `POST /internal/append`.
     pub async fn on_append(&self, request: AppendRequest) -> Result<AppendResponse, WriteError> {
+        self.check_sender(request.term, request.leader_id, &request.leader_url)?;
+        check_entries(&request).map_err(|reason| self.refuse(reason))?;
         let mut waits = Vec::new();
         let (decision, term) = {
             let mut replica = self.lock();
@@ -715,6 +748,7 @@ impl Node {
         &self,
         request: SnapshotRequest,
     ) -> Result<AppendResponse, WriteError> {
+        self.check_sender(request.term, request.leader_id, &request.leader_url)?;
         let mut waits = Vec::new();
         let (term, match_index) = {
             let mut replica = self.lock();
@@ -756,6 +790,33 @@ impl Node {
             Storage::wait(done).await.map_err(WriteError::Unavailable)?;
         }
         Ok(AppendResponse::Accepted { term, match_index })
+    }
+
+    /// Refuses a request whose sender no correct leader of this group could be: not a
+    /// member, no http(s) URL, or an absurd term (which would fence every real leader).
+    fn check_sender(&self, term: u64, leader_id: u64, leader_url: &str) -> Result<(), WriteError> {
+        if !self.config.peers.iter().any(|p| p.id == leader_id) {
+            return Err(self.refuse(format!(
+                "node {leader_id} is not a member of this group (peers: {:?})",
+                self.config.peers.iter().map(|p| p.id).collect::<Vec<_>>()
+            )));
+        }
+        if leader_url.len() > 256
+            || !(leader_url.starts_with("http://") || leader_url.starts_with("https://"))
+        {
+            return Err(self.refuse(format!("leader_url {leader_url:?} is not an http(s) URL")));
+        }
+        if term > MAX_TERM {
+            return Err(self.refuse(format!(
+                "term {term} is implausibly large (the limit is {MAX_TERM})"
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, reason: String) -> WriteError {
+        tracing::warn!(%reason, "refused a peer's request");
+        WriteError::Invalid(reason)
     }
 
     /// The given procedure for a hand failover: make this node the leader of a new term.
@@ -854,7 +915,11 @@ impl Node {
                 AppendRequestBody::Append(request) => ("append", serde_json::to_vec(request)),
                 AppendRequestBody::Snapshot(request) => ("snapshot", serde_json::to_vec(request)),
             };
-            let answer = self.call(&peer, path, json.unwrap_or_default()).await;
+            // An encoding failure is an error like any other, never an empty body.
+            let answer = match json {
+                Ok(json) => self.call(&peer, path, json).await,
+                Err(e) => Err(anyhow::anyhow!("encoding the {path} request failed: {e}")),
+            };
             match self.on_answer(peer.id, term, answer, commit) {
                 AfterAnswer::Continue => {}
                 AfterAnswer::Committed(commit) => {
@@ -932,8 +997,17 @@ impl Node {
                 if idle {
                     return None;
                 }
+                // At most `max_batch` entries, and past the first no more than
+                // MAX_APPEND_BYTES of keys and values, so a batch fits a request.
+                let mut bytes = 0;
                 let entries = (from..=to)
                     .map_while(|i| replica.entry(i).cloned())
+                    .enumerate()
+                    .take_while(|(n, e)| {
+                        bytes += e.key.len() + e.value.as_ref().map_or(0, String::len);
+                        *n == 0 || bytes <= MAX_APPEND_BYTES
+                    })
+                    .map(|(_, e)| e)
                     .collect();
                 AppendRequestBody::Append(AppendRequest {
                     term: replica.term,

@@ -23,6 +23,7 @@ use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
+use harness::cluster_key::require_cluster_key;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -34,8 +35,17 @@ use crate::node::{Config, Node, WriteError};
 use crate::replication::{AppendRequest, AppendResponse};
 use crate::validate::{MAX_BODY_BYTES, validate_key};
 
-/// The body limit of the internal routes (batches of entries, snapshots).
-pub const MAX_INTERNAL_BODY_BYTES: usize = 1024 * 1024 * 1024;
+/// The body limit of `/internal/append`: the leader caps a batch's bytes (see
+/// [`crate::node::MAX_APPEND_BYTES`]) so that a legal one always fits.
+pub const MAX_APPEND_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The body limit of `/internal/snapshot`, which carries the whole map in one request
+/// (this chapter's snapshots are not split; chapter 6's are). One at a time.
+pub const MAX_SNAPSHOT_BODY_BYTES: usize = 256 * 1024 * 1024;
+/// How many appends a node reads at once (`503` past that: the leader retries).
+pub const MAX_APPENDS_IN_FLIGHT: usize = 4;
+/// How many client requests a node serves at once (`503` past that), which also bounds
+/// the jobs waiting for its disk.
+pub const MAX_CLIENT_REQUESTS_IN_FLIGHT: usize = 1024;
 
 /// Serves the node on `listener` until `shutdown` resolves, then finishes the requests
 /// in flight and returns.
@@ -47,6 +57,10 @@ pub async fn run(
     let span = tracing::info_span!("node", id = config.id);
     async move {
         let request_timeout = config.request_timeout;
+        config
+            .cluster_key
+            .check_bind(listener.local_addr()?)
+            .map_err(anyhow::Error::msg)?;
         let node = Node::open(config)?;
         let status = node.status();
         tracing::info!(
@@ -72,18 +86,34 @@ pub async fn run(
 /// The router with every route and middleware.
 pub fn app(node: Arc<Node>, request_timeout: Duration) -> Router {
     let id = node.id();
+    // Internal routes: the cluster's key first (401 before any body is read), then
+    // bounded bodies, read a few at a time.
     let internal = Router::new()
-        .route("/internal/append", post(append))
-        .route("/internal/snapshot", post(snapshot))
+        .route(
+            "/internal/append",
+            post(append)
+                .layer(DefaultBodyLimit::max(MAX_APPEND_BODY_BYTES))
+                .layer(shed_beyond(MAX_APPENDS_IN_FLIGHT)),
+        )
+        .route(
+            "/internal/snapshot",
+            post(snapshot)
+                .layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY_BYTES))
+                .layer(shed_beyond(1)),
+        )
         .route("/internal/promote", post(promote))
-        .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY_BYTES));
+        .layer(axum::middleware::from_fn_with_state(
+            node.config().cluster_key.clone(),
+            require_cluster_key,
+        ));
     let public = Router::new()
         .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
         .route("/kv", axum::routing::any(empty_key))
         .route("/kv/", axum::routing::any(empty_key))
         .route("/health", get(health))
         .route("/status", get(status))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(shed_beyond(MAX_CLIENT_REQUESTS_IN_FLIGHT));
     public
         .merge(internal)
         .fallback(no_route)
@@ -106,6 +136,40 @@ pub fn app(node: Arc<Node>, request_timeout: Duration) -> Router {
         )
 }
 // ANCHOR_END: app
+
+/// A layer that serves at most `limit` requests at once and answers `503` JSON to the
+/// rest at once, instead of queueing them without bound.
+fn shed_beyond<S>(
+    limit: usize,
+) -> impl tower::Layer<
+    S,
+    Service = impl tower::Service<
+        Request,
+        Response = Response,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone
+              + Send
+              + Sync
+              + 'static,
+> + Clone
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+            ApiError::Unavailable(format!(
+                "this node is serving as many such requests as it allows ({limit}); retry"
+            ))
+        }))
+        .load_shed()
+        .concurrency_limit(limit)
+}
 
 fn write_error(key: &str, error: WriteError) -> ApiError {
     match error {

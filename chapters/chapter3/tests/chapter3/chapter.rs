@@ -9,7 +9,7 @@ use harness::cluster::Cluster;
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::linearizability::{Verdict, check};
 
-use crate::common::{PATIENCE, call, group, http, put, status, wait_status};
+use crate::common::{PATIENCE, call, call_with, group, http, peer_http, put, status, wait_status};
 
 /// Every node's value for each key.
 async fn read_all(cluster: &Cluster, node: usize, keys: &[String]) -> Vec<Option<String>> {
@@ -115,7 +115,8 @@ async fn fail_over(cluster: &mut Cluster, candidates: &[usize]) -> usize {
             best = (s.last_index, i);
         }
     }
-    let (code, body) = call(
+    let (code, body) = call_with(
+        &peer_http(cluster),
         reqwest::Method::POST,
         &format!("{}/internal/promote", cluster.direct_url(best.1)),
         None,
@@ -285,10 +286,50 @@ async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
             reqwest::Method::POST,
             format!("{follower}/internal/append"),
             Some(
-                serde_json::json!({"term": 0, "leader_id": 9, "leader_url": "http://x", "prev_index": 0, "prev_term": 0, "entries": [], "leader_commit": 0}),
+                serde_json::json!({"term": 0, "leader_id": 0, "leader_url": "http://x", "prev_index": 0, "prev_term": 0, "entries": [], "leader_commit": 0}),
             ),
             200,
             "",
+        ),
+        (
+            "append from a node that is not a member",
+            reqwest::Method::POST,
+            format!("{follower}/internal/append"),
+            Some(
+                serde_json::json!({"term": 1, "leader_id": 9, "leader_url": "http://x", "prev_index": 0, "prev_term": 0, "entries": [], "leader_commit": 0}),
+            ),
+            400,
+            "invalid_body",
+        ),
+        (
+            "append with an absurd term (it would fence the real leader)",
+            reqwest::Method::POST,
+            format!("{follower}/internal/append"),
+            Some(
+                serde_json::json!({"term": u64::MAX, "leader_id": 0, "leader_url": "http://x", "prev_index": 0, "prev_term": 0, "entries": [], "leader_commit": 0}),
+            ),
+            400,
+            "invalid_body",
+        ),
+        (
+            "append with misnumbered entries",
+            reqwest::Method::POST,
+            format!("{follower}/internal/append"),
+            Some(
+                serde_json::json!({"term": 1, "leader_id": 0, "leader_url": "http://x", "prev_index": 1, "prev_term": 1, "entries": [{"index": 3, "term": 1, "key": "k", "value": "w"}], "leader_commit": 1}),
+            ),
+            400,
+            "invalid_body",
+        ),
+        (
+            "append with entries past the last possible index",
+            reqwest::Method::POST,
+            format!("{follower}/internal/append"),
+            Some(
+                serde_json::json!({"term": 1, "leader_id": 0, "leader_url": "http://x", "prev_index": u64::MAX, "prev_term": 1, "entries": [{"index": u64::MAX, "term": 1, "key": "k", "value": "w"}], "leader_commit": 1}),
+            ),
+            400,
+            "invalid_body",
         ),
         (
             "unknown route",
@@ -299,8 +340,9 @@ async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
             "not_found",
         ),
     ];
+    let peer = peer_http(&cluster);
     for (what, method, url, body, code, error) in cases {
-        let (got, answer) = call(method, &url, body)
+        let (got, answer) = call_with(&peer, method, &url, body)
             .await
             .unwrap_or_else(|e| panic!("{what}: {e:#}"));
         assert_eq!(got, code, "{what}: {answer}");
@@ -313,6 +355,21 @@ async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
                 "{what}: {answer}"
             );
         }
+    }
+    // Without the cluster's key, no internal route does anything.
+    for path in ["append", "snapshot", "promote"] {
+        let (got, answer) = call(
+            reqwest::Method::POST,
+            &format!("{follower}/internal/{path}"),
+            Some(serde_json::json!({})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e:#}"));
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (401, Some("unauthorized")),
+            "{path} without the key: {answer}"
+        );
     }
     for i in 0..3 {
         let s = wait_status(&cluster, i, "every node to hold the one write", |s| {
@@ -352,7 +409,8 @@ async fn chapter_a_late_snapshot_does_not_roll_a_follower_back() {
         "term": 1, "leader_id": 0, "leader_url": cluster.direct_url(0),
         "snapshot": {"last_index": 2, "last_term": 1, "entries": {}}
     });
-    let (code, body) = call(
+    let (code, body) = call_with(
+        &peer_http(&cluster),
         reqwest::Method::POST,
         &format!("{}/internal/snapshot", cluster.direct_url(1)),
         Some(late),

@@ -31,6 +31,7 @@ pub fn group(n: usize, mode: AckMode, tune: fn(&mut Config)) -> Cluster {
             data_dir: ctx.data_dir.clone(),
             heartbeat: Duration::from_millis(20),
             peer_timeout: Duration::from_millis(500),
+            cluster_key: ctx.cluster_key.clone(),
             ..Config::default()
         };
         tune(&mut config);
@@ -44,6 +45,12 @@ pub fn http() -> reqwest::Client {
     http_client(Duration::from_secs(15)).expect("building an HTTP client")
 }
 
+/// A client that sends the cluster's key, as the nodes (and `chapter3 promote`) do.
+pub fn peer_http(cluster: &Cluster) -> reqwest::Client {
+    harness::cluster_key::peer_client(Duration::from_secs(15), cluster.cluster_key())
+        .expect("building an HTTP client")
+}
+
 /// One raw request; returns the status and the JSON body. A handler that reached an
 /// unfinished exercise makes this fail with the exercise's message.
 pub async fn call(
@@ -51,7 +58,17 @@ pub async fn call(
     url: &str,
     body: Option<Value>,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut request = http().request(method, url);
+    call_with(&http(), method, url, body).await
+}
+
+/// [`call`] with a given client (e.g. [`peer_http`], for internal routes).
+pub async fn call_with(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut request = client.request(method, url);
     if let Some(body) = body {
         request = request.json(&body);
     }

@@ -136,6 +136,7 @@ async fn ex5_redirects_are_bounded() {
             peers: Vec::new(),
             data_dir: None,
             addr: Some(addrs[i]),
+            cluster_key: None,
         };
         nodes.push(
             TestNode::start_with(setup, move |ctx| {
