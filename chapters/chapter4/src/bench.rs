@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use harness::TestNode;
+use harness::cluster_key::ClusterKey;
 use harness::load::{LoadReport, LoadSpec};
 use harness::machine::{Machine, today};
 use harness::node::NodeSetup;
@@ -231,6 +232,7 @@ pub fn start_cluster(
     n: usize,
     placement: Placement,
     dir: &Path,
+    cluster_key: &ClusterKey,
     tune: impl Fn(&mut Config),
 ) -> anyhow::Result<Vec<TestNode>> {
     let addrs = harness::node::free_addrs(n)?;
@@ -249,6 +251,7 @@ pub fn start_cluster(
             members: founders.clone(),
             placement,
             data_dir: dir.join(format!("node-{}", member.id)),
+            cluster_key: cluster_key.clone(),
             ..Config::default()
         };
         tune(&mut config);
@@ -257,6 +260,7 @@ pub fn start_cluster(
             peers: Vec::new(),
             data_dir: Some(config.data_dir.clone()),
             addr: Some(addr),
+            cluster_key: Some(cluster_key.clone()),
         };
         nodes.push(TestNode::start_with(setup, move |ctx| {
             crate::server::run(ctx.listener, config.clone(), ctx.shutdown)
@@ -277,6 +281,7 @@ pub async fn routing(options: &BenchOptions) -> anyhow::Result<Vec<RoutingRun>> 
             3,
             Placement::Consistent { vnodes: 128 },
             &scratch.path().join(routing),
+            &ClusterKey::random(),
             |_| {},
         )?;
         let entry = Client::new(&nodes[0].url())?;

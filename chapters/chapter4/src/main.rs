@@ -26,6 +26,7 @@ use chapter4::bench::{self, BenchOptions};
 use chapter4::wal::{FsyncPolicy, LogOptions};
 use chapter4::{Client, ClusterClient, Config, Member, Placement};
 use clap::{Parser, Subcommand, ValueEnum};
+use harness::cluster_key::ClusterKey;
 use tracing_subscriber::EnvFilter;
 
 /// A partitioned key-value store: chapter 4 of the course.
@@ -75,6 +76,8 @@ enum Command {
         /// When to fsync (see chapter 2).
         #[arg(long, value_enum, default_value_t = FsyncPolicy::Group)]
         fsync: FsyncPolicy,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Add a running node to the cluster; returns once its keys have moved to it.
     Join {
@@ -87,6 +90,8 @@ enum Command {
         /// The new node's URL.
         #[arg(long)]
         url: String,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Remove a member; returns once its keys have moved to the others.
     Leave {
@@ -96,6 +101,8 @@ enum Command {
         /// The member's id.
         #[arg(long)]
         id: u64,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Print a node's view of the cluster.
     Cluster {
@@ -148,6 +155,21 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// The cluster's secret, which membership changes and internal routes require.
+#[derive(Debug, clap::Args)]
+struct KeyArg {
+    /// The cluster's secret (16 to 256 characters); needed to serve any address but
+    /// loopback.
+    #[arg(long, env = "KV_CLUSTER_KEY", hide_env_values = true)]
+    cluster_key: Option<String>,
+}
+
+impl KeyArg {
+    fn key(&self) -> anyhow::Result<ClusterKey> {
+        ClusterKey::from_option(self.cluster_key.as_deref()).map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -212,6 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             vnodes,
             data_dir,
             fsync,
+            key,
         } => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -230,17 +253,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     fsync,
                     ..LogOptions::default()
                 },
+                cluster_key: key.key()?,
                 ..Config::default()
             };
             chapter4::run(listener, config, shutdown_signal()).await
         }
-        Command::Join { via, id, url } => {
-            let view: ClusterView = admin(&via, "/cluster/join", &JoinRequest { id, url }).await?;
+        Command::Join { via, id, url, key } => {
+            let view: ClusterView =
+                admin(&via, "/cluster/join", &JoinRequest { id, url }, &key.key()?).await?;
             print_view(&view);
             Ok(())
         }
-        Command::Leave { via, id } => {
-            let view: ClusterView = admin(&via, "/cluster/leave", &LeaveRequest { id }).await?;
+        Command::Leave { via, id, key } => {
+            let view: ClusterView =
+                admin(&via, "/cluster/leave", &LeaveRequest { id }, &key.key()?).await?;
             print_view(&view);
             Ok(())
         }
@@ -314,8 +340,9 @@ async fn admin<T: serde::Serialize, R: serde::de::DeserializeOwned>(
     via: &str,
     path: &str,
     body: &T,
+    key: &ClusterKey,
 ) -> anyhow::Result<R> {
-    let http = harness::cluster::http_client(Duration::from_secs(120))?;
+    let http = harness::cluster_key::peer_client(Duration::from_secs(120), key)?;
     let url = format!("{}{path}", via.trim_end_matches('/'));
     let response = http
         .post(&url)
@@ -491,10 +518,12 @@ async fn shutdown_signal() {
 /// Starts three nodes, adds a fourth, removes one, and shows where keys live.
 async fn demo() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
+    let key = ClusterKey::random();
     let mut nodes = bench::start_cluster(
         3,
         Placement::Consistent { vnodes: 128 },
         data.path(),
+        &key,
         |_| {},
     )?;
     let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
@@ -514,6 +543,7 @@ async fn demo() -> anyhow::Result<()> {
     let config = Config {
         id: 4,
         data_dir: data.path().join("node-4"),
+        cluster_key: key.clone(),
         ..Config::default()
     };
     let setup = harness::node::NodeSetup {
@@ -521,6 +551,7 @@ async fn demo() -> anyhow::Result<()> {
         peers: Vec::new(),
         data_dir: Some(config.data_dir.clone()),
         addr: Some(fourth),
+        cluster_key: Some(key.clone()),
     };
     nodes.push(harness::TestNode::start_with(setup, move |ctx| {
         chapter4::run(ctx.listener, config.clone(), ctx.shutdown)
@@ -533,6 +564,7 @@ async fn demo() -> anyhow::Result<()> {
             id: 4,
             url: url.clone(),
         },
+        &key,
     )
     .await?;
     print_view(&view);
@@ -541,7 +573,8 @@ async fn demo() -> anyhow::Result<()> {
     keys_per_node(&all).await?;
 
     println!("\n$ chapter4 leave --via {} --id 2", urls[0]);
-    let view: ClusterView = admin(&urls[0], "/cluster/leave", &LeaveRequest { id: 2 }).await?;
+    let view: ClusterView =
+        admin(&urls[0], "/cluster/leave", &LeaveRequest { id: 2 }, &key).await?;
     print_view(&view);
     keys_per_node(&all).await?;
 

@@ -31,6 +31,7 @@ use crate::ring::{Member, NodeId, Placement, Ring, moved_arcs};
 use crate::store::{Store, StoreError};
 use crate::transfer;
 use crate::wal::LogOptions;
+use harness::cluster_key::ClusterKey;
 
 /// The file, in the data directory, that keeps the node's membership across restarts.
 pub const MEMBERSHIP_FILE: &str = "cluster.json";
@@ -61,6 +62,9 @@ pub struct Config {
     pub move_wait: Duration,
     /// How long a membership change may take before its coordinator gives up waiting.
     pub change_timeout: Duration,
+    /// The cluster's secret: required on `/internal/` and on membership changes, sent to
+    /// peers.
+    pub cluster_key: ClusterKey,
 }
 
 impl Default for Config {
@@ -77,6 +81,7 @@ impl Default for Config {
             peer_timeout: Duration::from_secs(5),
             move_wait: Duration::from_secs(5),
             change_timeout: Duration::from_secs(30),
+            cluster_key: ClusterKey::none(),
         }
     }
 }
@@ -167,7 +172,7 @@ impl Node {
             }
             Err(e) => return Err(e.into()),
         };
-        let http = harness::cluster::http_client(config.peer_timeout)?;
+        let http = harness::cluster_key::peer_client(config.peer_timeout, &config.cluster_key)?;
         let node = Arc::new(Self {
             id: config.id,
             url,
@@ -183,6 +188,11 @@ impl Node {
         node.save(&*node.membership.try_read()?)?;
         node.resume_pulls()?;
         Ok(node)
+    }
+
+    /// The node's settings.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The node's id.

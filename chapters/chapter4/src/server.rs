@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
+use harness::cluster_key::require_cluster_key;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -70,6 +71,10 @@ pub async fn run(
         };
         let request_timeout = config.request_timeout;
         let fsync = config.log.fsync;
+        config
+            .cluster_key
+            .check_bind(listener.local_addr()?)
+            .map_err(anyhow::Error::msg)?;
         let node = Node::open(config, url)?;
         let view = node.view().await;
         tracing::info!(
@@ -94,18 +99,28 @@ pub async fn run(
 /// The router with every route and middleware; tests can drive it with `oneshot`.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
     let id = state.node.id();
-    Router::new()
-        .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
-        .route("/kv", axum::routing::any(empty_key))
-        .route("/kv/", axum::routing::any(empty_key))
-        .route("/cluster", get(cluster))
+    // Changing the membership and everything between nodes needs the cluster's key
+    // (401 before any body is read); a few such requests are read at once.
+    let guarded = Router::new()
         .route("/cluster/join", post(join))
         .route("/cluster/leave", post(leave))
         .route("/internal/ring", post(install))
         .route("/internal/handoff", post(handoff))
         .route("/internal/release", post(release))
+        .layer(shed_beyond(MAX_INTERNAL_IN_FLIGHT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.node.config().cluster_key.clone(),
+            require_cluster_key,
+        ));
+    Router::new()
+        .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
+        .route("/kv", axum::routing::any(empty_key))
+        .route("/kv/", axum::routing::any(empty_key))
+        .route("/cluster", get(cluster))
         .route("/health", get(health))
         .route("/status", get(status))
+        .layer(shed_beyond(MAX_CLIENT_REQUESTS_IN_FLIGHT))
+        .merge(guarded)
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -128,6 +143,46 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         )
 }
 // ANCHOR_END: app
+
+/// How many membership and internal requests a node serves at once (`503` past that).
+pub const MAX_INTERNAL_IN_FLIGHT: usize = 16;
+/// How many client requests a node serves at once (`503` past that), which also bounds
+/// the writes waiting for its disk.
+pub const MAX_CLIENT_REQUESTS_IN_FLIGHT: usize = 1024;
+
+/// A layer that serves at most `limit` requests at once and answers `503` JSON to the
+/// rest at once, instead of queueing them without bound.
+fn shed_beyond<S>(
+    limit: usize,
+) -> impl tower::Layer<
+    S,
+    Service = impl tower::Service<
+        Request,
+        Response = Response,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone
+              + Send
+              + Sync
+              + 'static,
+> + Clone
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+            ApiError::Unavailable(format!(
+                "this node is serving as many such requests as it allows ({limit}); retry"
+            ))
+        }))
+        .load_shed()
+        .concurrency_limit(limit)
+}
 
 async fn get_key(State(state): State<AppState>, hops: Hops, Key(key): Key) -> Response {
     kv(&state, &key, KvOp::Get, hops).await

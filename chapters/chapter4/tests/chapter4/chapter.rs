@@ -353,6 +353,29 @@ async fn chapter_bad_membership_requests_and_unknown_nodes_get_json_errors_and_c
             answer.body
         );
     }
+    // Without the cluster's key, nobody changes the membership or talks as a node.
+    for path in [
+        "/cluster/join",
+        "/cluster/leave",
+        "/internal/ring",
+        "/internal/handoff",
+        "/internal/release",
+    ] {
+        let answer = send(
+            harness::cluster::http_client(Duration::from_secs(10))
+                .expect("a client")
+                .post(format!("{base}{path}"))
+                .json(&json!({"id": 3, "url": "http://127.0.0.1:9"})),
+        )
+        .await
+        .expect("an answer");
+        assert_eq!(
+            (answer.status, answer.body["error"].as_str()),
+            (401, Some("unauthorized")),
+            "{path} without the key: {}",
+            answer.body
+        );
+    }
     // A hops header that is not a number.
     let answer = send(
         http()

@@ -8,13 +8,18 @@ use chapter4::api::{ClusterView, Status};
 use chapter4::ring::{Member, Placement, Ring};
 use chapter4::{Config, bench};
 use harness::TestNode;
-use harness::cluster::http_client;
+use harness::cluster_key::{ClusterKey, peer_client};
 use harness::node::NodeSetup;
 use serde_json::Value;
 
 /// How long anything a test waits for may take before the test fails (a generous bound
 /// for a loaded 2-core machine; the waits poll and usually end in milliseconds).
 pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The secret every test cluster's nodes share (the tests' [`http`] client sends it).
+pub fn cluster_key() -> ClusterKey {
+    ClusterKey::new("chapter4-test-cluster-key").expect("a valid key")
+}
 
 /// The placement the loopback tests use unless they say otherwise.
 pub const CONSISTENT: Placement = Placement::Consistent { vnodes: 64 };
@@ -28,7 +33,7 @@ pub struct TestCluster {
 impl TestCluster {
     pub fn start(n: usize, placement: Placement) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let nodes = bench::start_cluster(n, placement, dir.path(), |_| {})
+        let nodes = bench::start_cluster(n, placement, dir.path(), &cluster_key(), |_| {})
             .expect("starting loopback nodes should always work");
         Self { dir, nodes }
     }
@@ -59,6 +64,7 @@ impl TestCluster {
             id,
             data_dir: data_dir.clone(),
             placement: CONSISTENT,
+            cluster_key: cluster_key(),
             ..Config::default()
         };
         let setup = NodeSetup {
@@ -66,6 +72,7 @@ impl TestCluster {
             peers: Vec::new(),
             data_dir: Some(data_dir),
             addr: None,
+            cluster_key: Some(cluster_key()),
         };
         let node = TestNode::start_with(setup, move |ctx| {
             chapter4::run(ctx.listener, config.clone(), ctx.shutdown)
@@ -83,9 +90,10 @@ impl TestCluster {
     }
 }
 
-/// A fresh HTTP client (no pooled connection can outlive a stopped node).
+/// A fresh HTTP client (no pooled connection can outlive a stopped node) that sends the
+/// cluster's key, as an operator's `chapter4 join` does.
 pub fn http() -> reqwest::Client {
-    http_client(Duration::from_secs(30)).expect("building an HTTP client")
+    peer_client(Duration::from_secs(30), &cluster_key()).expect("building an HTTP client")
 }
 
 /// An answer: status, JSON body, `x-served-by` and `x-hops`.
