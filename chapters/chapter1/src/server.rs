@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{BoxError, Json, Router};
+use harness::json_body::{self, BodyError};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -227,31 +227,25 @@ pub struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(JsonBody(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
-                "send the body as JSON with the header `Content-Type: application/json`".into(),
+        match json_body::object::<T, S>(request, state).await {
+            Ok(value) => Ok(JsonBody(value)),
+            Err(BodyError::NotJson) => Err(ApiError::UnsupportedMediaType(
+                BodyError::NotJson.to_string(),
             )),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidBody(format!(
-                "the body is not valid JSON: {}",
-                e.body_text()
-            ))),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidBody(format!(
+            Err(BodyError::Data(e)) => Err(ApiError::InvalidBody(format!(
                 "the body is JSON but not the expected {{\"value\": string, \"if_version\"?: number}}: {}",
-                e.body_text()
+                e
             ))),
-            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::TooLarge(format!(
-                    "the body is larger than the limit of {MAX_BODY_BYTES} bytes (1 MiB)"
-                )))
-            }
-            Err(rejection) => Err(ApiError::InvalidBody(rejection.body_text())),
+            Err(BodyError::TooLarge) => Err(ApiError::TooLarge(format!(
+                "the body is larger than the limit of {MAX_BODY_BYTES} bytes (1 MiB)"
+            ))),
+            Err(other) => Err(ApiError::InvalidBody(other.to_string())),
         }
     }
 }

@@ -12,7 +12,8 @@
 //!   x-client-id: <1 to 64 characters>    x-request-id: <a number that grows per write>
 //!
 //! between nodes:
-//! POST   /internal/raft  [Envelope, ...]    202 (answers travel as messages too)
+//! POST   /internal/raft  Batch              202 (answers travel as messages too)
+//!        (needs the cluster's key: x-cluster-key)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,14 @@ pub struct Envelope {
     pub to: u64,
     /// The message.
     pub message: Message,
+}
+
+/// The body of `POST /internal/raft`: a sender's messages, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// The messages.
+    pub envelopes: Vec<Envelope>,
 }
 
 /// The answer to `GET /status`.

@@ -702,8 +702,8 @@ async fn send_to_peer(http: reqwest::Client, peer: Peer, mut outbox: mpsc::Recei
                 None => return, // the node is gone
             },
         };
-        let mut body = Vec::with_capacity(first.len() + 2);
-        body.push(b'[');
+        let mut body = Vec::with_capacity(first.len() + BATCH_OPEN.len() + BATCH_CLOSE.len());
+        body.extend_from_slice(BATCH_OPEN);
         body.extend_from_slice(&first);
         let mut count = 1;
         while count < MAX_ENVELOPES {
@@ -713,7 +713,7 @@ async fn send_to_peer(http: reqwest::Client, peer: Peer, mut outbox: mpsc::Recei
             let Some(bytes) = encode(&envelope) else {
                 continue;
             };
-            if body.len() + bytes.len() + 2 > MAX_REQUEST_BYTES {
+            if body.len() + bytes.len() + 1 + BATCH_CLOSE.len() > MAX_REQUEST_BYTES {
                 next = Some(bytes); // the first of the next request
                 break;
             }
@@ -721,7 +721,7 @@ async fn send_to_peer(http: reqwest::Client, peer: Peer, mut outbox: mpsc::Recei
             body.extend_from_slice(&bytes);
             count += 1;
         }
-        body.push(b']');
+        body.extend_from_slice(BATCH_CLOSE);
         let request = http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -736,11 +736,17 @@ async fn send_to_peer(http: reqwest::Client, peer: Peer, mut outbox: mpsc::Recei
     }
 }
 
+/// A request's body is a [`crate::api::Batch`]: `{"envelopes": [` envelopes `]}`.
+const BATCH_OPEN: &[u8] = br#"{"envelopes":["#;
+const BATCH_CLOSE: &[u8] = b"]}";
+
 /// One envelope as JSON, or `None` (logged) if it cannot be encoded or could never fit
 /// in a request: a message is sent whole or not at all, never empty.
 fn encode(envelope: &Envelope) -> Option<Vec<u8>> {
     match serde_json::to_vec(envelope) {
-        Ok(bytes) if bytes.len() + 2 <= MAX_REQUEST_BYTES => Some(bytes),
+        Ok(bytes) if bytes.len() + BATCH_OPEN.len() + BATCH_CLOSE.len() <= MAX_REQUEST_BYTES => {
+            Some(bytes)
+        }
         Ok(bytes) => {
             tracing::error!(
                 to = envelope.to,

@@ -4,7 +4,7 @@
 //! too, so a read can never see a deposed leader's stale state (a cheaper way, leases
 //! or read indexes, is discussed in the book). A request at a follower answers `421
 //! not_leader` with the leader's address. `/internal/raft` takes a batch of
-//! [`Envelope`]s and answers `202` at once: the answers travel back as messages.
+//! [`Batch`] of envelopes and answers `202` once the driver has taken them: the answers travel back as messages.
 //!
 //! Requests pass through, outermost first: a tracing span per request; a catch-panic
 //! layer that turns a handler's panic into a JSON 500 naming the exercise; a timeout so
@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -24,14 +23,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
 use harness::cluster_key::{ClusterKey, require_cluster_key};
+use harness::json_body::{self, BodyError};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Instrument, Level};
 
 use crate::api::{
-    CLIENT_ID_HEADER, Command, DeleteResponse, Entry, Envelope, Health, PutRequest,
-    REQUEST_ID_HEADER, RequestId, Status,
+    Batch, CLIENT_ID_HEADER, Command, DeleteResponse, Entry, Health, PutRequest, REQUEST_ID_HEADER,
+    RequestId, Status,
 };
 use crate::error::ApiError;
 use crate::machine::Applied;
@@ -266,9 +266,9 @@ async fn delete_key(
 
 async fn raft(
     State(node): State<Arc<Node>>,
-    JsonBody(envelopes): JsonBody<Vec<Envelope>>,
+    JsonBody(batch): JsonBody<Batch>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let accepted = node.receive(envelopes).await?;
+    let accepted = node.receive(batch.envelopes).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "accepted": accepted })),
@@ -328,31 +328,25 @@ pub struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(JsonBody(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
-                "send the body as JSON with the header `Content-Type: application/json`".into(),
+        match json_body::object::<T, S>(request, state).await {
+            Ok(value) => Ok(JsonBody(value)),
+            Err(BodyError::NotJson) => Err(ApiError::UnsupportedMediaType(
+                BodyError::NotJson.to_string(),
             )),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidBody(format!(
-                "the body is not valid JSON: {}",
-                e.body_text()
-            ))),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidBody(format!(
+            Err(BodyError::Data(e)) => Err(ApiError::InvalidBody(format!(
                 "the body is JSON but not what this route expects: {}",
-                e.body_text()
+                e
             ))),
-            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::TooLarge(
-                    "the body is larger than this route's limit (1 MiB for a value)".to_string(),
-                ))
-            }
-            Err(rejection) => Err(ApiError::InvalidBody(rejection.body_text())),
+            Err(BodyError::TooLarge) => Err(ApiError::TooLarge(
+                "the body is larger than this route's limit (1 MiB for a value)".to_string(),
+            )),
+            Err(other) => Err(ApiError::InvalidBody(other.to_string())),
         }
     }
 }

@@ -8,6 +8,7 @@
 //!   client, and kill and restart nodes, with no fault logic in the nodes.
 //! - [`cluster_key`]: the cluster's secret that internal routes require (`401`
 //!   without it), the middleware that checks it and the peer client that sends it.
+//! - [`json_body`]: a request's body read strictly as a JSON object of a route's type.
 //! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
 //! - [`sim`]: a deterministic simulator for sans-IO protocol code: virtual time, seeded
@@ -32,6 +33,7 @@ pub mod cluster_key;
 pub mod disk;
 pub mod eventually;
 pub mod history;
+pub mod json_body;
 pub mod linearizability;
 pub mod load;
 pub mod machine;

@@ -275,7 +275,17 @@ async fn chapter_every_bad_input_gets_its_documented_error_and_loses_nothing() -
             .json("{}")
             .expect(405, "method_not_allowed", "PATCH"),
     ];
-    for case in cases {
+    // Valid JSON that is not an object (serde alone would take the first three for one),
+    // and a field given twice.
+    let shapes = harness::json_body::NOT_OBJECTS.map(|body| {
+        BadInput::new("a body that is not a JSON object", M::PUT, "/kv/k")
+            .json(body)
+            .expect(400, "invalid_body", "JSON object")
+    });
+    let twice = BadInput::new("a field given twice", M::PUT, "/kv/k")
+        .json(r#"{"value": "a", "value": "b"}"#)
+        .expect(400, "invalid_body", "duplicate");
+    for case in cases.into_iter().chain(shapes).chain([twice]) {
         let what = case.what;
         let (status, body) = call(case.method, &format!("{url}{}", case.path), case.body).await?;
         assert_eq!(status, case.status, "{what}: status (body {body})");

@@ -356,6 +356,29 @@ async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
             );
         }
     }
+    // Valid JSON that is not an object, on every route that takes a body.
+    for body in harness::json_body::NOT_OBJECTS {
+        let body: serde_json::Value = serde_json::from_str(body).expect("valid JSON");
+        for url in [
+            format!("{leader}/kv/k"),
+            format!("{follower}/internal/append"),
+            format!("{follower}/internal/snapshot"),
+        ] {
+            let method = if url.ends_with("/kv/k") {
+                reqwest::Method::PUT
+            } else {
+                reqwest::Method::POST
+            };
+            let (got, answer) = call_with(&peer, method, &url, Some(body.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e:#}"));
+            assert_eq!(
+                (got, answer["error"].as_str()),
+                (400, Some("invalid_body")),
+                "{url} with {body}: {answer}"
+            );
+        }
+    }
     // Without the cluster's key, no internal route does anything.
     for path in ["append", "snapshot", "promote"] {
         let (got, answer) = call(

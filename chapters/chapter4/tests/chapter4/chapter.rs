@@ -353,6 +353,28 @@ async fn chapter_bad_membership_requests_and_unknown_nodes_get_json_errors_and_c
             answer.body
         );
     }
+    // Valid JSON that is not an object, on every route that takes a body.
+    for body in harness::json_body::NOT_OBJECTS {
+        let body: Value = serde_json::from_str(body).expect("valid JSON");
+        for (method, path) in [
+            (Method::PUT, "/kv/k"),
+            (Method::POST, "/cluster/join"),
+            (Method::POST, "/cluster/leave"),
+            (Method::POST, "/internal/ring"),
+            (Method::POST, "/internal/handoff"),
+            (Method::POST, "/internal/release"),
+        ] {
+            let answer = call(method, &format!("{base}{path}"), Some(body.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{path}: {e:#}"));
+            assert_eq!(
+                (answer.status, answer.body["error"].as_str()),
+                (400, Some("invalid_body")),
+                "{path} with {body}: {}",
+                answer.body
+            );
+        }
+    }
     // Without the cluster's key, nobody changes the membership or talks as a node.
     for path in [
         "/cluster/join",

@@ -58,11 +58,11 @@ async fn chapter_internal_routes_refuse_requests_without_the_cluster_key() {
     let base = cluster.direct_url(leader);
     let before = status(&base).await.expect("status");
     // A vote request with a huge term: with it, anyone could force elections.
-    let forged = json!([envelope(
+    let forged = json!({"envelopes": [envelope(
         (leader + 1) % 3,
         leader,
         json!({"type": "request_vote", "term": MAX_TERM, "last_log_index": 1_000_000, "last_log_term": MAX_TERM}),
-    )]);
+    )]});
     let wrong = reqwest::Client::new()
         .post(format!("{base}/internal/raft"))
         .header(CLUSTER_KEY_HEADER, "not-the-cluster-key-at-all")
@@ -86,7 +86,7 @@ async fn chapter_internal_routes_refuse_requests_without_the_cluster_key() {
         "a refused message changed nothing"
     );
     // The same cluster's key is let in (and this message is then judged on its merits).
-    let (code, _) = post(&peer(&cluster), &base, &json!([])).await;
+    let (code, _) = post(&peer(&cluster), &base, &json!({"envelopes": []})).await;
     assert_eq!(code, 202);
 }
 // ANCHOR_END: without_key
@@ -152,7 +152,8 @@ async fn chapter_no_peer_message_stops_a_node() {
     ];
     for (round, (what, to, from, message)) in cases.into_iter().enumerate() {
         let base = cluster.direct_url(to);
-        let (code, body) = post(&client, &base, &json!([envelope(from, to, message)])).await;
+        let batch = json!({"envelopes": [envelope(from, to, message)]});
+        let (code, body) = post(&client, &base, &batch).await;
         assert_eq!(
             (code, body["error"].as_str()),
             (400, Some("invalid_body")),
@@ -160,14 +161,15 @@ async fn chapter_no_peer_message_stops_a_node() {
         );
         group_still_serves(&cluster, round + 1).await;
     }
-    // A well-formed batch that is not JSON of the right shape.
-    let (code, body) = post(
-        &client,
-        &cluster.direct_url(follower),
-        &json!({"nonsense": 1}),
-    )
-    .await;
-    assert_eq!((code, body["error"].as_str()), (400, Some("invalid_body")));
+    // Bodies that are JSON but not a batch.
+    for body in [json!({"nonsense": 1}), json!([]), json!([[]])] {
+        let (code, answer) = post(&client, &cluster.direct_url(follower), &body).await;
+        assert_eq!(
+            (code, answer["error"].as_str()),
+            (400, Some("invalid_body")),
+            "{body}: {answer}"
+        );
+    }
 }
 
 /// The process's resident memory in bytes (Linux), to show a flood holds it bounded.
@@ -264,10 +266,10 @@ async fn chapter_a_flood_of_internal_requests_is_bounded_and_the_node_recovers()
     .unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// A JSON array of `size` bytes (spaces inside the brackets).
+/// A JSON object of `size` bytes (spaces inside the braces).
 fn bytes_of_size(size: usize) -> axum::body::Bytes {
     let mut body = vec![b' '; size];
-    body[0] = b'[';
-    body[size - 1] = b']';
+    body[0] = b'{';
+    body[size - 1] = b'}';
     axum::body::Bytes::from(body)
 }
