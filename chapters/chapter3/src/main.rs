@@ -111,7 +111,9 @@ enum Command {
         node: NodeArg,
     },
     /// Hand failover: make this node the leader of a new term. Only once the old leader is
-    /// dead, and only on the follower with the highest `last_index`.
+    /// dead, and only on the follower whose log is most up to date: the highest
+    /// `last_term`, then the highest `last_index` (not simply the longest log). Sends the
+    /// cluster key (internal route).
     Promote {
         #[command(flatten)]
         node: NodeArg,

@@ -821,7 +821,8 @@ impl Node {
 
     /// The given procedure for a hand failover: make this node the leader of a new term.
     /// Run it only once the old leader is dead (or cut off for good), and on the follower
-    /// with the longest log: nothing stops two leaders in this chapter but the terms.
+    /// whose log is most up to date, by (last term, last index): nothing stops two
+    /// leaders in this chapter but the terms.
     pub async fn promote(&self) -> Result<(), WriteError> {
         let done = {
             let mut replica = self.lock();

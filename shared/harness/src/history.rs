@@ -12,20 +12,18 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-/// An operation on the key-value model. Compare-and-set compares *values*; give every
-/// write a unique value, and "the key is still at the version I read" becomes "the key
-/// still holds the value I read".
+/// An operation on the key-value model, as the course's API has them: every write
+/// gets a version that grows, a read returns the value *and* its version, and a
+/// conditional write names the version it expects (`if_version`, `0`: absent).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KvOp {
     /// Read a key.
     Get { key: String },
-    /// Write a key unconditionally.
-    Put { key: String, value: String },
-    /// Write `new` only if the key holds `expected` (`None`: only if absent).
-    Cas {
+    /// Write a key; with `if_version`, only if the key is at that version (0: absent).
+    Put {
         key: String,
-        expected: Option<String>,
-        new: String,
+        value: String,
+        if_version: Option<u64>,
     },
     /// Remove a key.
     Delete { key: String },
@@ -35,10 +33,7 @@ impl KvOp {
     /// The key the operation touches.
     pub fn key(&self) -> &str {
         match self {
-            KvOp::Get { key }
-            | KvOp::Put { key, .. }
-            | KvOp::Cas { key, .. }
-            | KvOp::Delete { key } => key,
+            KvOp::Get { key } | KvOp::Put { key, .. } | KvOp::Delete { key } => key,
         }
     }
 }
@@ -47,14 +42,16 @@ impl fmt::Display for KvOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KvOp::Get { key } => write!(f, "get({key})"),
-            KvOp::Put { key, value } => write!(f, "put({key}, {value})"),
-            KvOp::Cas { key, expected, new } => {
-                write!(
-                    f,
-                    "cas({key}, {}, {new})",
-                    expected.as_deref().unwrap_or("∅")
-                )
-            }
+            KvOp::Put {
+                key,
+                value,
+                if_version: None,
+            } => write!(f, "put({key}, {value})"),
+            KvOp::Put {
+                key,
+                value,
+                if_version: Some(v),
+            } => write!(f, "put({key}, {value}, if v{v})"),
             KvOp::Delete { key } => write!(f, "delete({key})"),
         }
     }
@@ -63,23 +60,27 @@ impl fmt::Display for KvOp {
 /// What a completed operation returned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KvOutput {
-    /// A get's answer (`None`: not found).
-    Value(Option<String>),
-    /// A put was acknowledged.
-    Written,
-    /// Whether a compare-and-set took effect.
-    Swapped(bool),
-    /// Whether a delete found the key.
-    Deleted(bool),
+    /// A get's answer: the value and its version (`None`: not found).
+    Value(Option<(String, u64)>),
+    /// A put took effect with this version.
+    Written { version: u64 },
+    /// A conditional put was refused: the key is at `current` (0: absent).
+    Mismatch { current: u64 },
+    /// A delete took effect with this version.
+    Deleted { version: u64 },
+    /// A delete found no key.
+    NotFound,
 }
 
 impl fmt::Display for KvOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KvOutput::Value(Some(v)) => write!(f, "{v}"),
-            KvOutput::Value(None) => write!(f, "∅"),
-            KvOutput::Written => write!(f, "ok"),
-            KvOutput::Swapped(ok) | KvOutput::Deleted(ok) => write!(f, "{ok}"),
+            KvOutput::Value(Some((value, version))) => write!(f, "{value}@v{version}"),
+            KvOutput::Value(None) | KvOutput::NotFound => write!(f, "∅"),
+            KvOutput::Written { version } | KvOutput::Deleted { version } => {
+                write!(f, "ok@v{version}")
+            }
+            KvOutput::Mismatch { current } => write!(f, "mismatch (at v{current})"),
         }
     }
 }
@@ -120,9 +121,10 @@ pub struct Operation {
 /// use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 ///
 /// let recorder = Recorder::new();
-/// let call = recorder.invoke(0, KvOp::Put { key: "k".into(), value: "v1".into() });
+/// let put = KvOp::Put { key: "k".into(), value: "v1".into(), if_version: None };
+/// let call = recorder.invoke(0, put);
 /// // ... send the request, await the answer ...
-/// call.finish(Outcome::Ok(KvOutput::Written));
+/// call.finish(Outcome::Ok(KvOutput::Written { version: 1 }));
 /// let lost = recorder.invoke(1, KvOp::Get { key: "k".into() });
 /// drop(lost); // never finished: recorded as unknown
 /// assert_eq!(recorder.operations().len(), 2);

@@ -115,58 +115,153 @@ fn describe(op: &Operation) -> String {
     )
 }
 
-/// The key-value model: one key's value. Returns the state after `op`, or `None` if
-/// `op` cannot have returned `output` from `state`. `output: None` (unknown) accepts
-/// whatever the operation would have returned.
-pub fn step(
-    state: &Option<String>,
-    op: &KvOp,
-    output: Option<&KvOutput>,
-) -> Option<Option<String>> {
+/// What the model knows of one key: its value and version, if present, and the highest
+/// version any operation on the key has shown so far (versions only grow, so a later
+/// write's must be higher).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyState {
+    /// The value and its version; the version is `None` when the write's answer was
+    /// lost (it is then some version above `floor`, learnt when a read shows it).
+    pub current: Option<(String, Option<u64>)>,
+    /// The highest version seen on this key so far.
+    pub floor: u64,
+}
+
+/// The key-value model: the states a key can be in after `op` returned `output` from
+/// `state` (none: it cannot have). `output: None` (unknown) accepts whatever the
+/// operation would have returned, including not taking effect at all only where the
+/// operation could have been refused (a conditional put).
+pub fn step(state: &KeyState, op: &KvOp, output: Option<&KvOutput>) -> Vec<KeyState> {
+    let mut next = Vec::new();
     match (op, output) {
-        (KvOp::Get { .. }, None) => Some(state.clone()),
-        (KvOp::Get { .. }, Some(KvOutput::Value(seen))) => (seen == state).then(|| state.clone()),
-        (KvOp::Put { value, .. }, None | Some(KvOutput::Written)) => Some(Some(value.clone())),
-        (KvOp::Cas { expected, new, .. }, output) => {
-            let matches = state == expected;
-            match output {
-                None => Some(if matches {
-                    Some(new.clone())
-                } else {
-                    state.clone()
-                }),
-                Some(KvOutput::Swapped(true)) if matches => Some(Some(new.clone())),
-                Some(KvOutput::Swapped(false)) if !matches => Some(state.clone()),
-                _ => None,
+        (KvOp::Get { .. }, None) => next.push(state.clone()),
+        (KvOp::Get { .. }, Some(KvOutput::Value(None))) if state.current.is_none() => {
+            next.push(state.clone());
+        }
+        (KvOp::Get { .. }, Some(KvOutput::Value(Some((value, version))))) => {
+            if let Some((held, known)) = &state.current
+                && held == value
+            {
+                next.extend(pin(state, *known, *version));
             }
         }
-        (KvOp::Delete { .. }, None) => Some(None),
-        (KvOp::Delete { .. }, Some(KvOutput::Deleted(found))) => {
-            (*found == state.is_some()).then_some(None)
+        (
+            KvOp::Put {
+                value, if_version, ..
+            },
+            output,
+        ) => {
+            let (can_match, can_miss) = condition(state, *if_version);
+            match output {
+                None => {
+                    if can_match {
+                        next.push(written(value, None, state.floor));
+                    }
+                    if can_miss {
+                        next.push(state.clone());
+                    }
+                }
+                Some(KvOutput::Written { version }) => {
+                    if can_match && *version > state.floor.max(if_version.unwrap_or(0)) {
+                        next.push(written(value, Some(*version), *version));
+                    }
+                }
+                Some(KvOutput::Mismatch { current }) => {
+                    if can_miss && *if_version != Some(*current) {
+                        match &state.current {
+                            None if *current == 0 => next.push(state.clone()),
+                            None => {}
+                            Some((_, known)) => next.extend(pin(state, *known, *current)),
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
         }
-        _ => None,
+        (KvOp::Delete { .. }, None) => next.push(KeyState {
+            current: None,
+            floor: state.floor,
+        }),
+        (KvOp::Delete { .. }, Some(KvOutput::Deleted { version }))
+            if state.current.is_some() && *version > state.floor =>
+        {
+            next.push(KeyState {
+                current: None,
+                floor: *version,
+            });
+        }
+        (KvOp::Delete { .. }, Some(KvOutput::NotFound)) if state.current.is_none() => {
+            next.push(state.clone());
+        }
+        _ => {}
+    }
+    next
+}
+
+/// Whether a put with `if_version` can take effect from `state`, and whether it can be
+/// refused: (can match, can miss).
+fn condition(state: &KeyState, if_version: Option<u64>) -> (bool, bool) {
+    let Some(expected) = if_version else {
+        return (true, false);
+    };
+    match &state.current {
+        None => (expected == 0, expected != 0),
+        Some((_, Some(known))) => (*known == expected, *known != expected),
+        // A version nobody has seen yet: anything above the floor.
+        Some((_, None)) => (expected > state.floor, true),
     }
 }
 
-/// Checks a whole history within `budget` (shared by all keys). Failed operations are
-/// ignored; each key starts absent.
+/// The key's state once an operation showed its version is `seen`.
+fn pin(state: &KeyState, known: Option<u64>, seen: u64) -> Option<KeyState> {
+    match known {
+        Some(version) => (version == seen).then(|| state.clone()),
+        None => (seen > state.floor).then(|| KeyState {
+            current: state.current.as_ref().map(|(v, _)| (v.clone(), Some(seen))),
+            floor: seen,
+        }),
+    }
+}
+
+fn written(value: &str, version: Option<u64>, floor: u64) -> KeyState {
+    KeyState {
+        current: Some((value.to_string(), version)),
+        floor,
+    }
+}
+
+/// Every state `op` can lead to from any of `states`, sorted and without repeats.
+fn step_all(states: &[KeyState], op: &KvOp, output: Option<&KvOutput>) -> Vec<KeyState> {
+    let mut next: Vec<KeyState> = states.iter().flat_map(|s| step(s, op, output)).collect();
+    next.sort();
+    next.dedup();
+    next
+}
+
+/// Checks a whole history within `budget`. Failed operations are ignored; each key
+/// starts absent. Every key is given an equal share of the budget first, then the
+/// undecided ones share what is left: a violation on one key is reported even if
+/// another key's search runs out of time.
 pub fn check(history: &[Operation], budget: Duration) -> Verdict {
-    let deadline = Instant::now() + budget;
+    let start = Instant::now();
     let mut by_key: BTreeMap<&str, Vec<Operation>> = BTreeMap::new();
     for op in history.iter().filter(|op| !op.failed) {
         by_key.entry(op.op.key()).or_default().push(op.clone());
     }
-    for (key, operations) in by_key {
-        match check_key(&operations, deadline) {
+    let share = budget / (by_key.len().max(1) as u32);
+    let mut undecided = Vec::new();
+    for (key, operations) in &by_key {
+        match check_key(operations, Instant::now() + share) {
             Some(true) => {}
-            Some(false) => {
-                let timeline = crate::timeline::write(key, &operations).ok();
-                return Verdict::Violation {
-                    key: key.to_string(),
-                    operations,
-                    timeline,
-                };
-            }
+            Some(false) => return violation(key, operations),
+            None => undecided.push(*key),
+        }
+    }
+    for key in &undecided {
+        let operations = &by_key[key];
+        match check_key(operations, start + budget) {
+            Some(true) => {}
+            Some(false) => return violation(key, operations),
             None => {
                 return Verdict::Inconclusive {
                     key: key.to_string(),
@@ -177,6 +272,14 @@ pub fn check(history: &[Operation], budget: Duration) -> Verdict {
         }
     }
     Verdict::Linearizable
+}
+
+fn violation(key: &str, operations: &[Operation]) -> Verdict {
+    Verdict::Violation {
+        key: key.to_string(),
+        operations: operations.to_vec(),
+        timeline: crate::timeline::write(key, operations).ok(),
+    }
 }
 
 /// One entry of the time-ordered list: an operation's call or return.
@@ -233,9 +336,11 @@ fn check_key(ops: &[Operation], deadline: Instant) -> Option<bool> {
 
     let words = ops.len().div_ceil(64);
     let mut linearized = vec![0u64; words];
-    let mut state: Option<String> = None;
-    let mut cache: HashSet<(Vec<u64>, Option<String>)> = HashSet::new();
-    let mut stack: Vec<(usize, Option<String>)> = Vec::new();
+    // The model may not know a version yet (a write whose answer was lost), so it
+    // tracks every state the key can be in, as Porcupine does for such models.
+    let mut state: Vec<KeyState> = vec![KeyState::default()];
+    let mut cache: HashSet<(Vec<u64>, Vec<KeyState>)> = HashSet::new();
+    let mut stack: Vec<(usize, Vec<KeyState>)> = Vec::new();
     let mut current = entries[0].next;
     let mut iterations = 0u64;
 
@@ -247,7 +352,8 @@ fn check_key(ops: &[Operation], deadline: Instant) -> Option<bool> {
         let entry = entries[current];
         if entry.is_call {
             let op = &ops[entry.op];
-            if let Some(next_state) = step(&state, &op.op, op.output.as_ref()) {
+            let next_state = step_all(&state, &op.op, op.output.as_ref());
+            if !next_state.is_empty() {
                 let mut bits = linearized.clone();
                 bits[entry.op / 64] |= 1 << (entry.op % 64);
                 if cache.insert((bits.clone(), next_state.clone())) {
@@ -329,32 +435,31 @@ pub fn random_history(
         planned.push((point, op));
     }
     // Then apply them in the order of their instants, choosing each operation's kind
-    // and computing its output against the true state.
+    // and computing its output against the true state. Versions are one counter for
+    // the whole store, as a log index is.
     planned.sort_by_key(|(point, _)| *point);
-    let mut values: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut written: Vec<String> = Vec::new();
+    let mut values: BTreeMap<String, Option<(String, u64)>> = BTreeMap::new();
+    let mut version = 0u64;
     for (n, (_, op)) in planned.iter_mut().enumerate() {
         let key = op.op.key().to_string();
-        let current = values.get(&key).cloned().flatten();
+        let at = values
+            .get(&key)
+            .and_then(|v| v.as_ref().map(|(_, version)| *version))
+            .unwrap_or(0);
         let value = format!("v{n}");
         op.op = match rng.u8(0..20) {
             0..=9 => KvOp::Get { key: key.clone() },
-            10..=14 => KvOp::Put {
+            10..=13 => KvOp::Put {
                 key: key.clone(),
                 value,
+                if_version: None,
             },
-            15..=18 => {
-                let expected = if rng.bool() || written.is_empty() {
-                    current.clone()
-                } else {
-                    Some(written[rng.usize(0..written.len())].clone())
-                };
-                KvOp::Cas {
-                    key: key.clone(),
-                    expected,
-                    new: value,
-                }
-            }
+            14..=17 => KvOp::Put {
+                key: key.clone(),
+                value,
+                // Half the time the version the key is at; else one it may have had.
+                if_version: Some(if rng.bool() { at } else { rng.u64(0..=version) }),
+            },
             _ => KvOp::Delete { key: key.clone() },
         };
         let lost = rng.f64() < unknown;
@@ -363,17 +468,28 @@ pub fn random_history(
         if takes_effect {
             let output = match &op.op {
                 KvOp::Get { .. } => KvOutput::Value(state.clone()),
-                KvOp::Put { .. } => KvOutput::Written,
-                KvOp::Cas { expected, .. } => KvOutput::Swapped(state == expected),
-                KvOp::Delete { .. } => KvOutput::Deleted(state.is_some()),
+                KvOp::Put {
+                    value, if_version, ..
+                } => {
+                    if if_version.is_none_or(|expected| expected == at) {
+                        version += 1;
+                        *state = Some((value.clone(), version));
+                        KvOutput::Written { version }
+                    } else {
+                        KvOutput::Mismatch { current: at }
+                    }
+                }
+                KvOp::Delete { .. } => {
+                    if state.is_some() {
+                        version += 1;
+                        *state = None;
+                        KvOutput::Deleted { version }
+                    } else {
+                        KvOutput::NotFound
+                    }
+                }
             };
-            if let Some(next) = step(state, &op.op, Some(&output)) {
-                *state = next;
-            }
             op.output = Some(output);
-        }
-        if let KvOp::Put { value, .. } | KvOp::Cas { new: value, .. } = &op.op {
-            written.push(value.clone());
         }
         if lost {
             op.ret = None;

@@ -4,55 +4,73 @@
 use std::time::Duration;
 
 use harness::history::{KvOp, KvOutput, Operation, Outcome, Recorder};
-use harness::linearizability::{Verdict, check, random_history, step};
+use harness::linearizability::{KeyState, Verdict, check, random_history, step};
 
 const BUDGET: Duration = Duration::from_secs(10);
 
-fn get(client: usize, invoke: u64, ret: u64, value: Option<&str>) -> Operation {
+fn get(client: usize, invoke: u64, ret: u64, seen: Option<(&str, u64)>) -> Operation {
     Operation {
         client,
         op: KvOp::Get { key: "x".into() },
         invoke,
         ret: Some(ret),
-        output: Some(KvOutput::Value(value.map(Into::into))),
+        output: Some(KvOutput::Value(seen.map(|(v, n)| (v.into(), n)))),
         failed: false,
     }
 }
 
-fn put(client: usize, invoke: u64, ret: Option<u64>, value: &str) -> Operation {
+/// An unconditional put; `ret: None` for one whose answer was lost.
+fn put(client: usize, invoke: u64, ret: Option<u64>, value: &str, version: u64) -> Operation {
     Operation {
         client,
         op: KvOp::Put {
             key: "x".into(),
             value: value.into(),
+            if_version: None,
         },
         invoke,
         ret,
-        output: ret.map(|_| KvOutput::Written),
+        output: ret.map(|_| KvOutput::Written { version }),
         failed: false,
     }
 }
 
+/// A put with `if_version`, and what it returned.
 fn cas(
     client: usize,
     invoke: u64,
     ret: u64,
-    expected: Option<&str>,
-    new: &str,
-    swapped: bool,
+    if_version: u64,
+    value: &str,
+    output: KvOutput,
 ) -> Operation {
     Operation {
         client,
-        op: KvOp::Cas {
+        op: KvOp::Put {
             key: "x".into(),
-            expected: expected.map(Into::into),
-            new: new.into(),
+            value: value.into(),
+            if_version: Some(if_version),
         },
         invoke,
         ret: Some(ret),
-        output: Some(KvOutput::Swapped(swapped)),
+        output: Some(output),
         failed: false,
     }
+}
+
+fn delete(client: usize, invoke: u64, ret: u64, output: KvOutput) -> Operation {
+    Operation {
+        client,
+        op: KvOp::Delete { key: "x".into() },
+        invoke,
+        ret: Some(ret),
+        output: Some(output),
+        failed: false,
+    }
+}
+
+fn written(version: u64) -> KvOutput {
+    KvOutput::Written { version }
 }
 
 fn assert_violation(history: &[Operation], what: &str) {
@@ -76,9 +94,9 @@ fn a_stale_read_is_rejected() {
     // put(1) completes, then put(2) completes, then a read returns 1.
     assert_violation(
         &[
-            put(0, 0, Some(10), "1"),
-            put(0, 20, Some(30), "2"),
-            get(1, 40, 50, Some("1")),
+            put(0, 0, Some(10), "1", 1),
+            put(0, 20, Some(30), "2", 2),
+            get(1, 40, 50, Some(("1", 1))),
         ],
         "a stale read",
     );
@@ -86,20 +104,86 @@ fn a_stale_read_is_rejected() {
 
 #[test]
 fn a_lost_update_is_rejected() {
-    // Two clients both swap from 0; both succeed: one increment is lost.
+    // Two clients both write "if at version 1"; both succeed: one update is lost.
     let history = [
-        put(0, 0, Some(5), "0"),
-        cas(1, 10, 20, Some("0"), "1a", true),
-        cas(2, 12, 22, Some("0"), "1b", true),
+        put(0, 0, Some(5), "0", 1),
+        cas(1, 10, 20, 1, "1a", written(2)),
+        cas(2, 12, 22, 1, "1b", written(3)),
     ];
     assert_violation(&history, "a lost update");
+}
+
+#[test]
+fn a_read_shows_the_version_of_the_write_it_reads() {
+    let history = [put(0, 0, Some(10), "a", 1), get(1, 20, 30, Some(("a", 5)))];
+    assert_violation(&history, "a read with another write's version");
+    let right = [put(0, 0, Some(10), "a", 1), get(1, 20, 30, Some(("a", 1)))];
+    assert_eq!(check(&right, BUDGET), Verdict::Linearizable);
+}
+
+#[test]
+fn versions_only_grow() {
+    let history = [put(0, 0, Some(10), "a", 5), put(0, 20, Some(30), "b", 3)];
+    assert_violation(&history, "a later write with a lower version");
+}
+
+#[test]
+fn a_refused_conditional_write_reports_the_version_the_key_is_at() {
+    let base = put(0, 0, Some(10), "a", 1);
+    let right = [
+        base.clone(),
+        cas(1, 20, 30, 7, "b", KvOutput::Mismatch { current: 1 }),
+    ];
+    assert_eq!(check(&right, BUDGET), Verdict::Linearizable);
+    let wrong = [
+        base.clone(),
+        cas(1, 20, 30, 7, "b", KvOutput::Mismatch { current: 2 }),
+    ];
+    assert_violation(&wrong, "a mismatch naming a version the key is not at");
+    let refused_at_its_own = [
+        base,
+        cas(1, 20, 30, 1, "b", KvOutput::Mismatch { current: 1 }),
+    ];
+    assert_violation(&refused_at_its_own, "a refusal when the versions match");
+}
+
+#[test]
+fn if_version_zero_creates_only_when_absent() {
+    let once = [
+        cas(0, 0, 10, 0, "a", written(1)),
+        cas(1, 20, 30, 0, "b", KvOutput::Mismatch { current: 1 }),
+    ];
+    assert_eq!(check(&once, BUDGET), Verdict::Linearizable);
+    let twice = [
+        cas(0, 0, 10, 0, "a", written(1)),
+        cas(1, 20, 30, 0, "b", written(2)),
+    ];
+    assert_violation(&twice, "two creations of one key");
+}
+
+#[test]
+fn a_delete_empties_the_key_and_gets_a_version_of_its_own() {
+    let history = [
+        put(0, 0, Some(10), "a", 1),
+        delete(0, 20, 30, KvOutput::Deleted { version: 2 }),
+        get(1, 40, 50, None),
+        delete(1, 60, 70, KvOutput::NotFound),
+        cas(1, 80, 90, 0, "b", written(3)),
+    ];
+    assert_eq!(check(&history, BUDGET), Verdict::Linearizable);
+    let resurrected = [
+        put(0, 0, Some(10), "a", 1),
+        delete(0, 20, 30, KvOutput::Deleted { version: 2 }),
+        get(1, 40, 50, Some(("a", 1))),
+    ];
+    assert_violation(&resurrected, "a deleted value read again");
 }
 
 #[test]
 fn a_read_from_the_future_is_rejected() {
     // The read returns before the write that produced its value was even invoked.
     assert_violation(
-        &[get(1, 0, 10, Some("1")), put(0, 20, Some(30), "1")],
+        &[get(1, 0, 10, Some(("1", 1))), put(0, 20, Some(30), "1", 1)],
         "a read from the future",
     );
 }
@@ -107,13 +191,15 @@ fn a_read_from_the_future_is_rejected() {
 #[test]
 fn overlapping_writes_may_be_read_in_either_order() {
     for (first, second) in [("a", "b"), ("b", "a")] {
+        // The write read after both is the one that took effect last: the higher version.
+        let version = |v: &str| if v == first { 2 } else { 1 };
         let history = [
-            put(0, 0, Some(100), "a"),
-            put(1, 10, Some(90), "b"),
-            get(2, 120, 130, Some(first)),
-            get(2, 140, 150, Some(first)),
-            put(3, 160, Some(170), second),
-            get(2, 180, 190, Some(second)),
+            put(0, 0, Some(100), "a", version("a")),
+            put(1, 10, Some(90), "b", version("b")),
+            get(2, 120, 130, Some((first, version(first)))),
+            get(2, 140, 150, Some((first, version(first)))),
+            put(3, 160, Some(170), second, 3),
+            get(2, 180, 190, Some((second, 3))),
         ];
         assert_eq!(
             check(&history, BUDGET),
@@ -126,9 +212,9 @@ fn overlapping_writes_may_be_read_in_either_order() {
 #[test]
 fn an_unknown_write_may_take_effect_late_or_never() {
     let late = [
-        put(0, 0, None, "1"),
+        put(0, 0, None, "1", 0),
         get(1, 10, 20, None),
-        get(1, 30, 40, Some("1")),
+        get(1, 30, 40, Some(("1", 4))),
     ];
     assert_eq!(
         check(&late, BUDGET),
@@ -136,7 +222,7 @@ fn an_unknown_write_may_take_effect_late_or_never() {
         "it took effect after the first read"
     );
     let never = [
-        put(0, 0, None, "1"),
+        put(0, 0, None, "1", 0),
         get(1, 10, 20, None),
         get(1, 30, 40, None),
     ];
@@ -146,14 +232,38 @@ fn an_unknown_write_may_take_effect_late_or_never() {
         "it never took effect"
     );
     let flicker = [
-        put(0, 0, None, "1"),
-        get(1, 10, 20, Some("1")),
+        put(0, 0, None, "1", 0),
+        get(1, 10, 20, Some(("1", 4))),
         get(1, 30, 40, None),
     ];
     assert!(
         matches!(check(&flicker, BUDGET), Verdict::Violation { .. }),
         "but a value cannot appear and vanish"
     );
+    let two_versions = [
+        put(0, 0, None, "1", 0),
+        get(1, 10, 20, Some(("1", 4))),
+        get(1, 30, 40, Some(("1", 5))),
+    ];
+    assert!(
+        matches!(check(&two_versions, BUDGET), Verdict::Violation { .. }),
+        "nor a lost write's version change once a read has shown it"
+    );
+}
+
+#[test]
+fn a_violation_on_one_key_is_reported_even_if_another_key_is_undecided() {
+    // Key "k0": a history too large to decide in the budget; key "x": a stale read.
+    let mut history = random_history(1, 40, 2000, 1, 0.5);
+    history.extend([
+        put(0, 0, Some(10), "1", 1),
+        put(0, 20, Some(30), "2", 2),
+        get(1, 40, 50, Some(("1", 1))),
+    ]);
+    match check(&history, Duration::from_millis(300)) {
+        Verdict::Violation { key, .. } => assert_eq!(key, "x"),
+        other => panic!("the stale read on x must be reported, got: {other}"),
+    }
 }
 
 #[test]
@@ -165,6 +275,7 @@ fn failed_calls_are_left_out() {
             KvOp::Put {
                 key: "x".into(),
                 value: "1".into(),
+                if_version: None,
             },
         )
         .finish(Outcome::Failed);
@@ -205,7 +316,7 @@ fn an_exhausted_budget_is_inconclusive_and_never_a_pass() {
 /// (and every subset of the unknown ones), apply it to the model, compare the outputs.
 fn brute_force(history: &[Operation]) -> bool {
     let ops: Vec<&Operation> = history.iter().filter(|op| !op.failed).collect();
-    fn extend(ops: &[&Operation], used: &mut Vec<bool>, state: Option<String>) -> bool {
+    fn extend(ops: &[&Operation], used: &mut Vec<bool>, state: KeyState) -> bool {
         // Every completed operation placed: the rest are unknown and may never happen.
         if ops
             .iter()
@@ -225,7 +336,7 @@ fn brute_force(history: &[Operation]) -> bool {
             if blocked {
                 continue;
             }
-            if let Some(next) = step(&state, &ops[i].op, ops[i].output.as_ref()) {
+            for next in step(&state, &ops[i].op, ops[i].output.as_ref()) {
                 used[i] = true;
                 if extend(ops, used, next) {
                     return true;
@@ -235,7 +346,7 @@ fn brute_force(history: &[Operation]) -> bool {
         }
         false
     }
-    extend(&ops, &mut vec![false; ops.len()], None)
+    extend(&ops, &mut vec![false; ops.len()], KeyState::default())
 }
 
 #[test]
@@ -248,11 +359,20 @@ fn the_checker_agrees_with_brute_force_on_thousands_of_small_histories() {
         for op in history.iter_mut() {
             if rng.u8(0..4) == 0 {
                 op.output = match &op.output {
-                    Some(KvOutput::Value(_)) => {
-                        Some(KvOutput::Value(Some(format!("v{}", rng.u8(0..6)))))
-                    }
-                    Some(KvOutput::Swapped(b)) => Some(KvOutput::Swapped(!b)),
-                    Some(KvOutput::Deleted(b)) => Some(KvOutput::Deleted(!b)),
+                    Some(KvOutput::Value(_)) => Some(KvOutput::Value(Some((
+                        format!("v{}", rng.u8(0..6)),
+                        rng.u64(1..6),
+                    )))),
+                    Some(KvOutput::Written { version }) => Some(KvOutput::Written {
+                        version: version.saturating_sub(rng.u64(0..2)),
+                    }),
+                    Some(KvOutput::Mismatch { current }) => Some(KvOutput::Mismatch {
+                        current: current + rng.u64(0..2),
+                    }),
+                    Some(KvOutput::Deleted { .. }) => Some(KvOutput::NotFound),
+                    Some(KvOutput::NotFound) => Some(KvOutput::Deleted {
+                        version: rng.u64(1..6),
+                    }),
                     other => other.clone(),
                 };
             }

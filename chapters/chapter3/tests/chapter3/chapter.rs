@@ -103,16 +103,16 @@ async fn chapter_an_async_follower_behind_a_cut_link_serves_stale_reads_then_cat
 }
 
 /// The hand failover the book describes: the old leader is dead; promote the follower
-/// with the longest log.
+/// whose log is most up to date, by (last term, last index).
 async fn fail_over(cluster: &mut Cluster, candidates: &[usize]) -> usize {
     cluster.kill(0);
-    let mut best = (0, candidates[0]);
+    let mut best = ((0, 0), candidates[0]);
     for &i in candidates {
         let s = status(&cluster.direct_url(i))
             .await
             .expect("a follower's status");
-        if s.last_index >= best.0 {
-            best = (s.last_index, i);
+        if (s.last_term, s.last_index) >= best.0 {
+            best = ((s.last_term, s.last_index), i);
         }
     }
     let (code, body) = call_with(
@@ -127,50 +127,103 @@ async fn fail_over(cluster: &mut Cluster, candidates: &[usize]) -> usize {
     best.1
 }
 
-/// Writes `n` keys through the leader, recording each call; then fails over and reads
-/// every key from the new leader, recording that too.
+/// Writes `n` keys through the leader, recording each call, with a conditional write
+/// on every second key and a delete of every third (of keys of their own, so `lost`
+/// counts plain writes only); then fails over and reads every key from the new leader,
+/// recording that too.
 async fn write_fail_over_read(cluster: &mut Cluster, n: usize) -> (Recorder, usize, usize) {
     let recorder = Recorder::new();
     let client = Client::new(&cluster.url(0)).expect("a valid address");
     let mut acknowledged = 0;
+    let mut keys = Vec::new();
     for i in 0..n {
         let (key, value) = (format!("k{i}"), format!("v{i}"));
-        let call = recorder.invoke(
-            0,
-            KvOp::Put {
-                key: key.clone(),
-                value: value.clone(),
-            },
-        );
-        match client.put(&key, &value).await {
-            Ok(_) => {
-                acknowledged += 1;
-                call.finish(Outcome::Ok(KvOutput::Written));
+        let outcome = record(&recorder, &client, put_op(&key, &value, None)).await;
+        acknowledged += usize::from(matches!(outcome, Some(KvOutput::Written { .. })));
+        keys.push(key);
+        if i % 2 == 0 {
+            // Created if absent, then replaced only at the version it was created with.
+            let key = format!("c{i}");
+            let created = record(&recorder, &client, put_op(&key, "first", Some(0))).await;
+            if let Some(KvOutput::Written { version }) = created {
+                record(&recorder, &client, put_op(&key, "second", Some(version))).await;
             }
-            Err(ClientError::Server { .. } | ClientError::Transport { .. }) => {
-                call.finish(Outcome::Unknown)
-            }
-            Err(e) => panic!("{e:#}"),
+            keys.push(key);
+        }
+        if i % 3 == 0 {
+            let key = format!("d{i}");
+            record(&recorder, &client, put_op(&key, "doomed", None)).await;
+            record(&recorder, &client, KvOp::Delete { key: key.clone() }).await;
+            keys.push(key);
         }
     }
     let new_leader = fail_over(cluster, &[1, 2]).await;
     let client = Client::new(&cluster.url(new_leader)).expect("a valid address");
     let mut lost = 0;
-    for i in 0..n {
-        let key = format!("k{i}");
+    for key in keys {
         let call = recorder.invoke(1, KvOp::Get { key: key.clone() });
-        let value = harness::eventually(PATIENCE, "a read on the new leader", || async {
+        let found = harness::eventually(PATIENCE, "a read on the new leader", || async {
             client.get(&key).await.map_err(|e| format!("{e:#}"))
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .map(|e| e.value);
-        if value.is_none() {
+        .map(|e| (e.value, e.version));
+        if found.is_none() && key.starts_with('k') {
             lost += 1;
         }
-        call.finish(Outcome::Ok(KvOutput::Value(value)));
+        call.finish(Outcome::Ok(KvOutput::Value(found)));
     }
     (recorder, acknowledged, lost)
+}
+
+fn put_op(key: &str, value: &str, if_version: Option<u64>) -> KvOp {
+    KvOp::Put {
+        key: key.to_string(),
+        value: value.to_string(),
+        if_version,
+    }
+}
+
+/// Runs one write through the leader and records it: an answer is its output, a
+/// `5xx` or a lost connection leaves the outcome unknown. Returns the output.
+async fn record(recorder: &Recorder, client: &Client, op: KvOp) -> Option<KvOutput> {
+    let call = recorder.invoke(0, op.clone());
+    let result = match &op {
+        KvOp::Put {
+            key,
+            value,
+            if_version,
+        } => {
+            let put = match if_version {
+                None => client.put(key, value).await,
+                Some(version) => client.put_if(key, value, *version).await,
+            };
+            match put {
+                Ok(entry) => Ok(KvOutput::Written {
+                    version: entry.version,
+                }),
+                Err(ClientError::VersionMismatch { current }) => Ok(KvOutput::Mismatch { current }),
+                Err(e) => Err(e),
+            }
+        }
+        KvOp::Delete { key } => match client.delete(key).await {
+            Ok(version) => Ok(KvOutput::Deleted { version }),
+            Err(ClientError::NotFound) => Ok(KvOutput::NotFound),
+            Err(e) => Err(e),
+        },
+        KvOp::Get { .. } => unreachable!("only writes are recorded here"),
+    };
+    match result {
+        Ok(output) => {
+            call.finish(Outcome::Ok(output.clone()));
+            Some(output)
+        }
+        Err(ClientError::Server { .. } | ClientError::Transport { .. }) => {
+            call.finish(Outcome::Unknown);
+            None
+        }
+        Err(e) => panic!("{op}: {e:#}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

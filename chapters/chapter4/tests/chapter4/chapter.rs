@@ -16,12 +16,24 @@ const WRITERS: usize = 4;
 
 /// What one recorded call looked like over HTTP.
 fn outcome_of(op: &KvOp, status: Option<u16>, body: &Value) -> Outcome {
+    let version = |field: &str| body[field].as_u64().unwrap_or_default();
     match (op, status) {
-        (KvOp::Get { .. }, Some(200)) => {
-            Outcome::Ok(KvOutput::Value(body["value"].as_str().map(str::to_string)))
-        }
+        (KvOp::Get { .. }, Some(200)) => Outcome::Ok(KvOutput::Value(
+            body["value"]
+                .as_str()
+                .map(|v| (v.to_string(), version("version"))),
+        )),
         (KvOp::Get { .. }, Some(404)) => Outcome::Ok(KvOutput::Value(None)),
-        (KvOp::Put { .. }, Some(200)) => Outcome::Ok(KvOutput::Written),
+        (KvOp::Put { .. }, Some(200)) => Outcome::Ok(KvOutput::Written {
+            version: version("version"),
+        }),
+        (KvOp::Put { .. }, Some(409)) => Outcome::Ok(KvOutput::Mismatch {
+            current: version("current_version"),
+        }),
+        (KvOp::Delete { .. }, Some(200)) => Outcome::Ok(KvOutput::Deleted {
+            version: version("version"),
+        }),
+        (KvOp::Delete { .. }, Some(404)) => Outcome::Ok(KvOutput::NotFound),
         // 503: refused before anything was written (owner unreachable, key still moving).
         (_, Some(503)) => Outcome::Failed,
         (KvOp::Get { .. }, _) => Outcome::Failed,
@@ -42,26 +54,43 @@ async fn client(
 ) {
     let http = http();
     let mut seq = 0usize;
+    // The version this client last saw of each key, for its conditional writes.
+    let mut seen = [0u64; KEYS];
     while !stop.load(Ordering::Relaxed) {
         seq += 1;
-        let key = format!("hot-{}", (id * 7 + seq) % KEYS);
+        let k = (id * 7 + seq) % KEYS;
+        let key = format!("hot-{k}");
         let entry = &urls[(id + seq) % urls.len()];
         let url = format!("{entry}/kv/{key}");
-        let (op, request) = if seq.is_multiple_of(3) {
-            (
+        let value = format!("c{id}-{seq}");
+        // Gets, puts, conditional puts and deletes, in a fixed rotation.
+        let (op, request) = match seq % 6 {
+            0 | 3 => (
                 KvOp::Get { key: key.clone() },
                 http.request(Method::GET, &url),
-            )
-        } else {
-            let value = format!("c{id}-{seq}");
-            (
+            ),
+            1 | 4 => (
                 KvOp::Put {
                     key: key.clone(),
                     value: value.clone(),
+                    if_version: None,
                 },
                 http.request(Method::PUT, &url)
                     .json(&json!({ "value": value })),
-            )
+            ),
+            2 => (
+                KvOp::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                    if_version: Some(seen[k]),
+                },
+                http.request(Method::PUT, &url)
+                    .json(&json!({ "value": value, "if_version": seen[k] })),
+            ),
+            _ => (
+                KvOp::Delete { key: key.clone() },
+                http.request(Method::DELETE, &url),
+            ),
         };
         let call = recorder.invoke(id, op.clone());
         let outcome = match send(request).await {
@@ -69,8 +98,16 @@ async fn client(
             Err(e) if e.to_string().contains("is not implemented yet") => panic!("{e}"),
             Err(_) => outcome_of(&op, None, &Value::Null),
         };
-        if matches!(op, KvOp::Put { .. }) && matches!(outcome, Outcome::Ok(_)) {
-            acknowledged.fetch_add(1, Ordering::Relaxed);
+        if let Outcome::Ok(output) = &outcome {
+            match output {
+                KvOutput::Value(found) => seen[k] = found.as_ref().map_or(0, |(_, v)| *v),
+                KvOutput::Written { version } => {
+                    seen[k] = *version;
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                }
+                KvOutput::Mismatch { current } => seen[k] = *current,
+                KvOutput::Deleted { .. } | KvOutput::NotFound => seen[k] = 0,
+            }
         }
         call.finish(outcome);
     }

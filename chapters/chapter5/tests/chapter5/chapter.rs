@@ -197,6 +197,46 @@ async fn chapter_a_leader_cut_off_in_a_minority_never_acknowledges_and_steps_dow
 }
 
 /// One loopback schedule: 3 clients (with retries) against 5 nodes, with crashes,
+/// Runs one recorded operation through the retrying client: an answer is its output;
+/// anything else (the client gave up) leaves the outcome unknown.
+async fn run_op(client: &Client, op: &KvOp) -> Outcome {
+    let output = match op {
+        KvOp::Get { key } => client
+            .get(key)
+            .await
+            .map(|e| KvOutput::Value(e.map(|e| (e.value, e.version)))),
+        KvOp::Put {
+            key,
+            value,
+            if_version,
+        } => {
+            let put = match if_version {
+                None => client.put(key, value).await,
+                Some(version) => client.put_if(key, value, *version).await,
+            };
+            match put {
+                Err(ClientError::VersionMismatch { current }) => Ok(KvOutput::Mismatch { current }),
+                other => other.map(|e| KvOutput::Written { version: e.version }),
+            }
+        }
+        KvOp::Delete { key } => match client.delete(key).await {
+            Err(ClientError::NotFound) => Ok(KvOutput::NotFound),
+            other => other.map(|version| KvOutput::Deleted { version }),
+        },
+    };
+    output.map_or(Outcome::Unknown, Outcome::Ok)
+}
+
+/// The version a key is at after an operation returned `output`, if it says.
+fn version_after(output: &KvOutput) -> Option<u64> {
+    match output {
+        KvOutput::Value(found) => Some(found.as_ref().map_or(0, |(_, v)| *v)),
+        KvOutput::Written { version } => Some(*version),
+        KvOutput::Mismatch { current } => Some(*current),
+        KvOutput::Deleted { .. } | KvOutput::NotFound => Some(0),
+    }
+}
+
 /// restarts and partitions drawn from `seed`; the history must be linearizable.
 async fn linearizable_schedule(seed: u64) -> Result<usize, String> {
     let mut cluster = group(5, seed);
@@ -216,30 +256,34 @@ async fn linearizable_schedule(seed: u64) -> Result<usize, String> {
         let stop = Arc::clone(&stop);
         clients.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::with_seed(seed * 31 + c as u64);
+            // The version this client last saw of each key, for its conditional writes.
+            let mut seen = [0u64; 2];
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let key = ["x", "y"][rng.usize(0..2)].to_string();
-                if rng.bool() {
-                    let call = recorder.invoke(c, KvOp::Get { key: key.clone() });
-                    match client.get(&key).await {
-                        Ok(v) => call.finish(Outcome::Ok(KvOutput::Value(v.map(|e| e.value)))),
-                        Err(_) => call.finish(Outcome::Unknown),
-                    }
-                } else {
-                    let value = format!("s{seed}-c{c}-{i}");
-                    let call = recorder.invoke(
-                        c,
-                        KvOp::Put {
-                            key: key.clone(),
-                            value: value.clone(),
-                        },
-                    );
-                    match client.put(&key, &value).await {
-                        Ok(_) => call.finish(Outcome::Ok(KvOutput::Written)),
-                        Err(_) => call.finish(Outcome::Unknown),
-                    }
+                let k = rng.usize(0..2);
+                let key = ["x", "y"][k].to_string();
+                let value = format!("s{seed}-c{c}-{i}");
+                let op = match rng.u8(0..10) {
+                    0..=3 => KvOp::Get { key: key.clone() },
+                    4..=5 => KvOp::Put {
+                        key: key.clone(),
+                        value,
+                        if_version: None,
+                    },
+                    6..=8 => KvOp::Put {
+                        key: key.clone(),
+                        value,
+                        if_version: Some(seen[k]),
+                    },
+                    _ => KvOp::Delete { key: key.clone() },
+                };
+                let call = recorder.invoke(c, op.clone());
+                let outcome = run_op(&client, &op).await;
+                if let Outcome::Ok(output) = &outcome {
+                    seen[k] = version_after(output).unwrap_or(seen[k]);
                 }
+                call.finish(outcome);
             }
         }));
     }

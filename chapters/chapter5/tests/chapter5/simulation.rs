@@ -63,6 +63,8 @@ pub struct SimClient {
     seq: u64,
     target: NodeId,
     pending: Option<Pending>,
+    /// The version this client last saw of each key, for its conditional writes.
+    seen: std::collections::HashMap<String, u64>,
     pub history: Vec<Operation>,
 }
 
@@ -125,23 +127,32 @@ impl SimClient {
                 client: format!("sim{}", self.id),
                 seq: self.seq,
             });
-            let (op, command) = match ctx.random(0..4) {
-                0 => (KvOp::Get { key: key.clone() }, Command::Get { key }),
-                1 => (
+            let (op, command) = match ctx.random(0..6) {
+                0 | 1 => (KvOp::Get { key: key.clone() }, Command::Get { key }),
+                2 => (
                     KvOp::Delete { key: key.clone() },
                     Command::Delete { key, request },
                 ),
-                _ => {
+                kind => {
                     let value = format!("c{}-{}", self.id, self.seq);
+                    // Half the writes are conditional, on a version this client saw
+                    // (or made up: a small one, which may or may not match).
+                    let if_version = (kind == 5).then(|| {
+                        self.seen
+                            .get(&key)
+                            .copied()
+                            .unwrap_or_else(|| ctx.random(0..4))
+                    });
                     (
                         KvOp::Put {
                             key: key.clone(),
                             value: value.clone(),
+                            if_version,
                         },
                         Command::Put {
                             key,
                             value,
-                            if_version: None,
+                            if_version,
                             request,
                         },
                     )
@@ -188,13 +199,18 @@ impl SimClient {
                 pending.resend_at = now + 20;
             }
             Ok(applied) => {
-                let output = match applied {
-                    Applied::Value(v) => KvOutput::Value(v.map(|(value, _)| value)),
-                    Applied::Written { .. } => KvOutput::Written,
-                    Applied::Deleted { .. } => KvOutput::Deleted(true),
-                    Applied::NotFound => KvOutput::Deleted(false),
+                let (output, version) = match applied {
+                    Applied::Value(v) => {
+                        let version = v.as_ref().map_or(0, |(_, version)| *version);
+                        (KvOutput::Value(v), version)
+                    }
+                    Applied::Written { version } => (KvOutput::Written { version }, version),
+                    Applied::Deleted { version } => (KvOutput::Deleted { version }, 0),
+                    Applied::NotFound => (KvOutput::NotFound, 0),
+                    Applied::Mismatch { current } => (KvOutput::Mismatch { current }, current),
                     other => panic!("client {}: unexpected result {other:?}", self.id),
                 };
+                self.seen.insert(pending.op.key().to_string(), version);
                 self.target = from;
                 self.history.push(Operation {
                     client: self.id,
@@ -238,6 +254,7 @@ impl SimNode for Peer {
                 seq: 0,
                 target: ctx.random(0..SERVERS as u64) as NodeId,
                 pending: None,
+                seen: std::collections::HashMap::new(),
                 history: Vec::new(),
             });
         }
