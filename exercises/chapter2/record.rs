@@ -1,22 +1,24 @@
 // This file is yours to edit: replace each `todo!()` with your code, then run the
 // chapter's tests. It was generated from solutions/chapter2/record.rs by `cargo xtask exercises`;
 // running that again overwrites your work, so do it only to start over.
-//! One write-ahead log record, and how it is laid out on disk.
+//! Write-ahead log records, and how they are laid out on disk.
 //!
-//! Exercise 2.1 lives here. A record is framed so that a reader can tell a whole,
-//! intact record from anything else it might find after a crash:
+//! Exercise 2.1 lives here. The records of one batch (everything the committer makes
+//! durable with one fsync) are framed together, so that a reader can tell a whole,
+//! intact batch from anything else it might find after a crash:
 //!
 //! ```text
-//! +----------------+----------------+---------------------------+
-//! | length: u32 LE | crc32: u32 LE  | payload: `length` bytes   |
-//! +----------------+----------------+---------------------------+
-//!                    (of the payload)  (the record as JSON)
+//! +----------------+----------------+-------------------------------------+
+//! | length: u32 LE | crc32: u32 LE  | payload: `length` bytes             |
+//! +----------------+----------------+-------------------------------------+
+//!                    (of the payload)  (the batch's records, a JSON array)
 //! ```
 //!
-//! The length says where the record ends; the checksum says whether the bytes in
-//! between are the ones that were written. A torn write (only part of the record
-//! reached the disk) shows up as a frame that runs past the end of the file or whose
-//! checksum does not match.
+//! The length says where the frame ends; the checksum says whether the bytes in
+//! between are the ones that were written. A crash can damage only what was not synced
+//! yet, and the committer syncs each frame before it writes the next: so only the last
+//! frame can be damaged by a crash, however the disk reordered its blocks. Damage in a
+//! frame *followed by an intact one* is therefore not a crash (see `wal.rs`).
 
 // The stubs leave some parameters, imports and helpers unused until you write the code;
 // delete this line once every exercise in the file is done.
@@ -38,9 +40,21 @@ pub struct Record {
 /// Bytes before the payload: length and checksum.
 pub const HEADER_BYTES: usize = 8;
 
-/// The largest payload a reader accepts. Anything larger is corruption: no valid record
-/// (a 256-byte key and a 1 MiB value, escaped) comes close.
-pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+/// The largest payload a frame may have; a reader takes anything larger for corruption.
+/// The committer keeps a batch's keys and values under [`crate::wal::MAX_BATCH_BYTES`],
+/// so even escaped into JSON (6 bytes per byte at worst) a batch fits.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why records could not be framed (nothing is written then: never an empty frame).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The records do not serialize.
+    #[error("the records do not serialize: {0}")]
+    Serialize(String),
+    /// The payload would be larger than a reader accepts.
+    #[error("a frame of {0} bytes is larger than a reader accepts ({MAX_PAYLOAD_BYTES})")]
+    TooLarge(usize),
+}
 
 /// Why bytes are not a valid record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,27 +80,27 @@ pub enum DecodeError {
         /// The checksum of the payload read.
         actual: u32,
     },
-    /// The checksum matches but the payload is not a record (a bug, not a crash).
-    #[error("the payload is not a record: {0}")]
+    /// The checksum matches but the payload is not a batch of records (a bug, not a crash).
+    #[error("the payload is not a batch of records: {0}")]
     BadPayload(String),
 }
 
 // ANCHOR: encode
-/// The record's frame: length, checksum, payload.
-pub fn encode(record: &Record) -> Vec<u8> {
-    // EXERCISE 2.1: frame a record: length, CRC32 of the payload, JSON payload
-    // HINT: `serde_json::to_vec(record)` cannot fail for this type; `u32::to_le_bytes` writes the header.
-    // HINT: `crc32fast::hash(&payload)` is the checksum. Length and checksum cover the payload only.
+/// The frame of a batch of records: length, checksum, payload.
+pub fn encode(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
+    // EXERCISE 2.1: frame a batch: length, CRC32 of the payload, JSON payload
+    // HINT: Serialize the records as one JSON array; a failure, or a payload over MAX_PAYLOAD_BYTES,
+    // HINT: is an error, never a frame. `u32::to_le_bytes` writes the header; `crc32fast::hash` checksums.
     todo!(
-        "exercise 2.1 is not implemented yet: edit exercises/chapter2/record.rs: frame a record: length, CRC32 of the payload, JSON payload (book: chapter 2, exercise 1)"
+        "exercise 2.1 is not implemented yet: edit exercises/chapter2/record.rs: frame a batch: length, CRC32 of the payload, JSON payload (book: chapter 2, exercise 1)"
     )
 }
 // ANCHOR_END: encode
 
 // ANCHOR: decode
-/// Reads the record at the start of `bytes`; returns it and the frame's length.
+/// Reads the frame at the start of `bytes`; returns its records and the frame's length.
 /// Never panics, whatever the bytes.
-pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
+pub fn decode(bytes: &[u8]) -> Result<(Vec<Record>, usize), DecodeError> {
     // EXERCISE 2.1: read one frame back, refusing anything incomplete, oversized or corrupt
     // HINT: Check lengths before slicing: `bytes.get(a..b)` returns `None` instead of panicking.
     // HINT: Check the length field against MAX_PAYLOAD_BYTES before trusting it.

@@ -224,13 +224,16 @@ fn recovery_time(
 ) -> anyhow::Result<RecoveryResult> {
     std::fs::create_dir_all(dir)?;
     let mut log = std::io::BufWriter::new(std::fs::File::create(dir.join(LOG_FILE))?);
-    for version in 1..=records {
-        let record = Record {
+    // Batches of 16 records, as group commit under load writes them.
+    let all: Vec<Record> = (1..=records)
+        .map(|version| Record {
             version,
             key: format!("k{}", version % 100_000),
             value: Some(value.to_string()),
-        };
-        log.write_all(&encode(&record))?;
+        })
+        .collect();
+    for batch in all.chunks(16) {
+        log.write_all(&encode(batch)?)?;
     }
     log.flush()?;
     drop(log);

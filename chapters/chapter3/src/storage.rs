@@ -3,7 +3,9 @@
 //!
 //! Chapter 2's write-ahead log, grown for replication. The data directory holds:
 //!
-//! - `log`: [`LogEntry`]s framed as in chapter 2 (`u32` length, CRC32, JSON payload). A
+//! - `log`: [`LogEntry`]s framed as in chapter 2 (`u32` length, CRC32, JSON payload), one
+//!   frame per group commit, synced before the next is written (so only the last frame
+//!   can be damaged by a crash, however the disk ordered its writes). A
 //!   follower may have to replace the end of its log (a leader's entries that were never
 //!   committed); it never rewrites the file for that: it appends the new entry, and an
 //!   entry whose index is not past the previous one's **supersedes** every entry from that
@@ -35,7 +37,10 @@ pub const SNAPSHOT_FILE: &str = "snapshot.json";
 /// The term file's name.
 pub const META_FILE: &str = "meta.json";
 /// The largest frame payload a reader accepts.
-const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// The most key and value bytes the committer puts in one frame, so that a frame stays
+/// under [`MAX_PAYLOAD_BYTES`] even with every byte escaped into JSON.
+const MAX_FRAME_ENTRY_BYTES: usize = 8 * 1024 * 1024;
 
 /// What survives a restart besides the log: the highest term seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,18 +60,49 @@ pub struct LogStats {
     pub snapshots: u64,
 }
 
-/// The frame of one entry: length, CRC32 of the payload, JSON payload.
-pub fn encode(entry: &LogEntry) -> Vec<u8> {
-    let payload = serde_json::to_vec(entry).unwrap_or_default();
+/// The frame of a batch of entries: length, CRC32 of the payload, JSON payload. An
+/// encoding failure is an error: nothing is written then, never an empty frame.
+pub fn encode(entries: &[LogEntry]) -> io::Result<Vec<u8>> {
+    let payload = serde_json::to_vec(entries).map_err(io::Error::other)?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(io::Error::other(format!(
+            "a frame of {} bytes is larger than a reader accepts",
+            payload.len()
+        )));
+    }
     let mut frame = Vec::with_capacity(8 + payload.len());
     frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     frame.extend_from_slice(&payload);
-    frame
+    Ok(frame)
 }
 
-/// The entry at the start of `bytes` and its frame's length, or why there is none.
-pub fn decode(bytes: &[u8]) -> Result<(LogEntry, usize), String> {
+/// Appends `entries` as frames of at most [`MAX_FRAME_ENTRY_BYTES`] of keys and values,
+/// each synced before the next is written; returns how many syncs that took.
+fn append_synced(log: &mut dyn AppendFile, mut entries: &[LogEntry]) -> io::Result<u64> {
+    let mut syncs = 0;
+    while !entries.is_empty() {
+        let mut bytes = 0;
+        let take = entries
+            .iter()
+            .position(|e| {
+                bytes += e.key.len() + e.value.as_ref().map_or(0, String::len);
+                bytes > MAX_FRAME_ENTRY_BYTES
+            })
+            .unwrap_or(entries.len())
+            .max(1);
+        let (frame, rest) = entries.split_at(take);
+        log.append(&encode(frame)?)?;
+        log.sync()?;
+        syncs += 1;
+        entries = rest;
+    }
+    Ok(syncs)
+}
+
+/// The entries of the frame at the start of `bytes` and the frame's length, or why
+/// there is none.
+pub fn decode(bytes: &[u8]) -> Result<(Vec<LogEntry>, usize), String> {
     let header = bytes.get(..8).ok_or("incomplete header")?;
     let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
     let expected = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
@@ -77,8 +113,9 @@ pub fn decode(bytes: &[u8]) -> Result<(LogEntry, usize), String> {
     if crc32fast::hash(payload) != expected {
         return Err("checksum mismatch".into());
     }
-    let entry = serde_json::from_slice(payload).map_err(|e| format!("not an entry: {e}"))?;
-    Ok((entry, 8 + length))
+    let entries =
+        serde_json::from_slice(payload).map_err(|e| format!("not a batch of entries: {e}"))?;
+    Ok((entries, 8 + length))
 }
 
 /// Applies the supersede rule: `entry` replaces every entry from its index on.
@@ -157,10 +194,12 @@ pub fn recover(disk: &dyn Disk, dir: &Path) -> Result<Recovered, RecoveryError> 
         let mut offset = 0;
         while offset < bytes.len() {
             match decode(&bytes[offset..]) {
-                Ok((entry, length)) => {
+                Ok((batch, length)) => {
                     offset += length;
-                    if entry.index > snapshot.last_index {
-                        push_superseding(&mut entries, entry);
+                    for entry in batch {
+                        if entry.index > snapshot.last_index {
+                            push_superseding(&mut entries, entry);
+                        }
                     }
                 }
                 Err(reason) => {
@@ -249,25 +288,25 @@ impl Storage {
                             jobs.push(more);
                         }
                         let mut local = *shared.lock().unwrap_or_else(PoisonError::into_inner);
-                        let mut unsynced = false;
+                        // The round's entries, written as one frame at its end.
+                        let mut unsynced: Vec<LogEntry> = Vec::new();
                         let mut last = None;
                         for (job, waiter) in jobs {
                             waiting.push(waiter);
                             match job {
                                 Job::Append(entries) => {
-                                    for entry in &entries {
-                                        log.append(&encode(entry))?;
-                                        local.records += 1;
-                                        unsynced = true;
-                                    }
+                                    local.records += entries.len() as u64;
                                     if let Some(entry) = entries.last() {
                                         last = Some(entry.index);
                                     }
+                                    unsynced.extend(entries);
                                 }
                                 Job::InstallSnapshot(snapshot) => {
+                                    // The snapshot replaces the log: entries before it in
+                                    // this round would be cut away with the rest.
+                                    unsynced.clear();
                                     write_snapshot(disk.as_ref(), &dir, &snapshot)?;
                                     local.snapshots += 1;
-                                    unsynced = false;
                                     last = Some(
                                         snapshot
                                             .tail
@@ -282,10 +321,7 @@ impl Storage {
                                 }
                             }
                         }
-                        if unsynced {
-                            log.sync()?;
-                            local.syncs += 1;
-                        }
+                        local.syncs += append_synced(log.as_mut(), &unsynced)?;
                         if log.len() > compact_after_bytes {
                             write_snapshot(disk.as_ref(), &dir, &snapshot())?;
                             local.snapshots += 1;

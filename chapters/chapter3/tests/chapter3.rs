@@ -20,3 +20,5 @@ mod ex5_client;
 mod chapter;
 #[path = "chapter3/simulation.rs"]
 mod simulation;
+#[path = "chapter3/storage.rs"]
+mod storage;

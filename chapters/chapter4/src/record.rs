@@ -1,20 +1,22 @@
-//! One write-ahead log record, and how it is laid out on disk.
+//! Write-ahead log records, and how they are laid out on disk.
 //!
 //! Chapter 2's record (its exercise 2.1), with one field more: a key moved here from
-//! another node keeps the version it had there. A record is framed so that a reader can tell a whole,
-//! intact record from anything else it might find after a crash:
+//! another node keeps the version it had there. The records of one batch (everything the committer makes
+//! durable with one fsync) are framed together, so that a reader can tell a whole,
+//! intact batch from anything else it might find after a crash:
 //!
 //! ```text
-//! +----------------+----------------+---------------------------+
-//! | length: u32 LE | crc32: u32 LE  | payload: `length` bytes   |
-//! +----------------+----------------+---------------------------+
-//!                    (of the payload)  (the record as JSON)
+//! +----------------+----------------+-------------------------------------+
+//! | length: u32 LE | crc32: u32 LE  | payload: `length` bytes             |
+//! +----------------+----------------+-------------------------------------+
+//!                    (of the payload)  (the batch's records, a JSON array)
 //! ```
 //!
-//! The length says where the record ends; the checksum says whether the bytes in
-//! between are the ones that were written. A torn write (only part of the record
-//! reached the disk) shows up as a frame that runs past the end of the file or whose
-//! checksum does not match.
+//! The length says where the frame ends; the checksum says whether the bytes in
+//! between are the ones that were written. A crash can damage only what was not synced
+//! yet, and the committer syncs each frame before it writes the next: so only the last
+//! frame can be damaged by a crash, however the disk reordered its blocks. Damage in a
+//! frame *followed by an intact one* is therefore not a crash (see `wal.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -36,9 +38,21 @@ pub struct Record {
 /// Bytes before the payload: length and checksum.
 pub const HEADER_BYTES: usize = 8;
 
-/// The largest payload a reader accepts. Anything larger is corruption: no valid record
-/// (a 256-byte key and a 1 MiB value, escaped) comes close.
-pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+/// The largest payload a frame may have; a reader takes anything larger for corruption.
+/// The committer keeps a batch's keys and values under [`crate::wal::MAX_BATCH_BYTES`],
+/// so even escaped into JSON (6 bytes per byte at worst) a batch fits.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why records could not be framed (nothing is written then: never an empty frame).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The records do not serialize.
+    #[error("the records do not serialize: {0}")]
+    Serialize(String),
+    /// The payload would be larger than a reader accepts.
+    #[error("a frame of {0} bytes is larger than a reader accepts ({MAX_PAYLOAD_BYTES})")]
+    TooLarge(usize),
+}
 
 /// Why bytes are not a valid record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,24 +78,27 @@ pub enum DecodeError {
         /// The checksum of the payload read.
         actual: u32,
     },
-    /// The checksum matches but the payload is not a record (a bug, not a crash).
-    #[error("the payload is not a record: {0}")]
+    /// The checksum matches but the payload is not a batch of records (a bug, not a crash).
+    #[error("the payload is not a batch of records: {0}")]
     BadPayload(String),
 }
 
-/// The record's frame: length, checksum, payload.
-pub fn encode(record: &Record) -> Vec<u8> {
-    let payload = serde_json::to_vec(record).unwrap_or_default();
+/// The frame of a batch of records: length, checksum, payload.
+pub fn encode(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
+    let payload = serde_json::to_vec(records).map_err(|e| EncodeError::Serialize(e.to_string()))?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(EncodeError::TooLarge(payload.len()));
+    }
     let mut frame = Vec::with_capacity(HEADER_BYTES + payload.len());
     frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     frame.extend_from_slice(&payload);
-    frame
+    Ok(frame)
 }
 
-/// Reads the record at the start of `bytes`; returns it and the frame's length.
+/// Reads the frame at the start of `bytes`; returns its records and the frame's length.
 /// Never panics, whatever the bytes.
-pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
+pub fn decode(bytes: &[u8]) -> Result<(Vec<Record>, usize), DecodeError> {
     let header = bytes.get(..HEADER_BYTES).ok_or(DecodeError::Incomplete {
         needed: HEADER_BYTES,
         available: bytes.len(),
@@ -102,7 +119,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
     if actual != expected {
         return Err(DecodeError::BadChecksum { expected, actual });
     }
-    let record =
+    let records =
         serde_json::from_slice(payload).map_err(|e| DecodeError::BadPayload(e.to_string()))?;
-    Ok((record, end))
+    Ok((records, end))
 }

@@ -2,14 +2,17 @@
 //!
 //! Chapter 2's log as its exercises 2.2, 2.3 and 2.5 finished it. The data directory holds two files:
 //!
-//! - `wal.log`: records framed as in [`crate::record`], in version order;
+//! - `wal.log`: records in version order, one frame (see [`crate::record`]) per batch
+//!   made durable together;
 //! - `snapshot.json`: the whole map at some version, written by compaction; the log
 //!   then only needs the records after it.
 //!
 //! Writes reach the log through one **committer** thread: writers hand it their record
 //! (under the store's lock, so the log's order is the version order) and wait on their
-//! [`Ticket`] until it reports the record durable. Because it drains every record waiting at once and syncs
-//! once for all of them, concurrent writers share fsyncs: group commit.
+//! [`Ticket`] until it reports the record durable. Because it drains every record
+//! waiting at once, frames them together and syncs once for all of them, concurrent
+//! writers share fsyncs: group commit. It syncs each frame before writing the next, so
+//! at most one frame is ever unsynced: the only one a crash can damage.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -21,6 +24,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::record::{DecodeError, Record, decode, encode};
+
+/// The most key and value bytes the committer puts in one batch (one frame), so that a
+/// frame stays under [`crate::record::MAX_PAYLOAD_BYTES`] even with every byte escaped.
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 /// When the committer calls `fsync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
@@ -69,7 +76,7 @@ pub struct Replayed {
     pub torn_at: Option<usize>,
 }
 
-/// A log damaged *before* its tail: records after the damage would be lost.
+/// A log damaged *before* its last frame: records after the damage would be lost.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("corrupt record at byte offset {offset}: {reason}")]
 pub struct Corruption {
@@ -79,24 +86,25 @@ pub struct Corruption {
     pub reason: DecodeError,
 }
 
-/// Whether an intact record starts anywhere at or after `from`.
-pub fn intact_record_after(bytes: &[u8], from: usize) -> bool {
+/// Whether an intact frame starts anywhere at or after `from`.
+pub fn intact_frame_after(bytes: &[u8], from: usize) -> bool {
     (from..bytes.len()).any(|offset| decode(&bytes[offset..]).is_ok())
 }
 
-/// Reads every record of a log. A damaged *tail* (a torn last write) is reported in
-/// `torn_at` and left out; damage with an intact record after it is a [`Corruption`].
+/// Reads every record of a log. A damaged *last frame* (a batch a crash caught before
+/// its sync) is reported in `torn_at` and left out; damage with an intact frame after it
+/// is a [`Corruption`].
 pub fn replay(bytes: &[u8]) -> Result<Replayed, Corruption> {
     let mut records = Vec::new();
     let mut offset = 0;
     while offset < bytes.len() {
         match decode(&bytes[offset..]) {
-            Ok((record, length)) => {
-                records.push(record);
+            Ok((batch, length)) => {
+                records.extend(batch);
                 offset += length;
             }
             Err(reason) => {
-                if intact_record_after(bytes, offset + 1) {
+                if intact_frame_after(bytes, offset + 1) {
                     return Err(Corruption { offset, reason });
                 }
                 return Ok(Replayed {
@@ -203,15 +211,6 @@ pub fn recover(disk: &dyn Disk, dir: &Path) -> Result<Recovered, RecoveryError> 
     })
 }
 
-/// A record waiting for the committer.
-#[derive(Debug)]
-pub struct Pending {
-    /// Its version.
-    pub version: u64,
-    /// Its encoded frame.
-    pub frame: Vec<u8>,
-}
-
 /// What the committer has done: records written and fsyncs made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogStats {
@@ -223,27 +222,28 @@ pub struct LogStats {
     pub compactions: u64,
 }
 
-/// Appends a batch of records and makes it durable as `policy` says; returns the
-/// version of the batch's last record. Counts appends and syncs in `stats`.
+/// Writes a batch of records and makes it durable as `policy` says; returns the
+/// version of the batch's last record. Counts records and syncs in `stats`.
 pub fn write_batch(
     log: &mut dyn AppendFile,
-    batch: &[Pending],
+    batch: &[Record],
     policy: FsyncPolicy,
     stats: &mut LogStats,
 ) -> io::Result<u64> {
-    for pending in batch {
-        log.append(&pending.frame)?;
-        stats.records += 1;
-        if policy == FsyncPolicy::Always {
+    let frames: Vec<&[Record]> = match policy {
+        FsyncPolicy::Always => batch.chunks(1).collect(),
+        FsyncPolicy::Group | FsyncPolicy::Never => vec![batch],
+    };
+    for records in frames.into_iter().filter(|r| !r.is_empty()) {
+        let frame = encode(records).map_err(io::Error::other)?;
+        log.append(&frame)?;
+        stats.records += records.len() as u64;
+        if policy != FsyncPolicy::Never {
             log.sync()?;
             stats.syncs += 1;
         }
     }
-    if policy == FsyncPolicy::Group && !batch.is_empty() {
-        log.sync()?;
-        stats.syncs += 1;
-    }
-    Ok(batch.last().map_or(0, |p| p.version))
+    Ok(batch.last().map_or(0, |r| r.version))
 }
 
 /// Makes `snapshot` durable and then empties the log, in an order that is safe at
@@ -259,6 +259,11 @@ pub fn compact(disk: &dyn Disk, dir: &Path, snapshot: &Snapshot) -> io::Result<(
     let log = dir.join(LOG_FILE);
     disk.truncate(&log, 0)?;
     disk.sync_file(&log)
+}
+
+/// The key and value bytes of a record (what bounds a batch's frame).
+fn payload_bytes(record: &Record) -> usize {
+    record.key.len() + record.value.as_ref().map_or(0, String::len)
 }
 
 /// How far the log has made writes durable, or why it stopped.
@@ -314,7 +319,7 @@ impl Ticket {
 /// The store's side of the committer: submit records, wait for durability.
 #[derive(Debug, Clone)]
 pub struct LogWriter {
-    sender: mpsc::UnboundedSender<(Pending, oneshot::Sender<()>)>,
+    sender: mpsc::UnboundedSender<(Record, oneshot::Sender<()>)>,
     durability: watch::Receiver<Durability>,
     stats: Arc<std::sync::Mutex<LogStats>>,
 }
@@ -348,7 +353,7 @@ impl LogWriter {
         options: LogOptions,
         snapshot: impl Fn() -> Snapshot + Send + 'static,
     ) -> io::Result<Self> {
-        let (sender, mut receiver) = mpsc::unbounded_channel::<(Pending, oneshot::Sender<()>)>();
+        let (sender, mut receiver) = mpsc::unbounded_channel::<(Record, oneshot::Sender<()>)>();
         let (publish, durability) = watch::channel(Durability {
             version: durable_version,
             failed: None,
@@ -357,10 +362,18 @@ impl LogWriter {
         let shared = Arc::clone(&stats);
         std::thread::Builder::new().name("committer".into()).spawn(move || {
             let mut run = || -> io::Result<()> {
-                // One batch: everything waiting right now.
-                while let Some((first, done)) = receiver.blocking_recv() {
+                // One batch: everything waiting right now, up to MAX_BATCH_BYTES (what
+                // is left over starts the next batch).
+                let mut carried = None;
+                while let Some((first, done)) = carried.take().or_else(|| receiver.blocking_recv()) {
+                    let mut bytes = payload_bytes(&first);
                     let (mut batch, mut waiting) = (vec![first], vec![done]);
                     while let Ok((more, done)) = receiver.try_recv() {
+                        bytes += payload_bytes(&more);
+                        if bytes > MAX_BATCH_BYTES {
+                            carried = Some((more, done));
+                            break;
+                        }
                         batch.push(more);
                         waiting.push(done);
                     }
@@ -405,13 +418,9 @@ impl LogWriter {
         if let Some(failed) = &self.durability.borrow().failed {
             return Err(failed.clone());
         }
-        let pending = Pending {
-            version: record.version,
-            frame: encode(record),
-        };
         let (done, durable) = oneshot::channel();
         self.sender
-            .send((pending, done))
+            .send((record.clone(), done))
             .map_err(|_| "the log has stopped".to_string())?;
         Ok(Ticket {
             version: record.version,

@@ -20,3 +20,5 @@ mod ex6_transfer;
 
 #[path = "chapter4/chapter.rs"]
 mod chapter;
+#[path = "chapter4/storage.rs"]
+mod storage;

@@ -6,7 +6,9 @@
 //! - `hard_state.json`: the term and the vote ([`HardState`]), written atomically (temp
 //!   file, fsync, rename, fsync the directory) **before** the node acts on them: a node
 //!   that voted, crashed and restarted must not vote again in the same term.
-//! - `log`: [`Entry`]s framed as in chapter 2 (`u32` length, CRC32, JSON payload). A
+//! - `log`: [`Entry`]s framed as in chapter 2 (`u32` length, CRC32, JSON payload), one
+//!   frame per [`Storage::persist`], each synced before the next is written: only the last
+//!   frame can be damaged by a crash, so damage followed by an intact frame is refused. A
 //!   follower replaces the end of its log by appending: an entry whose index is not past
 //!   the previous one's **supersedes** every entry from that index on, on replay too.
 //!
@@ -28,19 +30,30 @@ pub const LOG_FILE: &str = "log";
 pub const HARD_STATE_FILE: &str = "hard_state.json";
 /// The largest frame payload a reader accepts.
 const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// The most key and value bytes [`Storage::persist`] puts in one frame, so that a frame
+/// stays under [`MAX_PAYLOAD_BYTES`] even with every byte escaped into JSON.
+pub const MAX_FRAME_ENTRY_BYTES: usize = 8 * 1024 * 1024;
 
-/// The frame of one entry: length, CRC32 of the payload, JSON payload.
-pub fn encode(entry: &Entry) -> Vec<u8> {
-    let payload = serde_json::to_vec(entry).unwrap_or_default();
+/// The frame of a batch of entries: length, CRC32 of the payload, JSON payload. An
+/// encoding failure is an error: nothing is written then, never an empty frame.
+pub fn encode(entries: &[Entry]) -> io::Result<Vec<u8>> {
+    let payload = serde_json::to_vec(entries).map_err(io::Error::other)?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(io::Error::other(format!(
+            "a frame of {} bytes is larger than a reader accepts",
+            payload.len()
+        )));
+    }
     let mut frame = Vec::with_capacity(8 + payload.len());
     frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     frame.extend_from_slice(&payload);
-    frame
+    Ok(frame)
 }
 
-/// The entry at the start of `bytes` and its frame's length, or why there is none.
-pub fn decode(bytes: &[u8]) -> Result<(Entry, usize), String> {
+/// The entries of the frame at the start of `bytes` and the frame's length, or why
+/// there is none.
+pub fn decode(bytes: &[u8]) -> Result<(Vec<Entry>, usize), String> {
     let header = bytes.get(..8).ok_or("incomplete header")?;
     let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
     let expected = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
@@ -51,8 +64,9 @@ pub fn decode(bytes: &[u8]) -> Result<(Entry, usize), String> {
     if crc32fast::hash(payload) != expected {
         return Err("checksum mismatch".into());
     }
-    let entry = serde_json::from_slice(payload).map_err(|e| format!("not an entry: {e}"))?;
-    Ok((entry, 8 + length))
+    let entries =
+        serde_json::from_slice(payload).map_err(|e| format!("not a batch of entries: {e}"))?;
+    Ok((entries, 8 + length))
 }
 
 /// Why a node could not recover its data.
@@ -136,18 +150,20 @@ impl Storage {
             let mut offset = 0;
             while offset < bytes.len() {
                 match decode(&bytes[offset..]) {
-                    Ok((entry, length)) => {
+                    Ok((entries, length)) => {
                         offset += length;
-                        let previous = log.len() as u64;
-                        if entry.index == 0 || entry.index > previous + 1 {
-                            return Err(RecoveryError::Gap {
-                                path: log_path,
-                                index: entry.index,
-                                previous,
-                            });
+                        for entry in entries {
+                            let previous = log.len() as u64;
+                            if entry.index == 0 || entry.index > previous + 1 {
+                                return Err(RecoveryError::Gap {
+                                    path: log_path,
+                                    index: entry.index,
+                                    previous,
+                                });
+                            }
+                            log.truncate(entry.index as usize - 1);
+                            log.push(entry);
                         }
-                        log.truncate(entry.index as usize - 1);
-                        log.push(entry);
                     }
                     Err(reason) => {
                         if (offset + 1..bytes.len()).any(|at| decode(&bytes[at..]).is_ok()) {
@@ -179,19 +195,28 @@ impl Storage {
     }
 
     /// Makes `hard_state` (if given) and `entries` durable: the term and vote first, then
-    /// the entries, appended and synced once.
+    /// the entries, as one frame synced once (a frame per [`MAX_FRAME_ENTRY_BYTES`] of
+    /// keys and values if there are more, each synced before the next is written).
     pub fn persist(&mut self, hard_state: Option<HardState>, entries: &[Entry]) -> io::Result<()> {
         if let Some(hard_state) = hard_state {
             let bytes = serde_json::to_vec(&hard_state).map_err(io::Error::other)?;
             write_atomically(self.disk.as_ref(), &self.dir, HARD_STATE_FILE, &bytes)?;
         }
-        if !entries.is_empty() {
-            let mut bytes = Vec::new();
-            for entry in entries {
-                bytes.extend_from_slice(&encode(entry));
-            }
-            self.log.append(&bytes)?;
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let mut bytes = 0;
+            let take = rest
+                .iter()
+                .position(|e| {
+                    bytes += e.command.payload_len();
+                    bytes > MAX_FRAME_ENTRY_BYTES
+                })
+                .unwrap_or(rest.len())
+                .max(1);
+            let (frame, after) = rest.split_at(take);
+            self.log.append(&encode(frame)?)?;
             self.log.sync()?;
+            rest = after;
         }
         Ok(())
     }

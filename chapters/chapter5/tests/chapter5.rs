@@ -35,3 +35,6 @@ mod chapter;
 
 #[path = "chapter5/internal.rs"]
 mod internal;
+
+#[path = "chapter5/storage.rs"]
+mod storage;

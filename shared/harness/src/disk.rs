@@ -9,7 +9,10 @@
 //! - keeps every byte that was synced ([`AppendFile::sync`], [`Disk::sync_file`]);
 //! - of an append-only file's unsynced tail, keeps nothing, or (decided by the seed) a
 //!   prefix that ends inside a write: a **torn write**, whose surviving bytes may even
-//!   read as zeros (the file's size reached the disk before its data did);
+//!   read as zeros (the file's size reached the disk before its data did); or, as a real
+//!   page cache may (it writes dirty pages back in any order: Pillai et al., OSDI 2014),
+//!   **any subset of its blocks**, the others reading as zeros, so that damage can be
+//!   followed by intact unsynced bytes ([`CrashMode::Reordered`]);
 //! - reverts a file rewritten or truncated since its last sync to its synced content;
 //! - forgets directory changes (create, rename, remove) not made durable with
 //!   [`Disk::sync_dir`], as a real file system may.
@@ -156,7 +159,15 @@ pub enum CrashMode {
     LoseUnsynced,
     /// The unsynced tail is cut inside a write; the surviving bytes may be zeros.
     Torn,
+    /// Each [`BLOCK_BYTES`] block of the unsynced tail survives or reads as zeros, decided
+    /// block by block; the file's length may also stop short of its end.
+    Reordered,
 }
+
+/// The unit in which a [`CrashMode::Reordered`] crash keeps or loses unsynced bytes.
+/// Real disks write 512-byte sectors and page caches 4 KiB pages; a small block lets
+/// small test records be damaged in every way a large one could be.
+pub const BLOCK_BYTES: usize = 32;
 
 /// What a crash did, for the test's log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -228,6 +239,10 @@ struct SimState {
     rng: fastrand::Rng,
     full: bool,
     failing_syncs: bool,
+    /// A crash armed to happen during a later sync: syncs left before it, and how.
+    crash_on_sync: Option<(u64, CrashMode)>,
+    /// The report of the armed crash, once it happened.
+    armed_report: Option<CrashReport>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -253,6 +268,8 @@ impl SimDisk {
             rng: fastrand::Rng::with_seed(seed),
             full: false,
             failing_syncs: false,
+            crash_on_sync: None,
+            armed_report: None,
         };
         Self {
             state: Arc::new(Mutex::new(state)),
@@ -300,10 +317,41 @@ impl SimDisk {
         self.crash_with(CrashMode::Seeded)
     }
 
+    /// Arms a crash (in `mode`) in the middle of the `n`-th file sync from now (1: the
+    /// next one): power is lost while that fsync runs, so it makes nothing durable and
+    /// returns an error, and every handle from before is dead. A test that crashes
+    /// this way lands exactly in the window between writing and syncing, which a crash
+    /// from another thread would hit only by luck.
+    pub fn crash_during_sync(&self, n: u64, mode: CrashMode) {
+        let mut state = self.lock();
+        state.crash_on_sync = Some((n.max(1), mode));
+        state.armed_report = None;
+    }
+
+    /// What the armed crash did, once it has happened.
+    pub fn armed_crash(&self) -> Option<CrashReport> {
+        self.lock().armed_report.clone()
+    }
+
     /// Crashes the machine: see the module documentation for what survives.
     pub fn crash_with(&self, mode: CrashMode) -> CrashReport {
         let mut state = self.lock();
-        let state = &mut *state;
+        state.crash_on_sync = None;
+        state.crash(mode)
+    }
+
+    fn not_found(path: &Path) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{}: no such file", path.display()),
+        )
+    }
+}
+
+impl SimState {
+    /// What a crash leaves: see the module documentation.
+    fn crash(&mut self, mode: CrashMode) -> CrashReport {
+        let state = self;
         let entries_reverted = state
             .names
             .iter()
@@ -328,15 +376,38 @@ impl SimDisk {
             };
             let unsynced = inode.data.len().saturating_sub(inode.synced.len());
             let append_only = !inode.rewritten && inode.data.starts_with(&inode.synced);
-            let tear = append_only
-                && unsynced > 1
-                && match mode {
-                    CrashMode::LoseUnsynced => false,
-                    CrashMode::Torn => true,
-                    CrashMode::Seeded => state.rng.bool(),
-                };
+            let mode = match mode {
+                CrashMode::Seeded => match state.rng.u8(0..3) {
+                    0 => CrashMode::LoseUnsynced,
+                    1 => CrashMode::Torn,
+                    _ => CrashMode::Reordered,
+                },
+                other => other,
+            };
+            let tear = append_only && unsynced > 1 && mode == CrashMode::Torn;
+            let reorder = append_only && unsynced > 0 && mode == CrashMode::Reordered;
             let mut survivor = inode.synced.clone();
-            if tear {
+            if reorder {
+                let base = inode.synced.len();
+                // The size may reach the disk before all the data, or not at all.
+                let end = if state.rng.bool() {
+                    inode.data.len()
+                } else {
+                    state.rng.usize(base..=inode.data.len())
+                };
+                survivor.extend_from_slice(&inode.data[base..end]);
+                // Blocks are aligned to the file, so the first may be partly synced:
+                // only its unsynced bytes are at stake.
+                let mut start = base;
+                while start < end {
+                    let block_end = ((start / BLOCK_BYTES + 1) * BLOCK_BYTES).min(end);
+                    if state.rng.bool() {
+                        survivor[start..block_end].fill(0);
+                    }
+                    start = block_end;
+                }
+                report.torn_files.push(path.clone());
+            } else if tear {
                 // Keep everything up to a point strictly inside one unsynced write.
                 let base = inode.synced.len();
                 let cut = base + state.rng.usize(1..unsynced);
@@ -363,15 +434,6 @@ impl SimDisk {
         report
     }
 
-    fn not_found(path: &Path) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{}: no such file", path.display()),
-        )
-    }
-}
-
-impl SimState {
     fn inode_of(&self, path: &Path) -> io::Result<u64> {
         self.names
             .get(path)
@@ -414,6 +476,15 @@ impl SimState {
     }
 
     fn sync_inode(&mut self, id: u64) -> io::Result<()> {
+        if let Some((left, mode)) = self.crash_on_sync {
+            if left <= 1 {
+                self.crash_on_sync = None;
+                let report = self.crash(mode);
+                self.armed_report = Some(report);
+                return Err(io::Error::other("power lost during sync (simulated crash)"));
+            }
+            self.crash_on_sync = Some((left - 1, mode));
+        }
         if self.failing_syncs {
             return Err(io::Error::other(
                 "input/output error during sync (simulated)",

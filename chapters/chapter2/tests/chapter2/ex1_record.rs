@@ -1,7 +1,12 @@
-//! Exercise 2.1: a record's frame: length, checksum, payload.
+//! Exercise 2.1: a batch's frame: length, checksum, payload.
 //! Book: chapter 2, "Exercise 2.1: framing a record".
 
-use chapter2::record::{DecodeError, HEADER_BYTES, Record, decode, encode};
+use chapter2::record::{DecodeError, EncodeError, HEADER_BYTES, MAX_PAYLOAD_BYTES, Record, decode};
+
+/// The frame of `records`, which must encode.
+fn encode(records: &[Record]) -> Vec<u8> {
+    chapter2::record::encode(records).expect("small records always encode")
+}
 
 fn record(version: u64) -> Record {
     Record {
@@ -12,28 +17,42 @@ fn record(version: u64) -> Record {
 }
 
 #[test]
-fn ex1_a_record_survives_the_round_trip() {
-    for r in [
-        record(1),
-        record(42),
-        Record {
-            version: 7,
-            key: "gone".into(),
-            value: None,
-        },
+fn ex1_a_batch_survives_the_round_trip() {
+    let deleted = Record {
+        version: 7,
+        key: "gone".into(),
+        value: None,
+    };
+    for batch in [
+        vec![record(1)],
+        vec![record(42), deleted, record(43)],
+        (1..50).map(record).collect(),
     ] {
-        let frame = encode(&r);
+        let frame = encode(&batch);
         assert_eq!(
             decode(&frame),
-            Ok((r.clone(), frame.len())),
-            "decode(encode(r)) == r, using the whole frame"
+            Ok((batch.clone(), frame.len())),
+            "decode(encode(batch)) == batch, using the whole frame"
         );
     }
 }
 
 #[test]
+fn ex1_a_batch_too_large_for_a_reader_is_an_error_not_a_frame() {
+    let huge = Record {
+        version: 1,
+        key: "k".into(),
+        value: Some("x".repeat(MAX_PAYLOAD_BYTES)),
+    };
+    assert!(matches!(
+        chapter2::record::encode(&[huge]),
+        Err(EncodeError::TooLarge(_))
+    ));
+}
+
+#[test]
 fn ex1_the_frame_is_length_then_checksum_then_payload() {
-    let frame = encode(&record(3));
+    let frame = encode(&[record(3)]);
     let length = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
     let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
     assert_eq!(
@@ -47,9 +66,9 @@ fn ex1_the_frame_is_length_then_checksum_then_payload() {
         "the checksum covers the payload"
     );
     let mut two = frame.clone();
-    two.extend(encode(&record(4)));
+    two.extend(encode(&[record(4)]));
     assert_eq!(
-        decode(&two).map(|(r, n)| (r.version, n)),
+        decode(&two).map(|(r, n)| (r[0].version, n)),
         Ok((3, frame.len())),
         "decode stops at the frame's end"
     );
@@ -73,7 +92,7 @@ fn crc32fast_hash(bytes: &[u8]) -> u32 {
 
 #[test]
 fn ex1_damage_is_detected_and_named() {
-    let frame = encode(&record(9));
+    let frame = encode(&[record(9), record(10)]);
     for cut in [0, 3, HEADER_BYTES, frame.len() - 1] {
         assert!(
             matches!(decode(&frame[..cut]), Err(DecodeError::Incomplete { .. })),
@@ -101,7 +120,7 @@ fn ex1_the_decoder_never_panics_on_arbitrary_bytes() {
     // A property test: random bytes, and valid frames with random damage, must give a
     // value or an error, never a panic (or an allocation the length field asks for).
     let mut rng = fastrand::Rng::with_seed(2);
-    let valid: Vec<u8> = (1..20).flat_map(|v| encode(&record(v))).collect();
+    let valid: Vec<u8> = (1..20).flat_map(|v| encode(&[record(v)])).collect();
     for case in 0..20_000 {
         let bytes: Vec<u8> = if case % 2 == 0 {
             (0..rng.usize(0..64)).map(|_| rng.u8(..)).collect()

@@ -4,15 +4,20 @@
 use chapter2::record::{Record, encode};
 use chapter2::wal::replay;
 
+fn record(version: u64) -> Record {
+    Record {
+        version,
+        key: format!("k{version}"),
+        value: Some("v".into()),
+    }
+}
+
+/// A log of `n` one-record frames, and where each frame starts.
 fn log_of(n: u64) -> (Vec<u8>, Vec<usize>) {
     let (mut bytes, mut starts) = (Vec::new(), Vec::new());
     for version in 1..=n {
         starts.push(bytes.len());
-        bytes.extend(encode(&Record {
-            version,
-            key: format!("k{version}"),
-            value: Some("v".into()),
-        }));
+        bytes.extend(encode(&[record(version)]).expect("a record encodes"));
     }
     (bytes, starts)
 }
@@ -68,6 +73,25 @@ fn ex2_a_torn_tail_is_cut_off_at_the_last_whole_record() {
         Ok(Some(last)),
         "damage in the last record is a torn write"
     );
+}
+
+#[test]
+fn ex2_damage_inside_the_last_batch_is_torn_even_with_intact_bytes_after_it() {
+    // What a crash can leave when the disk writes the unsynced blocks in any order: the
+    // last batch's frame with a hole in the middle and its end intact.
+    let (mut bytes, _) = log_of(3);
+    let last = bytes.len();
+    bytes.extend(encode(&(4..12).map(record).collect::<Vec<_>>()).expect("encodes"));
+    for hole in [last + 8, last + 40, (last + bytes.len()) / 2] {
+        let mut damaged = bytes.clone();
+        damaged[hole..hole + 16].fill(0);
+        let replayed = replay(&damaged).expect("damage confined to the last frame is a crash");
+        assert_eq!(
+            (replayed.records.len(), replayed.torn_at),
+            (3, Some(last)),
+            "hole at {hole}: the whole last batch is dropped, nothing before it"
+        );
+    }
 }
 
 #[test]
