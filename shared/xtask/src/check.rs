@@ -201,7 +201,10 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
             let only = exercise.id;
             exercises::write_to(copy, &exercises::generate(ws, |id| id == only)?)?;
             let (failing, output) = failing_tests(ws, copy, &chapter.name())?;
-            let teaching = format!("exercise {only} is not implemented yet: edit exercises/");
+            let teaching = format!(
+                "exercise {only} {}: edit exercises/",
+                crate::markers::UNFINISHED
+            );
             if !output.contains(&teaching) {
                 problems.push(format!(
                     "exercise {only}: no test output says {teaching:?}: a student would not know what to do"
@@ -225,7 +228,7 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
             }
         }
         exercises::write_to(copy, &exercises::generate(ws, |_| true)?)?;
-        let (failing, _) = failing_tests(ws, copy, &chapter.name())?;
+        let (failing, output) = failing_tests(ws, copy, &chapter.name())?;
         if failing.is_empty() {
             problems.push(format!(
                 "the {} skeleton as a whole passes its tests",
@@ -233,16 +236,38 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
             ));
         } else {
             println!(
-                "{}: the whole skeleton fails {} test(s)",
+                "{}: the whole skeleton fails {} test(s) in {} lines of output",
                 chapter.name(),
-                failing.len()
+                failing.len(),
+                output.lines().count()
             );
         }
+        problems.extend(repeated_messages(&output, failing.len()));
         if !problems.is_empty() {
             bail!("{}", problems.join("\n"));
         }
     }
     Ok(())
+}
+
+/// A failing run teaches once: an unfinished exercise's message may appear once per
+/// failing test at most, never once per request or per thread. Returns the lines that
+/// repeat more often than that.
+fn repeated_messages(output: &str, failing: usize) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for line in output
+        .lines()
+        .filter(|l| l.contains(crate::markers::UNFINISHED))
+    {
+        *counts.entry(line.trim()).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .filter(|&(_, n)| n > failing)
+        .map(|(line, n)| {
+            format!("{n} copies of one message in a run with {failing} failing tests: {line}")
+        })
+        .collect()
 }
 
 /// Runs a chapter's tests in the copy; returns the names of the failing ones and the
@@ -275,4 +300,20 @@ fn failing_tests(
         failing,
         format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_repeated_beyond_one_per_failing_test_is_a_problem() {
+        let line = "exercise 1.5 is not implemented yet: edit exercises/chapter1/client.rs";
+        let twice = format!("{line}\n---- b ----\n{line}\n");
+        assert!(repeated_messages(&twice, 2).is_empty());
+        let flood = format!("{line}\n").repeat(64);
+        let problems = repeated_messages(&flood, 2);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("64 copies"), "{problems:?}");
+    }
 }

@@ -18,6 +18,10 @@
 
 use std::fmt;
 
+/// The words every stub's message carries, and what the harness's panic hook and the
+/// chapters' servers look for (`harness::panics::UNFINISHED` says the same).
+pub const UNFINISHED: &str = "is not implemented yet";
+
 use anyhow::{Context as _, bail};
 
 /// An exercise id such as `1.2`: chapter 1, exercise 2.
@@ -198,7 +202,7 @@ pub fn generate(
             out.push('\n');
         }
         out.push_str(&format!(
-            "{}todo!(\"exercise {id} is not implemented yet: edit {student_path}: {title} (book: chapter {c}, exercise {n})\")\n",
+            "{}todo!(\"exercise {id} {UNFINISHED}: edit {student_path}: {title} (book: chapter {c}, exercise {n})\")\n",
             region.indent,
             id = region.id,
             title = region.title.replace('\\', "\\\\").replace('"', "\\\""),

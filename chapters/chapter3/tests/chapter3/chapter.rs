@@ -468,6 +468,17 @@ async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
         .await
         .expect("JSON");
     assert_eq!(body["value"], "v");
+    // And the group still takes writes: every node applies the next one.
+    let version = put(&leader, "after", "still serving").await;
+    for i in 0..3 {
+        wait_status(
+            &cluster,
+            i,
+            "every node to apply a write made after the bad input",
+            |s| s.applied_index >= version,
+        )
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
