@@ -8,6 +8,8 @@
 //! - `progress.rs`: `progress`, the student's view of what passes.
 //! - `book.rs`: `book [--serve]` and the check that every `{{#include}}` resolves.
 //! - `figures.rs`: `figures`, benchmark results (JSON) to the book's SVG figures.
+//! - `stress.rs`: `stress`, a chapter's tests run many times at once, failures kept.
+//! - `timings.rs`: `timings`, each chapter's warm suite time and its slowest tests.
 
 mod book;
 mod check;
@@ -15,6 +17,8 @@ mod exercises;
 mod figures;
 mod markers;
 mod progress;
+mod stress;
+mod timings;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +63,35 @@ enum Task {
     },
     /// Redraw the book's figures from the benchmark results in book/src/figures/*.json.
     Figures,
+    /// Run a chapter's tests many times, several at once, to catch a flaky test; keep
+    /// each failing run's output (and timelines) under target/stress/<chapter>/.
+    Stress {
+        /// The chapter, e.g. `chapter5`.
+        chapter: String,
+        /// Only the tests whose names contain this (as `cargo test -p chapterN <filter>`).
+        filter: Option<String>,
+        /// How many runs.
+        #[arg(long, default_value_t = 100)]
+        runs: usize,
+        /// How many runs at once.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Run the reference solutions instead of your code.
+        #[arg(long)]
+        solution: bool,
+        /// Kill a run that takes longer than this many seconds, and count it as failed.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+    },
+    /// Time each chapter's reference suite, warm, and list its slowest tests (each run
+    /// alone): a measurement to watch, not a check.
+    Timings {
+        /// Only these chapters (default: all).
+        chapters: Vec<String>,
+        /// How many of the slowest tests to list per chapter.
+        #[arg(long, default_value_t = 5)]
+        slowest: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -71,5 +104,24 @@ fn main() -> anyhow::Result<()> {
         Task::Diff { first, second } => workspace::diff(&ws, &first, second.as_deref()),
         Task::Book { serve } => book::build(&ws, serve),
         Task::Figures => figures::draw_all(&ws),
+        Task::Timings { chapters, slowest } => timings::run(&ws, &chapters, slowest),
+        Task::Stress {
+            chapter,
+            filter,
+            runs,
+            jobs,
+            solution,
+            timeout_secs,
+        } => stress::run(
+            &ws,
+            &stress::Options {
+                chapter,
+                filter,
+                runs,
+                jobs,
+                solution,
+                timeout: std::time::Duration::from_secs(timeout_secs),
+            },
+        ),
     }
 }

@@ -477,6 +477,22 @@ async fn chapter_an_unreachable_owner_is_a_json_error_that_says_nothing_was_writ
         .find(|k| ring.owner(k).is_some_and(|m| m.id == 2))
         .expect("node 2 owns some key");
     cluster.node_mut(2).crash();
+    // A crashed runtime closes its listener on a background thread: until it has, the
+    // kernel still accepts connections for it (and then resets them, which node 1 must
+    // report as "may or may not have happened"). Wait until the port refuses.
+    let addr = cluster.node(2).addr();
+    harness::eventually(
+        PATIENCE,
+        "node 2's port to refuse connections",
+        || async move {
+            match tokio::net::TcpStream::connect(addr).await {
+                Ok(_) => Err("still accepting".to_string()),
+                Err(_) => Ok(()),
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let answer = call(
         Method::PUT,
         &format!("{}/kv/{key}", cluster.url(1)),
