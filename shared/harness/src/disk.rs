@@ -317,8 +317,8 @@ impl SimDisk {
         self.crash_with(CrashMode::Seeded)
     }
 
-    /// Arms a crash (in `mode`) in the middle of the `n`-th file sync from now (1: the
-    /// next one): power is lost while that fsync runs, so it makes nothing durable and
+    /// Arms a crash (in `mode`) in the middle of the `n`-th sync from now, of a file or
+    /// a directory (1: the next one): power is lost while that fsync runs, so it makes nothing durable and
     /// returns an error, and every handle from before is dead. A test that crashes
     /// this way lands exactly in the window between writing and syncing, which a crash
     /// from another thread would hit only by luck.
@@ -475,7 +475,9 @@ impl SimState {
         Ok(id)
     }
 
-    fn sync_inode(&mut self, id: u64) -> io::Result<()> {
+    /// Counts a sync (of a file or a directory) towards an armed crash, and crashes
+    /// the disk if this is the one: the sync then makes nothing durable and fails.
+    fn armed_crash(&mut self) -> io::Result<()> {
         if let Some((left, mode)) = self.crash_on_sync {
             if left <= 1 {
                 self.crash_on_sync = None;
@@ -485,6 +487,11 @@ impl SimState {
             }
             self.crash_on_sync = Some((left - 1, mode));
         }
+        Ok(())
+    }
+
+    fn sync_inode(&mut self, id: u64) -> io::Result<()> {
+        self.armed_crash()?;
         if self.failing_syncs {
             return Err(io::Error::other(
                 "input/output error during sync (simulated)",
@@ -589,6 +596,7 @@ impl Disk for SimDisk {
         if !state.dirs.contains(dir) {
             return Err(Self::not_found(dir));
         }
+        state.armed_crash()?;
         if state.failing_syncs {
             return Err(io::Error::other(
                 "input/output error during sync (simulated)",

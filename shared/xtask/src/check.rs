@@ -64,12 +64,22 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
     step("each exercise's stub is caught by its tests", || {
         stubs_are_caught(ws, &copy)
     })?;
+    step("each known mutant is caught by the default suite", || {
+        mutants_are_caught(ws, &copy, None)
+    })?;
     step("every {{#include}} of the book resolves", || {
         crate::book::check_includes(ws)
     })?;
     step("the book builds", || crate::book::build(ws, false))?;
     println!("\nall checks passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// `cargo xtask mutants [chapter]`: only the known-mutant check.
+pub fn mutants(ws: &Workspace, chapter: Option<&str>) -> anyhow::Result<()> {
+    let copy = ws.root.join("target/xtask/skeleton");
+    make_copy(ws, &copy)?;
+    mutants_are_caught(ws, &copy, chapter)
 }
 
 fn step(what: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
@@ -248,6 +258,95 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Applies each chapter's known mutants, one at a time, to the finished chapter in the
+/// copy and runs its default suite: each must make a test fail (which one is printed).
+fn mutants_are_caught(ws: &Workspace, copy: &Path, only: Option<&str>) -> anyhow::Result<()> {
+    let finished = exercises::generate(ws, |_| false)?;
+    let mut problems = Vec::new();
+    for chapter in ws.chapters()? {
+        let name = chapter.name();
+        if only.is_some_and(|only| only != name) {
+            continue;
+        }
+        let mutants = crate::mutants::of_chapter(&ws.root, &name)?;
+        for mutant in &mutants {
+            let target = format!("exercises/{name}/{}", mutant.file);
+            let mut files = finished.clone();
+            let Some(file) = files.iter_mut().find(|f| f.path == target) else {
+                problems.push(format!(
+                    "{name}: mutant {:?} names {target}, which is no student file",
+                    mutant.name
+                ));
+                continue;
+            };
+            match mutant.apply(&file.content) {
+                Ok(mutated) => file.content = mutated,
+                Err(e) => {
+                    problems.push(format!("{name}: {e:#}"));
+                    continue;
+                }
+            }
+            exercises::write_to(copy, &files)?;
+            match first_failure(ws, copy, &name) {
+                Ok(None) => problems.push(format!(
+                    "{name}: mutant {:?} ({}) survives: no test fails",
+                    mutant.name, mutant.file
+                )),
+                Ok(Some(test)) => {
+                    println!("{name}: mutant {:?} caught by {test}", mutant.name)
+                }
+                Err(e) => problems.push(format!("{name}: mutant {:?}: {e:#}", mutant.name)),
+            }
+        }
+    }
+    exercises::write_to(copy, &exercises::generate(ws, |_| true)?)?;
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    Ok(())
+}
+
+/// The first test of `chapter` that fails in the copy, if any. With cargo-nextest
+/// installed the run stops at that first failure (most mutants are caught by a fast
+/// test); without it, the whole suite runs.
+fn first_failure(ws: &Workspace, copy: &Path, chapter: &str) -> anyhow::Result<Option<String>> {
+    let has_nextest = cargo_in(ws, copy)
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_nextest {
+        let (failing, _) = failing_tests(ws, copy, chapter)?;
+        return Ok(failing.into_iter().next());
+    }
+    let limit = std::time::Duration::from_secs(10 * 60);
+    let out = workspace::output_within(
+        cargo_in(ws, copy).args(["nextest", "run", "-p", chapter, "--fail-fast"]),
+        limit,
+    )?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        return Ok(None);
+    }
+    let failed = text
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            ["FAIL ", "TIMEOUT ", "SIGSEGV ", "SIGABRT "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .and_then(|l| l.split_whitespace().last())
+        .map(str::to_string);
+    match failed {
+        Some(test) => Ok(Some(test)),
+        None => bail!("{chapter}'s tests did not run:\n{text}"),
+    }
 }
 
 /// A failing run teaches once: an unfinished exercise's message may appear once per

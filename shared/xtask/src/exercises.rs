@@ -10,7 +10,7 @@ use crate::markers::{self, ExerciseId};
 use crate::workspace::Workspace;
 
 /// One generated file: where it goes (relative to the root) and what it holds.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Generated {
     pub path: String,
     pub content: String,

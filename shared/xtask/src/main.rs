@@ -5,6 +5,7 @@
 //! - `workspace.rs`: where things are (chapters, their files) and how cargo is run.
 //! - `exercises.rs`: `exercises [--check]`.
 //! - `check.rs`: `check`, every integrity check of the course.
+//! - `mutants.rs`: the known mutants each chapter's tests must catch (`MUTANTS.md`).
 //! - `progress.rs`: `progress`, the student's view of what passes.
 //! - `book.rs`: `book [--serve]` and the check that every `{{#include}}` resolves.
 //! - `figures.rs`: `figures`, benchmark results (JSON) to the book's SVG figures.
@@ -16,6 +17,7 @@ mod check;
 mod exercises;
 mod figures;
 mod markers;
+mod mutants;
 mod progress;
 mod stress;
 mod timings;
@@ -63,6 +65,12 @@ enum Task {
     },
     /// Redraw the book's figures from the benchmark results in book/src/figures/*.json.
     Figures,
+    /// Apply each known mutant (solutions/chapterN/MUTANTS.md) to a scratch copy and
+    /// show which test catches it (part of `check`).
+    Mutants {
+        /// Only this chapter, e.g. `chapter5`.
+        chapter: Option<String>,
+    },
     /// Run a chapter's tests many times, several at once, to catch a flaky test; keep
     /// each failing run's output (and timelines) under target/stress/<chapter>/.
     Stress {
@@ -104,6 +112,7 @@ fn main() -> anyhow::Result<()> {
         Task::Diff { first, second } => workspace::diff(&ws, &first, second.as_deref()),
         Task::Book { serve } => book::build(&ws, serve),
         Task::Figures => figures::draw_all(&ws),
+        Task::Mutants { chapter } => check::mutants(&ws, chapter.as_deref()),
         Task::Timings { chapters, slowest } => timings::run(&ws, &chapters, slowest),
         Task::Stress {
             chapter,

@@ -67,9 +67,13 @@ impl Workspace {
             let mut files = Vec::new();
             for file in std::fs::read_dir(entry.path())? {
                 let file = file?.file_name().to_string_lossy().into_owned();
+                if file == "MUTANTS.md" {
+                    continue; // the chapter's known mutants (see mutants.rs)
+                }
                 if !file.ends_with(".rs") {
                     bail!(
-                        "solutions/{name}/{file} is not a Rust file: only .rs files belong there"
+                        "solutions/{name}/{file} is not a Rust file: only .rs files (and \
+                         MUTANTS.md) belong there"
                     );
                 }
                 files.push(file);
