@@ -87,6 +87,10 @@ async fn chapter_compare_and_set_counters_lose_no_increment() -> anyhow::Result<
             for i in 0..INCREMENTS {
                 let key = format!("counter-{}", (c + i) % COUNTERS);
                 // Read, add one, write back only if nobody wrote in between; else retry.
+                // Each refusal means another client's write succeeded in between, and
+                // there are only CLIENTS * INCREMENTS of those: more refusals than that
+                // is a bug (a version check that never matches), not bad luck.
+                let mut refusals = 0;
                 loop {
                     let (count, version) = match client.get(&key).await? {
                         Some(entry) => (entry.value.parse::<u64>()?, entry.version),
@@ -94,7 +98,18 @@ async fn chapter_compare_and_set_counters_lose_no_increment() -> anyhow::Result<
                     };
                     match client.put_if(&key, &(count + 1).to_string(), version).await {
                         Ok(_) => break,
-                        Err(ClientError::VersionMismatch { .. }) => retries += 1,
+                        Err(ClientError::VersionMismatch { current }) => {
+                            retries += 1;
+                            refusals += 1;
+                            anyhow::ensure!(
+                                refusals <= CLIENTS * INCREMENTS,
+                                "client {c}: {refusals} refusals in a row for {key}: it read \
+                                 version {version} and the server says the key is at {current}. \
+                                 With a correct compare-and-set each refusal means another \
+                                 write succeeded, and there are only {} writes in all",
+                                CLIENTS * INCREMENTS
+                            );
+                        }
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -117,6 +132,33 @@ async fn chapter_compare_and_set_counters_lose_no_increment() -> anyhow::Result<
         total,
         CLIENTS * INCREMENTS,
         "{CLIENTS} clients each added {INCREMENTS}; the counters must sum to that ({retries} retries on conflicts)"
+    );
+    node.stop().await
+}
+
+#[tokio::test]
+async fn chapter_the_largest_valid_body_is_taken_and_one_byte_more_is_not() -> anyhow::Result<()> {
+    // The limit is tested from both sides: a store that refused a 2 KiB value would pass
+    // every test that only sends small ones.
+    const LIMIT: usize = 1024 * 1024;
+    let mut node = start_node();
+    let url = format!("{}/kv/big", node.url());
+    let wrapper = r#"{"value":""}"#.len();
+    let largest = "v".repeat(LIMIT - wrapper);
+    let (status, body) = put_json(&url, &json!({ "value": largest })).await?;
+    assert_eq!(status, 200, "a body of exactly 1 MiB is taken: {body}");
+    let (status, read) = call(Method::GET, &url, None).await?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        read["value"].as_str().map(str::len),
+        Some(largest.len()),
+        "the whole value is read back"
+    );
+    let (status, body) = put_json(&url, &json!({ "value": format!("{largest}v") })).await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("too_large")),
+        "one byte more is refused"
     );
     node.stop().await
 }
