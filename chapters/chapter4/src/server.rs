@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
 use harness::cluster_key::require_cluster_key;
 use harness::json_body::{self, BodyError};
+use harness::limits::shed_beyond;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -149,40 +150,6 @@ pub const MAX_INTERNAL_IN_FLIGHT: usize = 16;
 /// How many client requests a node serves at once (`503` past that), which also bounds
 /// the writes waiting for its disk.
 pub const MAX_CLIENT_REQUESTS_IN_FLIGHT: usize = 1024;
-
-/// A layer that serves at most `limit` requests at once and answers `503` JSON to the
-/// rest at once, instead of queueing them without bound.
-fn shed_beyond<S>(
-    limit: usize,
-) -> impl tower::Layer<
-    S,
-    Service = impl tower::Service<
-        Request,
-        Response = Response,
-        Error = std::convert::Infallible,
-        Future = impl Send,
-    > + Clone
-              + Send
-              + Sync
-              + 'static,
-> + Clone
-where
-    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
-    ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(move |_: BoxError| async move {
-            ApiError::Unavailable(format!(
-                "this node is serving as many such requests as it allows ({limit}); retry"
-            ))
-        }))
-        .load_shed()
-        .concurrency_limit(limit)
-}
 
 async fn get_key(State(state): State<AppState>, hops: Hops, Key(key): Key) -> Response {
     kv(&state, &key, KvOp::Get, hops).await

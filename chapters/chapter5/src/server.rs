@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
 use harness::cluster_key::{ClusterKey, require_cluster_key};
 use harness::json_body::{self, BodyError};
+use harness::limits::shed_beyond;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -87,16 +88,7 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
     let internal = Router::new()
         .route("/internal/raft", post(raft))
         .layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY_BYTES))
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(|_: BoxError| async {
-                    ApiError::Unavailable(
-                        "this node is reading as many internal requests as it allows; retry".into(),
-                    )
-                }))
-                .load_shed()
-                .concurrency_limit(MAX_INTERNAL_IN_FLIGHT),
-        )
+        .layer(shed_beyond(MAX_INTERNAL_IN_FLIGHT))
         .layer(axum::middleware::from_fn_with_state(
             cluster_key,
             require_cluster_key,

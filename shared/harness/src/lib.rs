@@ -8,6 +8,7 @@
 //!   client, and kill and restart nodes, with no fault logic in the nodes.
 //! - [`cluster_key`]: the cluster's secret that internal routes require (`401`
 //!   without it), the middleware that checks it and the peer client that sends it.
+//! - [`limits`]: at most N requests at once on a route, `503` JSON past that.
 //! - [`json_body`]: a request's body read strictly as a JSON object of a route's type.
 //! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
@@ -34,6 +35,7 @@ pub mod disk;
 pub mod eventually;
 pub mod history;
 pub mod json_body;
+pub mod limits;
 pub mod linearizability;
 pub mod load;
 pub mod machine;
