@@ -14,6 +14,8 @@
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
 //! - [`sim`]: a deterministic simulator for sans-IO protocol code: virtual time, seeded
 //!   loss, delay, reordering, duplication, partitions and crashes; a seed replays a run.
+//! - [`seeds`]: how many schedules a test runs (fast by default; `SIM_SEEDS` and
+//!   `LOOPBACK_SEEDS` soak), and the one seed that replays a failure.
 //! - [`process`]: a chapter's real binary as a child process, killed with SIGKILL.
 //! - [`panics`]: remember panics raised on node threads and turn an unfinished exercise's
 //!   `todo!()` into a message that names the exercise and the file to edit.
@@ -43,6 +45,7 @@ pub mod network;
 pub mod node;
 pub mod panics;
 pub mod process;
+pub mod seeds;
 pub mod sim;
 mod timeline;
 

@@ -14,15 +14,18 @@
 //! The contract with a node ([`SimNode`]):
 //! - the simulator calls [`SimNode::on_message`] and [`SimNode::on_tick`], passing a
 //!   [`Ctx`] through which the node sends messages and reads the time and randomness;
-//! - after every such call it takes [`SimNode::durable`]: the state is treated as
-//!   persisted *before* the messages of that step leave, the rule real nodes must follow;
-//! - a crash discards the node; a restart calls [`SimNode::start`] with the last durable
-//!   state.
+//! - crashes fall between two such calls, so whatever a call changed counts as persisted
+//!   *before* the messages of that call leave, the rule real nodes must follow;
+//! - a crash takes the node's [`SimNode::durable`] state and discards the rest; a restart
+//!   calls [`SimNode::start`] with that state.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::fmt;
 use std::ops::Range;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// A node's index in the simulation, `0..nodes`.
 pub type NodeId = usize;
@@ -262,8 +265,7 @@ impl<N: SimNode> Simulation<N> {
         self.incarnations[id] += 1;
         let peers = (0..self.config.nodes).filter(|&p| p != id).collect();
         let mut ctx = self.ctx(id);
-        let node = N::start(id, peers, self.durable[id].clone(), &mut ctx);
-        self.durable[id] = Some(node.durable());
+        let node = N::start(id, peers, self.durable[id].take(), &mut ctx);
         self.nodes[id] = Some(node);
         self.send_all(id, ctx.outbox);
         // Stagger the first tick so nodes do not tick in lockstep.
@@ -326,7 +328,6 @@ impl<N: SimNode> Simulation<N> {
                 let mut ctx = self.ctx(to);
                 if let Some(node) = self.nodes[to].as_mut() {
                     node.on_message(from, message, &mut ctx);
-                    self.durable[to] = Some(node.durable());
                 }
                 self.send_all(to, ctx.outbox);
             }
@@ -338,7 +339,6 @@ impl<N: SimNode> Simulation<N> {
                 let mut ctx = self.ctx(node);
                 if let Some(n) = self.nodes[node].as_mut() {
                     n.on_tick(&mut ctx);
-                    self.durable[node] = Some(n.durable());
                 }
                 self.send_all(node, ctx.outbox);
                 let next = self.now + self.config.tick_ms;
@@ -364,7 +364,10 @@ impl<N: SimNode> Simulation<N> {
 
     /// Crashes node `id`: it stops at once; what it made durable stays.
     pub fn crash(&mut self, id: NodeId) {
-        if self.nodes[id].take().is_some() {
+        if let Some(node) = self.nodes[id].take() {
+            // Taken here, not after every step: the same state, without copying a
+            // node's whole log thousands of times a run.
+            self.durable[id] = Some(node.durable());
             self.stats.crashes += 1;
             self.note(|| format!("crash {id}"));
         }
@@ -436,25 +439,88 @@ impl<N: SimNode> Simulation<N> {
     }
 }
 
-/// Runs `run(seed)` for every seed in `seeds` and panics at the first failure with the
-/// seed and how to replay it. With the environment variable `SIM_SEED` set, runs only
-/// that seed (the replay).
-pub fn check_seeds(seeds: Range<u64>, mut run: impl FnMut(u64) -> Result<(), String>) {
-    let seeds: Vec<u64> = match std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
-        Some(seed) => vec![seed],
-        None => seeds.collect(),
-    };
-    // The test harness names each test's thread after the test.
+/// Runs `run(seed)` for every seed in `seeds`, spread over the machine's cores, and
+/// returns what each run returned, in seed order.
+///
+/// If runs fail, panics with the smallest failing seed (the same one whatever the
+/// number of cores), its failure, and how to replay it. `SIM_SEEDS=N` runs `N` seeds from
+/// `seeds.start` instead (a soak), `SIM_SEED=s` only seed `s` (a replay); see
+/// [`seeds`](crate::seeds).
+pub fn check_seeds<T: Send>(
+    seeds: Range<u64>,
+    run: impl Fn(u64) -> Result<T, String> + Sync,
+) -> Vec<T> {
+    crate::panics::install_hook();
+    let seeds = crate::seeds::simulated(seeds);
+    // The test harness names each test's thread after the test; the workers take the
+    // same name, so a panic in one reads as the test's own.
     let test = std::thread::current()
         .name()
         .unwrap_or("<this test>")
         .to_string();
-    for seed in seeds {
-        if let Err(failure) = run(seed) {
-            panic!(
-                "simulation with seed {seed} failed: {failure}\n\
-                 replay exactly this run with: SIM_SEED={seed} cargo test {test} -- --exact"
-            );
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(seeds.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let outcomes: Mutex<Vec<Option<Outcome<T>>>> =
+        Mutex::new((0..seeds.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let worker = || {
+                // Seeds are taken in order, and a failure stops the taking: every seed
+                // below a failing one has run, so the smallest failure is always found.
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&seed) = seeds.get(i) else { break };
+                    let outcome = match catch_unwind(AssertUnwindSafe(|| run(seed))) {
+                        Ok(Ok(value)) => Outcome::Passed(value),
+                        Ok(Err(failure)) => Outcome::Failed(failure),
+                        Err(payload) => Outcome::Panicked(payload),
+                    };
+                    if !matches!(outcome, Outcome::Passed(_)) {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    outcomes.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(outcome);
+                }
+            };
+            std::thread::Builder::new()
+                .name(test.clone())
+                .spawn_scoped(scope, worker)
+                .expect("starting a simulation worker thread");
+        }
+    });
+    let outcomes = outcomes
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    // Cargo names the package when it runs a test binary.
+    let package = std::env::var("CARGO_PKG_NAME").map_or(String::new(), |p| format!(" -p {p}"));
+    let mut passed = Vec::with_capacity(outcomes.len());
+    for (seed, outcome) in seeds.iter().zip(outcomes) {
+        let replay = format!(
+            "replay exactly this run with: SIM_SEED={seed} cargo test{package} {test} -- --exact"
+        );
+        match outcome {
+            Some(Outcome::Passed(value)) => passed.push(value),
+            Some(Outcome::Failed(failure)) => {
+                panic!("simulation with seed {seed} failed: {failure}\n{replay}")
+            }
+            Some(Outcome::Panicked(payload)) => {
+                // The panic was printed where it happened (an unfinished exercise as its
+                // one line); say which seed, then fail the test with the same payload.
+                eprintln!("simulation with seed {seed} panicked; {replay}");
+                resume_unwind(payload)
+            }
+            None => break, // not run: an earlier seed failed (reported above)
         }
     }
+    passed
+}
+
+/// How one seed's run ended.
+enum Outcome<T> {
+    Passed(T),
+    Failed(String),
+    Panicked(Box<dyn std::any::Any + Send>),
 }

@@ -118,14 +118,14 @@ fn the_same_seed_replays_the_identical_trace() -> Result<(), String> {
 #[test]
 fn a_thousand_faulty_schedules_of_five_nodes_hold_their_invariants() {
     let started = Instant::now();
-    let mut delivered = 0;
-    check_seeds(0..1000, |seed| {
+    let delivered: Vec<u64> = check_seeds(0..1000, |seed| {
         let sim = chaos_run(seed, lossy())?;
-        delivered += sim.stats().delivered;
-        Ok(())
+        Ok(sim.stats().delivered)
     });
     eprintln!(
-        "1000 schedules, {delivered} messages delivered, in {:.2?}",
+        "{} schedules, {} messages delivered, in {:.2?}",
+        delivered.len(),
+        delivered.iter().sum::<u64>(),
         started.elapsed()
     );
 }
@@ -151,6 +151,48 @@ fn a_failing_run_names_its_seed_and_how_to_replay_it() {
     assert!(message.contains("seed 7 failed"), "{message}");
     assert!(message.contains("SIM_SEED=7"), "{message}");
     assert!(message.contains("some node reached 3"), "{message}");
+}
+
+#[test]
+fn the_smallest_failing_seed_is_reported_however_the_seeds_are_spread() {
+    for _ in 0..5 {
+        let outcome = std::panic::catch_unwind(|| {
+            check_seeds(0..400, |seed| match seed % 100 {
+                37 => Err(format!("seed {seed} is unlucky")),
+                _ => Ok(seed),
+            })
+        });
+        let payload = outcome.expect_err("seeds 37, 137, 237 and 337 fail");
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.contains("seed 37 failed: seed 37 is unlucky"),
+            "{message}"
+        );
+    }
+    let all = check_seeds(10..20, Ok);
+    assert_eq!(
+        all,
+        (10..20).collect::<Vec<u64>>(),
+        "results come back in seed order"
+    );
+}
+
+#[test]
+fn a_panic_in_a_run_fails_the_test_with_its_own_message() {
+    let outcome = std::panic::catch_unwind(|| {
+        check_seeds(0..50, |seed| {
+            assert!(seed != 20, "exercise 9.9 is not implemented yet: edit x.rs");
+            Ok(())
+        })
+    });
+    let payload = outcome.expect_err("seed 20 panics");
+    assert_eq!(
+        harness::panics::payload_message(payload.as_ref()),
+        "exercise 9.9 is not implemented yet: edit x.rs"
+    );
 }
 
 #[test]

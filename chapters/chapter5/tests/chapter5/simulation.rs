@@ -469,25 +469,25 @@ fn run(seed: u64, chaos_ms: u64, calm_ms: u64) -> Result<(Simulation<Peer>, Obse
 
 #[test]
 fn chapter_at_most_one_leader_per_term_over_2000_schedules_with_crashes_partitions_and_loss() {
-    let mut elections = 0;
-    check_seeds(0..2000, |seed| {
+    let elections: Vec<u64> = check_seeds(0..2000, |seed| {
         let (_, seen) = run(seed, 1500, 500)?;
-        elections += seen.elections;
-        Ok(())
+        Ok(seen.elections)
     });
     // Not a vacuous pass: the faults did force many elections.
+    let total: u64 = elections.iter().sum();
     assert!(
-        elections > 2000,
-        "only {elections} leaders were elected over all schedules"
+        total > 2 * elections.len() as u64,
+        "only {total} leaders were elected over {} schedules",
+        elections.len()
     );
 }
 
 #[test]
 fn chapter_client_histories_are_linearizable_over_1000_schedules() {
-    let mut completed = 0;
-    check_seeds(1_000_000..1_001_000, |seed| {
+    let completed: Vec<usize> = check_seeds(1_000_000..1_001_000, |seed| {
         let (sim, _) = run(seed, 2000, 2500)?;
         let mut history = Vec::new();
+        let mut completed = 0;
         for peer in sim.nodes().iter().flatten() {
             if let Peer::Client(client) = peer {
                 completed += client.history.len();
@@ -495,7 +495,7 @@ fn chapter_client_histories_are_linearizable_over_1000_schedules() {
             }
         }
         match check(&history, Duration::from_secs(10)) {
-            Verdict::Linearizable => Ok(()),
+            Verdict::Linearizable => Ok(completed),
             verdict => {
                 let lines: Vec<String> = history
                     .iter()
@@ -517,8 +517,11 @@ fn chapter_client_histories_are_linearizable_over_1000_schedules() {
             }
         }
     });
+    // Not a vacuous pass: most of the clients' 120 calls a schedule completed.
+    let total: usize = completed.iter().sum();
     assert!(
-        completed > 60_000,
-        "only {completed} client calls completed over 1000 schedules: the clients barely ran"
+        total > 60 * completed.len(),
+        "only {total} client calls completed over {} schedules: the clients barely ran",
+        completed.len()
     );
 }
