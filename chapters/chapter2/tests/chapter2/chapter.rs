@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chapter2::store::StoreError;
+use chapter2::validate::MAX_BODY_BYTES;
 use chapter2::wal::FsyncPolicy;
 use chapter2::{Client, Config};
 use harness::disk::{CrashMode, SimDisk};
+use harness::limits::check_body_limit;
 use harness::process::ProcessNode;
 use reqwest::Method;
 use serde_json::json;
@@ -48,6 +50,35 @@ async fn chapter_a_restarted_node_keeps_every_acknowledged_write() -> anyhow::Re
         client.put("next", "x").await?.version,
         52,
         "versions continue from the log"
+    );
+    node.stop().await
+}
+
+/// The client body limit, from both sides: the largest valid value goes through the log
+/// and comes back after a restart; one byte more is refused.
+#[tokio::test]
+async fn chapter_the_largest_valid_body_is_logged_and_one_byte_more_is_not() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let config = Config {
+        data_dir: data.path().to_path_buf(),
+        ..Config::default()
+    };
+    let mut node = start_node(config);
+    let url = format!("{}/kv/big", node.url());
+    let http = reqwest::Client::new();
+    check_body_limit(&http, &url, &url, MAX_BODY_BYTES)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    node.stop().await?;
+    node.restart().await?;
+    let entry = Client::new(&node.url())?
+        .get("big")
+        .await?
+        .expect("the largest value was acknowledged");
+    assert_eq!(
+        entry.value.len(),
+        MAX_BODY_BYTES - r#"{"value":""}"#.len(),
+        "the largest value is replayed whole from the log"
     );
     node.stop().await
 }

@@ -4,9 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chapter3::replication::AckMode;
+use chapter3::validate::MAX_BODY_BYTES;
 use chapter3::{Client, ClientError};
 use harness::cluster::Cluster;
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::limits::check_body_limit;
 use harness::linearizability::{Verdict, check};
 
 use crate::common::{PATIENCE, call, call_with, group, http, peer_http, put, status, wait_status};
@@ -22,6 +24,26 @@ async fn read_all(cluster: &Cluster, node: usize, keys: &[String]) -> Vec<Option
         });
     }
     out
+}
+
+/// The client body limit, from both sides: the largest valid value is replicated to
+/// every follower (in `all` mode, before the answer); one byte more is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_the_largest_valid_body_is_replicated_and_one_byte_more_is_not() {
+    let cluster = group(3, AckMode::All, |_| {});
+    let url = format!("{}/kv/big", cluster.direct_url(0));
+    check_body_limit(&http(), &url, &url, MAX_BODY_BYTES)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let largest = MAX_BODY_BYTES - r#"{"value":""}"#.len();
+    for node in 1..3 {
+        let read = read_all(&cluster, node, &["big".to_string()]).await;
+        assert_eq!(
+            read[0].as_ref().map(String::len),
+            Some(largest),
+            "node {node} has the largest value, whole"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

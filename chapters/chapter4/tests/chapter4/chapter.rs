@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use chapter4::validate::MAX_BODY_BYTES;
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::limits::check_body_limit;
 use harness::linearizability::check;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -194,6 +196,22 @@ where
         operations.len()
     );
     check(&operations, Duration::from_secs(30)).assert_linearizable();
+}
+
+/// The client body limit, from both sides, through every entry node: the largest valid
+/// value is forwarded to its owner and read back through another node; one byte more is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_the_largest_valid_body_is_forwarded_and_one_byte_more_is_not() {
+    let cluster = TestCluster::start(3, CONSISTENT);
+    for via in 1..=3u64 {
+        let put_url = format!("{}/kv/big-{via}", cluster.url(via));
+        let get_url = format!("{}/kv/big-{via}", cluster.url(via % 3 + 1));
+        check_body_limit(&http(), &put_url, &get_url, MAX_BODY_BYTES)
+            .await
+            .unwrap_or_else(|e| panic!("entering through node {via}: {e}"));
+    }
+    cluster.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

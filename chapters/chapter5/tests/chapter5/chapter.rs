@@ -7,12 +7,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chapter5::api::{CLIENT_ID_HEADER, REQUEST_ID_HEADER};
+use chapter5::raft::Timing;
+use chapter5::validate::MAX_BODY_BYTES;
 use chapter5::{Client, ClientError, Retry};
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::limits::check_body_limit;
 use harness::linearizability::{Verdict, check};
 
 use crate::common::{
-    COMPRESSED, PATIENCE, agreed_leader, group, http, settled_leader, status, urls,
+    COMPRESSED, PATIENCE, agreed_leader, group, group_timed, http, settled_leader, status, urls,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,6 +378,46 @@ async fn chapter_histories_are_linearizable_over_10_loopback_schedules_with_cras
         completed >= 10 * runs,
         "only {completed} calls completed over {runs} schedules: the clients barely ran"
     );
+}
+
+/// The client body limit, from both sides: the largest valid value goes through the log
+/// to every node (one append of 1 MiB must fit the internal route's limits); one byte
+/// more is refused.
+///
+/// On the `FAST` preset, not compressed timing: encoding, syncing and shipping a 1 MiB
+/// entry in a debug build takes longer than a 50 ms election timeout, so on compressed
+/// timing a follower that hears nothing meanwhile calls an election every time. (The
+/// same happens to real systems whose timeouts are too short for their largest entries.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_the_largest_valid_body_is_committed_and_one_byte_more_is_not() {
+    let cluster = group_timed(3, 8, Timing::FAST);
+    let (leader, _) = settled_leader(&cluster, &[0, 1, 2]).await;
+    let url = format!("{}/kv/big", cluster.direct_url(leader));
+    check_body_limit(&http(), &url, &url, MAX_BODY_BYTES)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let written = status(&cluster.direct_url(leader))
+        .await
+        .expect("the leader's status")
+        .commit_index;
+    for node in 0..3 {
+        let url = cluster.direct_url(node);
+        harness::eventually(PATIENCE, "every node to apply the largest value", || {
+            let url = url.clone();
+            async move {
+                let s = status(&url).await.map_err(|e| e.to_string())?;
+                match s.applied_index >= written {
+                    true => Ok(()),
+                    false => Err(format!(
+                        "node {node} applied {} of {written}",
+                        s.applied_index
+                    )),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

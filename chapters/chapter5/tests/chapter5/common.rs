@@ -227,6 +227,11 @@ impl Net {
 /// A group of `n` nodes on loopback behind fault-injecting proxies, on [`COMPRESSED`]
 /// timing.
 pub fn group(n: usize, seed: u64) -> Cluster {
+    group_timed(n, seed, COMPRESSED)
+}
+
+/// A group of `n` nodes on loopback on the given timing.
+pub fn group_timed(n: usize, seed: u64, timing: Timing) -> Cluster {
     Cluster::start(n, seed, move |ctx| {
         let config = Config {
             id: ctx.id,
@@ -242,7 +247,7 @@ pub fn group(n: usize, seed: u64) -> Cluster {
             data_dir: ctx.data_dir.clone(),
             seed: Some(seed),
             cluster_key: ctx.cluster_key.clone(),
-            timing: COMPRESSED,
+            timing,
             ..Config::default()
         };
         chapter5::run(ctx.listener, config, ctx.shutdown)

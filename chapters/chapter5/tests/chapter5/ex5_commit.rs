@@ -58,10 +58,20 @@ fn ex5_figure_8_an_old_terms_entry_on_a_majority_is_not_committed_by_counting() 
     let votes = |_: u64, _: u64, m: &Message| {
         matches!(m, Message::RequestVote { .. } | Message::Vote { .. })
     };
-    while net.node(0).role() != Role::Leader {
+    // A vote rule that never grants node 0 a majority must fail here, not loop.
+    for _ in 0..10 {
+        if net.node(0).role() == Role::Leader {
+            break;
+        }
         net.time_out(0);
         net.deliver(votes);
     }
+    assert_eq!(
+        net.node(0).role(),
+        Role::Leader,
+        "node 0 did not win an election in ten tries: the vote rule (exercise 5.2) or \
+         the count of votes (exercise 5.3)"
+    );
     net.deliver(|from, to, _| (from, to) == (0, 1) || (from, to) == (1, 0));
     net.drop_queued();
     assert_eq!(net.node(0).term(), 3);
