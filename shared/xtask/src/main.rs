@@ -18,6 +18,7 @@ mod exercises;
 mod figures;
 mod markers;
 mod mutants;
+mod mutation;
 mod progress;
 mod stress;
 mod timings;
@@ -91,6 +92,18 @@ enum Task {
         #[arg(long, default_value_t = 600)]
         timeout_secs: u64,
     },
+    /// An automatic mutation pass (cargo-mutants) over a chapter's solution files:
+    /// mutants caught, missed and timed out (slow: minutes per chapter).
+    Mutation {
+        /// The chapter, e.g. `chapter2`.
+        chapter: String,
+        /// Kill a mutant's test run after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        /// Only list the mutants.
+        #[arg(long)]
+        list: bool,
+    },
     /// Time each chapter's reference suite, warm, and list its slowest tests (each run
     /// alone): a measurement to watch, not a check.
     Timings {
@@ -113,6 +126,18 @@ fn main() -> anyhow::Result<()> {
         Task::Book { serve } => book::build(&ws, serve),
         Task::Figures => figures::draw_all(&ws),
         Task::Mutants { chapter } => check::mutants(&ws, chapter.as_deref()),
+        Task::Mutation {
+            chapter,
+            timeout_secs,
+            list,
+        } => mutation::run(
+            &ws,
+            &mutation::Options {
+                chapter,
+                timeout: std::time::Duration::from_secs(timeout_secs),
+                list,
+            },
+        ),
         Task::Timings { chapters, slowest } => timings::run(&ws, &chapters, slowest),
         Task::Stress {
             chapter,
