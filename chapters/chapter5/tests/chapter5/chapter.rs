@@ -7,16 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chapter5::api::{CLIENT_ID_HEADER, REQUEST_ID_HEADER};
-use chapter5::raft::Timing;
 use chapter5::validate::MAX_BODY_BYTES;
 use chapter5::{Client, ClientError, Retry};
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::limits::check_body_limit;
 use harness::linearizability::{Verdict, check};
 
-use crate::common::{
-    COMPRESSED, PATIENCE, agreed_leader, group, group_timed, http, settled_leader, status, urls,
-};
+use crate::common::{PATIENCE, agreed_leader, group, http, settled_leader, status, urls};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_after_the_leader_crashes_a_new_leader_is_elected_and_serves_writes() {
@@ -60,6 +57,8 @@ async fn chapter_no_acknowledged_write_is_lost_over_50_forced_failovers_with_con
             .expect("valid addresses")
             .with_retry(Retry {
                 deadline: Duration::from_secs(30),
+                // Retries close together: the next write lands soon after an election.
+                backoff_max: Duration::from_millis(40),
                 ..Retry::default()
             });
         let stop = Arc::clone(&stop);
@@ -260,7 +259,7 @@ fn version_after(output: &KvOutput) -> Option<u64> {
     }
 }
 
-/// Faults in one loopback schedule, one every one to two election timeouts.
+/// Faults in one loopback schedule.
 const FAULTS: usize = 6;
 
 /// One schedule: five nodes, three clients reading, writing, compare-and-setting and
@@ -318,9 +317,9 @@ async fn linearizable_schedule(seed: u64) -> Result<usize, String> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut down: Option<usize> = None;
     for _ in 0..FAULTS {
-        // A fault every one to two election timeouts: some land mid-election.
-        let (min, max) = (COMPRESSED.election_min_ms, COMPRESSED.election_max_ms);
-        tokio::time::sleep(Duration::from_millis(min + rng.u64(0..max))).await;
+        // A fault every 100 to 300 ms, about one election timeout: some land
+        // mid-election.
+        tokio::time::sleep(Duration::from_millis(100 + rng.u64(0..200))).await;
         match rng.u8(0..3) {
             0 => {
                 if let Some(node) = down.take() {
@@ -343,7 +342,7 @@ async fn linearizable_schedule(seed: u64) -> Result<usize, String> {
         cluster.restart(node).await.map_err(|e| e.to_string())?;
     }
     // Healed: time for an election and for the clients to finish on the new leader.
-    tokio::time::sleep(Duration::from_millis(3 * COMPRESSED.election_max_ms)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         client
@@ -359,11 +358,11 @@ async fn linearizable_schedule(seed: u64) -> Result<usize, String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chapter_histories_are_linearizable_over_10_loopback_schedules_with_crashes_and_partitions()
+async fn chapter_histories_are_linearizable_over_8_loopback_schedules_with_crashes_and_partitions()
 {
-    // Ten schedules of six faults each; `LOOPBACK_SEEDS=200` soaks (see the harness
+    // Eight schedules of six faults each; `LOOPBACK_SEEDS=200` soaks (see the harness
     // appendix of the book).
-    let seeds = harness::seeds::loopback(100..110);
+    let seeds = harness::seeds::loopback(100..108);
     let runs = seeds.len();
     let mut completed = 0;
     for seed in seeds {
@@ -383,19 +382,21 @@ async fn chapter_histories_are_linearizable_over_10_loopback_schedules_with_cras
 /// The client body limit, from both sides: the largest valid value goes through the log
 /// to every node (one append of 1 MiB must fit the internal route's limits); one byte
 /// more is refused.
-///
-/// On the `FAST` preset, not compressed timing: encoding, syncing and shipping a 1 MiB
-/// entry in a debug build takes longer than a 50 ms election timeout, so on compressed
-/// timing a follower that hears nothing meanwhile calls an election every time. (The
-/// same happens to real systems whose timeouts are too short for their largest entries.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_the_largest_valid_body_is_committed_and_one_byte_more_is_not() {
-    let cluster = group_timed(3, 8, Timing::FAST);
-    let (leader, _) = settled_leader(&cluster, &[0, 1, 2]).await;
-    let url = format!("{}/kv/big", cluster.direct_url(leader));
-    check_body_limit(&http(), &url, &url, MAX_BODY_BYTES)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cluster = group(3, 8);
+    // On a busy machine the leader may change between finding it and writing: then
+    // the check starts over on the new one (a few times at most).
+    let mut leader = 0;
+    for attempt in 1..=3 {
+        leader = settled_leader(&cluster, &[0, 1, 2]).await.0;
+        let url = format!("{}/kv/big", cluster.direct_url(leader));
+        match check_body_limit(&http(), &url, &url, MAX_BODY_BYTES).await {
+            Ok(()) => break,
+            Err(e) if attempt < 3 && e.contains("not_leader") => continue,
+            Err(e) => panic!("{e}"),
+        }
+    }
     let written = status(&cluster.direct_url(leader))
         .await
         .expect("the leader's status")

@@ -15,17 +15,6 @@ use harness::cluster::{Cluster, http_client};
 /// for a loaded 2-core machine; the waits poll and usually end in milliseconds).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// The loopback groups' timing: [`Timing::FAST`] scaled down by three. These tests are
-/// about the rules (who may lead, what is committed, what a client sees), not about the
-/// presets, and a failover that takes 100 ms instead of 300 ms lets a test force fifty of
-/// them in seconds. Still five heartbeats to the shortest election timeout, so a leader
-/// on a busy machine is not deposed for nothing.
-pub const COMPRESSED: Timing = Timing {
-    election_min_ms: 50,
-    election_max_ms: 100,
-    heartbeat_ms: 10,
-};
-
 /// A write with a made-up key and value.
 pub fn put(n: u64) -> Command {
     Command::Put {
@@ -224,14 +213,8 @@ impl Net {
     }
 }
 
-/// A group of `n` nodes on loopback behind fault-injecting proxies, on [`COMPRESSED`]
-/// timing.
+/// A group of `n` nodes on loopback behind fault-injecting proxies.
 pub fn group(n: usize, seed: u64) -> Cluster {
-    group_timed(n, seed, COMPRESSED)
-}
-
-/// A group of `n` nodes on loopback on the given timing.
-pub fn group_timed(n: usize, seed: u64, timing: Timing) -> Cluster {
     Cluster::start(n, seed, move |ctx| {
         let config = Config {
             id: ctx.id,
@@ -247,7 +230,6 @@ pub fn group_timed(n: usize, seed: u64, timing: Timing) -> Cluster {
             data_dir: ctx.data_dir.clone(),
             seed: Some(seed),
             cluster_key: ctx.cluster_key.clone(),
-            timing,
             ..Config::default()
         };
         chapter5::run(ctx.listener, config, ctx.shutdown)

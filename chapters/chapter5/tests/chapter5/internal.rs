@@ -97,7 +97,23 @@ async fn chapter_no_peer_message_stops_a_node() {
     let (leader, term) = settled_leader(&cluster, &[0, 1, 2]).await;
     let follower = (leader + 1) % 3;
     let other = (leader + 2) % 3;
-    group_still_serves(&cluster, 0).await; // entries 1 and 2 are committed everywhere
+    group_still_serves(&cluster, 0).await; // entries 1 and 2 are committed...
+    for node in 0..3 {
+        // ...and every node knows it (a follower learns it from the next append).
+        let url = cluster.direct_url(node);
+        harness::eventually(PATIENCE, "every node to know entry 2 is committed", || {
+            let url = url.clone();
+            async move {
+                let s = status(&url).await.map_err(|e| e.to_string())?;
+                match s.commit_index >= 2 {
+                    true => Ok(()),
+                    false => Err(format!("node {node}: commit index {}", s.commit_index)),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
     let client = peer(&cluster);
     let noop = json!({"op": "noop"});
     // Each: (what it is, receiver, sender, message); every one must be a 400.
