@@ -44,6 +44,7 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<()> {
     let copy = ws.root.join("target/xtask/mutation");
     let files = mount_solutions(ws, &copy, chapter)?;
     let out = ws.root.join("target/mutation").join(chapter);
+    std::fs::create_dir_all(&out)?;
     let mut command = ws.cargo();
     command
         .current_dir(&copy)
@@ -77,8 +78,12 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<()> {
             .args(["nextest", "run", "-p", chapter]),
     )
     .context("the chapter's suite fails in the scratch copy before any mutation")?;
-    // cargo-mutants exits non-zero when a mutant is missed: the summary says so.
-    let _ = command.status()?;
+    // cargo-mutants exits 2 when a mutant is missed and 3 when one timed out: the
+    // summary says so. Anything else but 0 means it did not run.
+    let status = command.status()?;
+    if !matches!(status.code(), Some(0 | 2 | 3)) {
+        bail!("cargo mutants failed ({status}): see its output above");
+    }
     summarize(&out.join("mutants.out"), chapter)
 }
 
