@@ -12,7 +12,9 @@ use chapter5::{Client, ClientError, Retry};
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::linearizability::{Verdict, check};
 
-use crate::common::{PATIENCE, agreed_leader, group, http, settled_leader, status, urls};
+use crate::common::{
+    PATIENCE, agreed_leader, group, http, settled_leader, status, urls, wait_status,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_after_the_leader_crashes_a_new_leader_is_elected_and_serves_writes() {
@@ -412,22 +414,14 @@ async fn chapter_the_largest_valid_body_is_committed_and_one_byte_more_is_not() 
         .expect("the leader's status")
         .commit_index;
     for node in 0..3 {
+        wait_status(
+            &cluster,
+            node,
+            "every node to apply the largest value",
+            |s| s.applied_index >= written,
+        )
+        .await;
         let url = cluster.direct_url(node);
-        harness::eventually(PATIENCE, "every node to apply the largest value", || {
-            let url = url.clone();
-            async move {
-                let s = status(&url).await.map_err(|e| e.to_string())?;
-                match s.applied_index >= written {
-                    true => Ok(()),
-                    false => Err(format!(
-                        "node {node} applied {} of {written}",
-                        s.applied_index
-                    )),
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
         let response = http()
             .put(format!("{url}/kv/big"))
             .header("content-type", "application/json")

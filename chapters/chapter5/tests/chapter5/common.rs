@@ -237,6 +237,33 @@ pub fn group(n: usize, seed: u64) -> Cluster {
     .expect("starting a loopback cluster should always work")
 }
 
+/// Polls node `i`'s `/status` until `ok` holds; on timeout the failure shows what it
+/// last reported.
+pub async fn wait_status(
+    cluster: &Cluster,
+    i: usize,
+    what: &str,
+    ok: impl Fn(&Status) -> bool,
+) -> Status {
+    let url = cluster.direct_url(i);
+    harness::eventually(PATIENCE, what, || {
+        let url = url.clone();
+        let ok = &ok;
+        async move {
+            match status(&url).await {
+                Ok(s) if ok(&s) => Ok(s),
+                Ok(s) => Err(format!(
+                    "node {i}: {} of term {}, last index {}, commit {}, applied {}",
+                    s.role, s.term, s.last_index, s.commit_index, s.applied_index
+                )),
+                Err(e) => Err(format!("{e:#}")),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A fresh HTTP client (no pooled connection can outlive a killed node).
 pub fn http() -> reqwest::Client {
     http_client(Duration::from_secs(5)).expect("building an HTTP client")

@@ -11,7 +11,7 @@ use harness::cluster::Cluster;
 use harness::cluster_key::{CLUSTER_KEY_HEADER, peer_client};
 use serde_json::{Value, json};
 
-use crate::common::{PATIENCE, group, http, settled_leader, status, urls};
+use crate::common::{PATIENCE, group, http, settled_leader, status, urls, wait_status};
 
 /// A client that sends the cluster's key, as a peer does.
 fn peer(cluster: &Cluster) -> reqwest::Client {
@@ -100,19 +100,13 @@ async fn chapter_no_peer_message_stops_a_node() {
     group_still_serves(&cluster, 0).await; // entries 1 and 2 are committed...
     for node in 0..3 {
         // ...and every node knows it (a follower learns it from the next append).
-        let url = cluster.direct_url(node);
-        harness::eventually(PATIENCE, "every node to know entry 2 is committed", || {
-            let url = url.clone();
-            async move {
-                let s = status(&url).await.map_err(|e| e.to_string())?;
-                match s.commit_index >= 2 {
-                    true => Ok(()),
-                    false => Err(format!("node {node}: commit index {}", s.commit_index)),
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        wait_status(
+            &cluster,
+            node,
+            "every node to know entry 2 is committed",
+            |s| s.commit_index >= 2,
+        )
+        .await;
     }
     let client = peer(&cluster);
     let noop = json!({"op": "noop"});
