@@ -45,13 +45,17 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<()> {
     let files = mount_solutions(ws, &copy, chapter)?;
     let out = ws.root.join("target/mutation").join(chapter);
     std::fs::create_dir_all(&out)?;
-    let mut command = ws.cargo();
-    command
-        .current_dir(&copy)
-        .env(
+    // Every cargo command in the copy builds into one target directory of its own.
+    let in_copy = || {
+        let mut command = ws.cargo();
+        command.current_dir(&copy).env(
             "CARGO_TARGET_DIR",
             ws.root.join("target/xtask/mutation-target"),
-        )
+        );
+        command
+    };
+    let mut command = in_copy();
+    command
         .args(["mutants", "--in-place", "--no-shuffle", "-p", chapter])
         .args(["--test-tool", "nextest", "--baseline", "skip"])
         .arg("--timeout")
@@ -68,16 +72,8 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<()> {
         return workspace::run(&mut command);
     }
     // The reference must pass first: a mutant is only "caught" against a green suite.
-    workspace::run(
-        ws.cargo()
-            .current_dir(&copy)
-            .env(
-                "CARGO_TARGET_DIR",
-                ws.root.join("target/xtask/mutation-target"),
-            )
-            .args(["nextest", "run", "-p", chapter]),
-    )
-    .context("the chapter's suite fails in the scratch copy before any mutation")?;
+    workspace::run(in_copy().args(["nextest", "run", "-p", chapter]))
+        .context("the chapter's suite fails in the scratch copy before any mutation")?;
     // cargo-mutants exits 2 when a mutant is missed and 3 when one timed out: the
     // summary says so. Anything else but 0 means it did not run.
     let status = command.status()?;
