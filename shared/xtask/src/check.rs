@@ -6,13 +6,15 @@
 //! 4. the skeleton (the generated exercises) compiles without a warning;
 //! 5. for every exercise id, stubbing only that id makes one of its `exN_` tests fail,
 //!    and the skeleton as a whole fails;
-//! 6. every `{{#include}}` of the book resolves, and the book builds.
+//! 6. every known mutant (`solutions/chapterN/MUTANTS.md`) makes a test fail;
+//! 7. every `{{#include}}` of the book resolves, and the book builds.
 //!
-//! Steps 4 and 5 run in a copy of the workspace under `target/xtask/skeleton`, so a
-//! student's own exercise files are never touched. The copy builds into a target
-//! directory of its own: cargo hashes workspace members by their path *relative to the
-//! workspace root*, so with a shared target directory the copy's skeleton build would
-//! look fresh to the real workspace, and a student would run stale code.
+//! Steps 4 to 6 run in a copy of the workspace under `target/xtask/skeleton`, so a
+//! student's own exercise files are never touched. Steps 5 and 6 build each chapter once,
+//! with every stub and mutant behind a run-time switch (see `variants`). The copy builds
+//! into a target directory of its own: cargo hashes workspace members by their path
+//! *relative to the workspace root*, so with a shared target directory the copy's builds
+//! would look fresh to the real workspace, and a student would run stale code.
 
 use std::path::Path;
 use std::time::Instant;
@@ -20,6 +22,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 
 use crate::exercises;
+use crate::variants::{self, Switchable, Variant};
 use crate::workspace::{self, Workspace, test_exercise, test_outcomes};
 
 /// What may stand at the top of the repository.
@@ -61,11 +64,19 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
     step("the skeleton compiles without warnings", || {
         skeleton_warnings(ws, &copy)
     })?;
+    let mut switchable = Switchable::new();
+    step(
+        "one build of each chapter with every variant behind a switch",
+        || {
+            switchable = build_variants(ws, &copy)?;
+            Ok(())
+        },
+    )?;
     step("each exercise's stub is caught by its tests", || {
         stubs_are_caught(ws, &copy)
     })?;
     step("each known mutant is caught by the default suite", || {
-        mutants_are_caught(ws, &copy, None)
+        mutants_are_caught(ws, &copy, &switchable, None)
     })?;
     step("every {{#include}} of the book resolves", || {
         crate::book::check_includes(ws)
@@ -79,7 +90,8 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
 pub fn mutants(ws: &Workspace, chapter: Option<&str>) -> anyhow::Result<()> {
     let copy = ws.root.join("target/xtask/skeleton");
     make_copy(ws, &copy)?;
-    mutants_are_caught(ws, &copy, chapter)
+    let switchable = build_variants(ws, &copy)?;
+    mutants_are_caught(ws, &copy, &switchable, chapter)
 }
 
 fn step(what: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
@@ -173,41 +185,57 @@ fn cargo_in(ws: &Workspace, copy: &Path) -> std::process::Command {
     command
 }
 
+/// The skeleton (every exercise stubbed, as a student gets it) compiles without a
+/// warning. `cargo check` runs every lint a build would, in a fraction of the time.
 fn skeleton_warnings(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
+    let mut command = cargo_in(ws, copy);
+    command.args([
+        "check",
+        "--tests",
+        "--message-format",
+        "json-diagnostic-rendered-ansi",
+    ]);
     for chapter in ws.chapters()? {
-        let out = workspace::output(cargo_in(ws, copy).args([
-            "test",
-            "--no-run",
-            "-p",
-            &chapter.name(),
-            "--message-format",
-            "json-diagnostic-rendered-ansi",
-        ]))?;
-        let mut diagnostics = Vec::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if message["reason"] == "compiler-message" && message["message"]["level"] != "note" {
-                diagnostics.push(
-                    message["message"]["rendered"]
-                        .as_str()
-                        .unwrap_or("?")
-                        .to_string(),
-                );
-            }
-        }
-        if !out.status.success() || !diagnostics.is_empty() {
-            bail!(
-                "the {} skeleton does not build cleanly:\n{}{}",
-                chapter.name(),
-                diagnostics.join("\n"),
-                String::from_utf8_lossy(&out.stderr)
+        command.args(["-p", &chapter.name()]);
+    }
+    let out = workspace::output(&mut command)?;
+    let mut diagnostics = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-message" && message["message"]["level"] != "note" {
+            diagnostics.push(
+                message["message"]["rendered"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
             );
         }
-        println!("{}: no warnings", chapter.name());
     }
+    if !out.status.success() || !diagnostics.is_empty() {
+        bail!(
+            "the skeleton does not build cleanly:\n{}{}",
+            diagnostics.join("\n"),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    println!("every chapter's skeleton: no warnings");
     Ok(())
+}
+
+/// Writes every chapter's variants into the copy (see `variants`) and builds each
+/// chapter's tests once. Returns the mutants that are switched, as (chapter, index).
+fn build_variants(ws: &Workspace, copy: &Path) -> anyhow::Result<Switchable> {
+    let (files, switchable) = variants::generate(ws)?;
+    exercises::write_to(copy, &files)?;
+    let mut command = cargo_in(ws, copy);
+    command.args(["test", "--no-run", "--quiet"]);
+    for chapter in ws.chapters()? {
+        command.args(["-p", &chapter.name()]);
+    }
+    workspace::run(&mut command).context("building the chapters with their variants")?;
+    Ok(switchable)
 }
 
 fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
@@ -215,11 +243,16 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
         let mut problems = Vec::new();
         for exercise in ws.exercises(&chapter)? {
             let only = exercise.id;
-            exercises::write_to(copy, &exercises::generate(ws, |id| id == only)?)?;
             // The exercise's own tests only: the chapter-wide ones would wait out their
             // deadlines on a stub, and the whole skeleton's run below covers them.
             let filter = format!("ex{}_", only.number);
-            let (failing, output) = failing_tests(ws, copy, &chapter.name(), Some(&filter))?;
+            let (failing, output) = failing_tests(
+                ws,
+                copy,
+                &chapter.name(),
+                Some(&filter),
+                Variant::Stub(only),
+            )?;
             let teaching = format!(
                 "exercise {only} {}: edit exercises/",
                 crate::markers::UNFINISHED
@@ -246,8 +279,7 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
                 );
             }
         }
-        exercises::write_to(copy, &exercises::generate(ws, |_| true)?)?;
-        let (failing, output) = failing_tests(ws, copy, &chapter.name(), None)?;
+        let (failing, output) = failing_tests(ws, copy, &chapter.name(), None, Variant::AllStubs)?;
         if failing.is_empty() {
             problems.push(format!(
                 "the {} skeleton as a whole passes its tests",
@@ -269,10 +301,22 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies each chapter's known mutants, one at a time, to the finished chapter in the
-/// copy and runs its default suite: each must make a test fail (which one is printed).
-fn mutants_are_caught(ws: &Workspace, copy: &Path, only: Option<&str>) -> anyhow::Result<()> {
+/// Runs each chapter's known mutants, one at a time, against its default suite: each
+/// must make a test fail (which one is printed). Switched mutants run in the build
+/// `build_variants` made; a mutant that changes lines outside every exercise region is
+/// written into the copy and built on its own.
+fn mutants_are_caught(
+    ws: &Workspace,
+    copy: &Path,
+    switchable: &Switchable,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
+    let (switched_files, _) = variants::generate(ws)?;
     let finished = exercises::generate(ws, |_| false)?;
+    let has_nextest = cargo_in(ws, copy)
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     let mut problems = Vec::new();
     for chapter in ws.chapters()? {
         let name = chapter.name();
@@ -280,82 +324,106 @@ fn mutants_are_caught(ws: &Workspace, copy: &Path, only: Option<&str>) -> anyhow
             continue;
         }
         let mutants = crate::mutants::of_chapter(&ws.root, &name)?;
-        for mutant in &mutants {
+        // Switched mutants first: each one built alone rebuilds the chapter.
+        let mut order: Vec<usize> = (0..mutants.len()).collect();
+        order.sort_by_key(|n| !switchable.contains(&(name.clone(), *n)));
+        for (n, mutant) in order.into_iter().map(|n| (n, &mutants[n])) {
+            let started = Instant::now();
             let target = format!("exercises/{name}/{}", mutant.file);
-            let mut files = finished.clone();
-            let Some(file) = files.iter_mut().find(|f| f.path == target) else {
+            let Some(file) = finished.iter().find(|f| f.path == target) else {
                 problems.push(format!(
                     "{name}: mutant {:?} names {target}, which is no student file",
                     mutant.name
                 ));
                 continue;
             };
-            match mutant.apply(&file.content) {
-                Ok(mutated) => file.content = mutated,
+            let mutated = match mutant.apply(&file.content) {
+                Ok(mutated) => mutated,
                 Err(e) => {
                     problems.push(format!("{name}: {e:#}"));
                     continue;
                 }
+            };
+            let how = if switchable.contains(&(name.clone(), n)) {
+                "switched"
+            } else {
+                // Built on its own; the file goes back to its switched form afterwards.
+                std::fs::write(copy.join(&target), mutated)?;
+                "built alone"
+            };
+            let caught = first_failure(ws, copy, &name, Variant::Mutant(n), has_nextest);
+            if let Some(switched) = switched_files.iter().find(|f| f.path == target) {
+                std::fs::write(copy.join(&target), &switched.content)?;
             }
-            exercises::write_to(copy, &files)?;
-            match first_failure(ws, copy, &name) {
+            match caught {
                 Ok(None) => problems.push(format!(
                     "{name}: mutant {:?} ({}) survives: no test fails",
                     mutant.name, mutant.file
                 )),
-                Ok(Some(test)) => {
-                    println!("{name}: mutant {:?} caught by {test}", mutant.name)
-                }
+                Ok(Some(test)) => println!(
+                    "{name}: mutant {:?} ({how}) caught in {:.1?} by {test}",
+                    mutant.name,
+                    started.elapsed()
+                ),
                 Err(e) => problems.push(format!("{name}: mutant {:?}: {e:#}", mutant.name)),
             }
         }
     }
-    exercises::write_to(copy, &exercises::generate(ws, |_| true)?)?;
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
     Ok(())
 }
 
-/// The first test of `chapter` that fails in the copy, if any. With cargo-nextest
-/// installed the run stops at that first failure (most mutants are caught by a fast
-/// test); without it, the whole suite runs.
-fn first_failure(ws: &Workspace, copy: &Path, chapter: &str) -> anyhow::Result<Option<String>> {
-    let has_nextest = cargo_in(ws, copy)
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+/// The first test of `chapter` that fails in the copy with `variant` on, if any. With
+/// cargo-nextest the exercises' own tests run first (they are fast and catch most
+/// mutants), then the chapter-wide ones, each run stopping at its first failure;
+/// without it, the whole suite runs.
+fn first_failure(
+    ws: &Workspace,
+    copy: &Path,
+    chapter: &str,
+    variant: Variant,
+    has_nextest: bool,
+) -> anyhow::Result<Option<String>> {
     if !has_nextest {
-        let (failing, _) = failing_tests(ws, copy, chapter, None)?;
+        let (failing, _) = failing_tests(ws, copy, chapter, None, variant)?;
         return Ok(failing.into_iter().next());
     }
-    let limit = std::time::Duration::from_secs(10 * 60);
-    let out = workspace::output_within(
-        cargo_in(ws, copy).args(["nextest", "run", "-p", chapter, "--fail-fast"]),
-        limit,
-    )?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        return Ok(None);
+    let exercise_tests = "test(/^ex[0-9]+_/)";
+    for filter in [exercise_tests.to_string(), format!("not {exercise_tests}")] {
+        let limit = std::time::Duration::from_secs(10 * 60);
+        let out = workspace::output_within(
+            cargo_in(ws, copy)
+                .args(["nextest", "run", "-p", chapter, "--max-fail", "1:immediate"])
+                .args(["--no-tests", "pass", "-E", &filter])
+                .env(variants::VARIABLE, variant.value()),
+            limit,
+        )?;
+        if out.status.success() {
+            continue;
+        }
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let failed = text
+            .lines()
+            .map(str::trim)
+            .find(|l| {
+                ["FAIL ", "TIMEOUT ", "SIGSEGV ", "SIGABRT "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .and_then(|l| l.split_whitespace().last())
+            .map(str::to_string);
+        return match failed {
+            Some(test) => Ok(Some(test)),
+            None => bail!("{chapter}'s tests did not run:\n{text}"),
+        };
     }
-    let failed = text
-        .lines()
-        .map(str::trim)
-        .find(|l| {
-            ["FAIL ", "TIMEOUT ", "SIGSEGV ", "SIGABRT "]
-                .iter()
-                .any(|p| l.starts_with(p))
-        })
-        .and_then(|l| l.split_whitespace().last())
-        .map(str::to_string);
-    match failed {
-        Some(test) => Ok(Some(test)),
-        None => bail!("{chapter}'s tests did not run:\n{text}"),
-    }
+    Ok(None)
 }
 
 /// A failing run teaches once: an unfinished exercise's message may appear once per
@@ -385,11 +453,14 @@ fn failing_tests(
     copy: &Path,
     chapter: &str,
     filter: Option<&str>,
+    variant: Variant,
 ) -> anyhow::Result<(Vec<String>, String)> {
     // A stub must make tests fail, never hang: ten minutes is far beyond any chapter.
     let limit = std::time::Duration::from_secs(10 * 60);
     let mut command = cargo_in(ws, copy);
-    command.args(["test", "-p", chapter, "--no-fail-fast"]);
+    command
+        .args(["test", "-p", chapter, "--no-fail-fast"])
+        .env(variants::VARIABLE, variant.value());
     if let Some(filter) = filter {
         command.arg(filter);
     }

@@ -22,6 +22,7 @@ mod mutation;
 mod progress;
 mod stress;
 mod timings;
+mod variants;
 mod workspace;
 
 use clap::{Parser, Subcommand};

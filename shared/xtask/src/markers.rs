@@ -171,6 +171,18 @@ pub fn header(solution_path: &str) -> String {
     )
 }
 
+/// The `todo!(...)` that stands for a region in an exercise file: it names the exercise,
+/// the file to edit (`student_path`) and the book's section.
+pub fn todo_call(region: &Region, student_path: &str) -> String {
+    format!(
+        "todo!(\"exercise {id} {UNFINISHED}: edit {student_path}: {title} (book: chapter {c}, exercise {n})\")",
+        id = region.id,
+        title = region.title.replace('\\', "\\\\").replace('"', "\\\""),
+        c = region.id.chapter,
+        n = region.id.number,
+    )
+}
+
 /// The exercise file for a solution: the regions whose id satisfies `stub` become
 /// `todo!`s. `student_path` is the path the student edits (quoted in the message).
 pub fn generate(
@@ -202,12 +214,9 @@ pub fn generate(
             out.push('\n');
         }
         out.push_str(&format!(
-            "{}todo!(\"exercise {id} {UNFINISHED}: edit {student_path}: {title} (book: chapter {c}, exercise {n})\")\n",
+            "{}{}\n",
             region.indent,
-            id = region.id,
-            title = region.title.replace('\\', "\\\\").replace('"', "\\\""),
-            c = region.id.chapter,
-            n = region.id.number,
+            todo_call(region, student_path)
         ));
         next = region.end + 1;
     }
