@@ -23,6 +23,7 @@ use axum::routing::get;
 use axum::{BoxError, Json, Router};
 use harness::disk::{Disk, RealDisk};
 use harness::json_body::{self, BodyError};
+use harness::limits::shed_beyond;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -47,7 +48,14 @@ pub struct Config {
     pub disk: Arc<dyn Disk>,
     /// When to fsync and when to compact.
     pub log: LogOptions,
+    /// How many client requests the node serves at once; past that it answers `503`
+    /// without reading the request. This also bounds the committer's queue: each
+    /// request submits at most one record.
+    pub max_requests_in_flight: usize,
 }
+
+/// The default for [`Config::max_requests_in_flight`].
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -57,6 +65,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             disk: Arc::new(RealDisk),
             log: LogOptions::default(),
+            max_requests_in_flight: MAX_REQUESTS_IN_FLIGHT,
         }
     }
 }
@@ -104,7 +113,8 @@ pub async fn run(
             "listening"
         );
         let state = AppState::new(config.id, Arc::new(store), config.log.fsync);
-        axum::serve(listener, app(state, config.request_timeout))
+        let router = app(state, config.request_timeout, config.max_requests_in_flight);
+        axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await?;
         tracing::info!("shut down");
@@ -116,7 +126,7 @@ pub async fn run(
 
 // ANCHOR: app
 /// The router with every route and middleware; tests can drive it with `oneshot`.
-pub fn app(state: AppState, request_timeout: Duration) -> Router {
+pub fn app(state: AppState, request_timeout: Duration, max_in_flight: usize) -> Router {
     let id = state.id;
     Router::new()
         .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
@@ -142,6 +152,7 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
                     ApiError::Timeout(request_timeout)
                 }))
                 .timeout(request_timeout)
+                .layer(shed_beyond(max_in_flight))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
 }

@@ -66,3 +66,63 @@ where
         delay = (delay * 2).min(Duration::from_millis(50));
     }
 }
+
+/// Awaits `future`, or fails once `deadline` has passed: a wait that a bug makes
+/// endless (a condition that can never hold) fails the test and says what it was.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::Duration;
+/// let five = harness::eventually::within(Duration::from_secs(1), "a quick answer", async { 5 });
+/// assert_eq!(five.await.unwrap(), 5);
+/// let never = std::future::pending::<()>();
+/// let err = harness::eventually::within(Duration::from_millis(10), "a durable write", never)
+///     .await
+///     .unwrap_err();
+/// assert!(err.to_string().contains("a durable write did not finish within"));
+/// # });
+/// ```
+pub async fn within<T>(
+    deadline: Duration,
+    what: &str,
+    future: impl Future<Output = T>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(deadline, future)
+        .await
+        .map_err(|_| anyhow::anyhow!("{what} did not finish within {deadline:?}: is something waiting for a condition that never holds?"))
+}
+
+/// Runs `work` on a thread of its own and returns its result, or fails once `deadline`
+/// has passed: a loop that makes no progress fails the test instead of hanging it. (The
+/// thread is left to spin until the test binary exits.) A panic in `work` is re-raised
+/// as it was, so an unfinished exercise still names itself.
+///
+/// ```
+/// use std::time::Duration;
+/// let sum = harness::eventually::finishes(Duration::from_secs(1), "a sum", || 2 + 3);
+/// assert_eq!(sum.unwrap(), 5);
+/// let err = harness::eventually::finishes(Duration::from_millis(10), "a replay", || loop {
+///     std::thread::park();
+/// })
+/// .unwrap_err();
+/// assert!(err.to_string().contains("a replay did not finish within"));
+/// ```
+pub fn finishes<T: Send + 'static>(
+    deadline: Duration,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("bounded: {what}"))
+        .spawn(move || {
+            let _ = send.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        })?;
+    match receive.recv_timeout(deadline) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => anyhow::bail!(
+            "{what} did not finish within {deadline:?}: does a loop stop making progress?"
+        ),
+    }
+}

@@ -16,7 +16,7 @@ use harness::process::ProcessNode;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{call, open, put_json, sim_config, start_node, try_open};
+use crate::common::{bounded, call, open, put_json, sim_config, start_node, try_open};
 
 #[tokio::test]
 async fn chapter_a_restarted_node_keeps_every_acknowledged_write() -> anyhow::Result<()> {
@@ -134,7 +134,7 @@ async fn crash_and_recover(seed: u64, mode: CrashMode, during_sync: bool) {
         writers.push(tokio::spawn(async move {
             for i in 0..60 {
                 let (key, value) = (format!("w{w}-{i}"), format!("value {w} {i}"));
-                match store.put(&key, value.clone(), None).await {
+                match bounded(store.put(&key, value.clone(), None)).await {
                     Ok(_) => {
                         acked
                             .lock()
@@ -171,7 +171,11 @@ async fn crash_and_recover(seed: u64, mode: CrashMode, during_sync: bool) {
         panic!("seed {seed} ({mode:?}, {policy:?}): recovery failed after {report:?}: {e}")
     });
     for (key, value) in &acknowledged {
-        let found = reopened.get(key).await.ok().flatten().map(|v| v.value);
+        let found = bounded(reopened.get(key))
+            .await
+            .ok()
+            .flatten()
+            .map(|v| v.value);
         assert_eq!(
             found.as_ref(),
             Some(value),
@@ -442,4 +446,66 @@ async fn chapter_a_corrupt_log_refuses_to_start_naming_the_file_and_offset() -> 
     );
     assert!(message.contains("refusing to start"), "{message}");
     Ok(())
+}
+
+/// The node serves a bounded number of requests at once: past its limit it answers
+/// `503` at once, without reading the request, and it serves again once the load is
+/// gone. (Each request submits at most one record, so this bounds the committer's
+/// queue too.)
+#[tokio::test]
+async fn chapter_requests_beyond_the_in_flight_limit_are_shed_with_503_and_the_node_recovers()
+-> anyhow::Result<()> {
+    const LIMIT: usize = 4;
+    let disk = SimDisk::new(12);
+    let node = start_node(Config {
+        max_requests_in_flight: LIMIT,
+        ..sim_config(&disk)
+    });
+    let url = format!("{}/kv/k", node.url());
+    // Requests that announce a body and never send it: each holds a slot until the
+    // node's request timeout.
+    let mut stalled = Vec::new();
+    for _ in 0..LIMIT {
+        stalled.push(stalled_put(node.addr()).await?);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let shed = loop {
+        // A stalled request that a probe overtook (the node read the probe first) was
+        // itself shed: send it again, so that LIMIT of them hold a slot.
+        for held in stalled.iter_mut() {
+            if !matches!(held.try_read(&mut [0; 64]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            {
+                *held = stalled_put(node.addr()).await?;
+            }
+        }
+        match put_json(&url, &json!({"value": "v"})).await? {
+            (503, body) => break body,
+            seen if std::time::Instant::now() > deadline => {
+                panic!("with {LIMIT} requests held, one more was still served: {seen:?}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    };
+    assert_eq!(shed["error"], "unavailable", "{shed}");
+    drop(stalled);
+    harness::eventually(Duration::from_secs(5), "the node to serve again", || {
+        let url = url.clone();
+        async move {
+            match put_json(&url, &json!({"value": "v"})).await {
+                Ok((200, _)) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// A `PUT` whose head announces a body that never comes: the node holds it open.
+async fn stalled_put(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let head = "PUT /kv/stalled HTTP/1.1\r\nhost: node\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n";
+    stream.write_all(head.as_bytes()).await?;
+    Ok(stream)
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chapter2::Config;
 use chapter2::store::{Store, StoreError};
@@ -12,6 +13,19 @@ use serde_json::Value;
 
 /// The data directory used on simulated disks.
 pub const DIR: &str = "/data";
+
+/// How long a store call or a recovery may take before the test calls it stuck: far
+/// beyond what any of them needs, and a bug that waits for ever fails the test instead
+/// of hanging it.
+pub const STUCK: Duration = Duration::from_secs(10);
+
+/// Awaits a store call, failing the test if it never finishes (a durability wait whose
+/// condition can never hold, say).
+pub async fn bounded<T>(call: impl Future<Output = T>) -> T {
+    harness::eventually::within(STUCK, "a store call", call)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
 
 /// Opens a store on a simulated disk.
 pub fn open(disk: &SimDisk, fsync: FsyncPolicy, compact_after_bytes: u64) -> Store {
@@ -30,12 +44,17 @@ pub fn try_open(
         compact_after_bytes,
     };
     // A fresh mount: whatever the previous store's threads still do after a crash is fenced off.
-    Store::open(Arc::new(disk.mount()), Path::new(DIR), options).map_err(|e| e.to_string())
+    let mount = Arc::new(disk.mount());
+    // Recovery replays the log: a replay loop that stops advancing fails the test.
+    harness::eventually::finishes(STUCK, "opening the store (recovery)", move || {
+        Store::open(mount, Path::new(DIR), options).map_err(|e| e.to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A put that must succeed; an unfinished exercise's message becomes the failure.
 pub async fn put(store: &Store, key: &str, value: &str) -> u64 {
-    match store.put(key, value.to_string(), None).await {
+    match bounded(store.put(key, value.to_string(), None)).await {
         Ok(version) => version,
         Err(StoreError::Unavailable(message)) => panic!("{message}"),
         Err(e) => panic!("put({key}) failed: {e}"),

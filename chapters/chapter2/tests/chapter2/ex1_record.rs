@@ -3,6 +3,8 @@
 
 use chapter2::record::{DecodeError, EncodeError, HEADER_BYTES, MAX_PAYLOAD_BYTES, Record, decode};
 
+use crate::common::STUCK;
+
 /// The frame of `records`, which must encode.
 fn encode(records: &[Record]) -> Vec<u8> {
     chapter2::record::encode(records).expect("small records always encode")
@@ -118,28 +120,33 @@ fn ex1_damage_is_detected_and_named() {
 #[test]
 fn ex1_the_decoder_never_panics_on_arbitrary_bytes() {
     // A property test: random bytes, and valid frames with random damage, must give a
-    // value or an error, never a panic (or an allocation the length field asks for).
-    let mut rng = fastrand::Rng::with_seed(2);
+    // value or an error, never a panic (or an allocation the length field asks for),
+    // and replaying them must end (on a thread of its own, so a loop that stops
+    // advancing fails the test instead of hanging it).
     let valid: Vec<u8> = (1..20).flat_map(|v| encode(&[record(v)])).collect();
-    for case in 0..20_000 {
-        let bytes: Vec<u8> = if case % 2 == 0 {
-            (0..rng.usize(0..64)).map(|_| rng.u8(..)).collect()
-        } else {
-            let mut damaged = valid[..rng.usize(0..valid.len())].to_vec();
-            for _ in 0..rng.usize(0..4) {
-                if !damaged.is_empty() {
-                    let at = rng.usize(0..damaged.len());
-                    damaged[at] = rng.u8(..);
+    harness::eventually::finishes(STUCK, "decoding and replaying 20,000 inputs", move || {
+        let mut rng = fastrand::Rng::with_seed(2);
+        for case in 0..20_000 {
+            let bytes: Vec<u8> = if case % 2 == 0 {
+                (0..rng.usize(0..64)).map(|_| rng.u8(..)).collect()
+            } else {
+                let mut damaged = valid[..rng.usize(0..valid.len())].to_vec();
+                for _ in 0..rng.usize(0..4) {
+                    if !damaged.is_empty() {
+                        let at = rng.usize(0..damaged.len());
+                        damaged[at] = rng.u8(..);
+                    }
                 }
+                damaged
+            };
+            if let Ok((_, used)) = decode(&bytes) {
+                assert!(
+                    used <= bytes.len(),
+                    "case {case}: a decoded frame lies within the input"
+                );
             }
-            damaged
-        };
-        if let Ok((_, used)) = decode(&bytes) {
-            assert!(
-                used <= bytes.len(),
-                "case {case}: a decoded frame lies within the input"
-            );
+            let _ = chapter2::wal::replay(&bytes);
         }
-        let _ = chapter2::wal::replay(&bytes);
-    }
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -5,7 +5,7 @@ use chapter2::store::StoreError;
 use chapter2::wal::FsyncPolicy;
 use harness::disk::{CrashMode, SimDisk};
 
-use crate::common::{open, put};
+use crate::common::{bounded, open, put};
 
 const BIG: u64 = u64::MAX;
 
@@ -17,17 +17,17 @@ async fn ex4_an_acknowledged_write_survives_a_machine_crash() {
         let v1 = put(&store, "a", "1").await;
         let v2 = put(&store, "b", "2").await;
         assert_eq!((v1, v2), (1, 2), "versions are log positions");
-        assert_eq!(store.delete("a").await, Ok(3));
+        assert_eq!(bounded(store.delete("a")).await, Ok(3));
         drop(store);
         disk.crash_with(CrashMode::LoseUnsynced);
         let store = open(&disk, policy, BIG);
         assert_eq!(
-            store.get("b").await.map(|v| v.map(|v| v.value)),
+            bounded(store.get("b")).await.map(|v| v.map(|v| v.value)),
             Ok(Some("2".into())),
             "{policy:?}: b was acknowledged"
         );
         assert_eq!(
-            store.get("a").await,
+            bounded(store.get("a")).await,
             Ok(None),
             "{policy:?}: so was the delete of a"
         );
@@ -46,21 +46,21 @@ async fn ex4_a_write_that_could_not_be_synced_is_not_acknowledged_nor_shown() {
     let store = open(&disk, FsyncPolicy::Group, BIG);
     put(&store, "kept", "yes").await;
     disk.set_failing_syncs(true);
-    let outcome = store.put("lost", "no".into(), None).await;
+    let outcome = bounded(store.put("lost", "no".into(), None)).await;
     assert!(
         matches!(outcome, Err(StoreError::Unavailable(_))),
         "a failed fsync must not be acknowledged: {outcome:?}"
     );
     assert!(
-        store.get("lost").await.is_err(),
+        bounded(store.get("lost")).await.is_err(),
         "nor may anyone read what was never made durable"
     );
     assert_eq!(
-        store.get("kept").await.map(|v| v.is_some()),
+        bounded(store.get("kept")).await.map(|v| v.is_some()),
         Ok(true),
         "durable data is still served"
     );
-    let again = store.put("later", "x".into(), None).await;
+    let again = bounded(store.put("later", "x".into(), None)).await;
     assert!(
         matches!(again, Err(StoreError::Unavailable(_))),
         "after a failed fsync the log stops for good: {again:?}"
@@ -79,7 +79,10 @@ async fn ex4_compare_and_set_and_deletes_keep_their_rules() {
             current: 1
         })
     );
-    assert_eq!(store.delete("missing").await, Err(StoreError::NotFound));
+    assert_eq!(
+        bounded(store.delete("missing")).await,
+        Err(StoreError::NotFound)
+    );
     assert_eq!(
         store.last_version(),
         1,

@@ -6,7 +6,7 @@ use std::path::Path;
 use chapter2::wal::{FsyncPolicy, SNAPSHOT_FILE, Snapshot, SnapshotEntry, compact};
 use harness::disk::{CrashMode, Disk, SimDisk};
 
-use crate::common::{DIR, log_bytes, open, put};
+use crate::common::{DIR, bounded, log_bytes, open, put};
 
 #[tokio::test]
 async fn ex5_compaction_keeps_the_data_and_shrinks_the_log() {
@@ -32,8 +32,7 @@ async fn ex5_compaction_keeps_the_data_and_shrinks_the_log() {
     assert_eq!(store.len(), 50, "every key is back after a crash");
     for k in 0..50 {
         let last = (0..600).filter(|i| i % 50 == k).max().unwrap_or_default();
-        let value = store
-            .get(&format!("k{k}"))
+        let value = bounded(store.get(&format!("k{k}")))
             .await
             .ok()
             .flatten()
