@@ -45,6 +45,7 @@ pub mod network;
 pub mod node;
 pub mod panics;
 pub mod process;
+pub mod runs;
 pub mod seeds;
 pub mod sim;
 mod timeline;

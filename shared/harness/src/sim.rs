@@ -23,9 +23,6 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::fmt;
 use std::ops::Range;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 /// A node's index in the simulation, `0..nodes`.
 pub type NodeId = usize;
@@ -439,88 +436,4 @@ impl<N: SimNode> Simulation<N> {
     }
 }
 
-/// Runs `run(seed)` for every seed in `seeds`, spread over the machine's cores, and
-/// returns what each run returned, in seed order.
-///
-/// If runs fail, panics with the smallest failing seed (the same one whatever the
-/// number of cores), its failure, and how to replay it. `SIM_SEEDS=N` runs `N` seeds from
-/// `seeds.start` instead (a soak), `SIM_SEED=s` only seed `s` (a replay); see
-/// [`seeds`](crate::seeds).
-pub fn check_seeds<T: Send>(
-    seeds: Range<u64>,
-    run: impl Fn(u64) -> Result<T, String> + Sync,
-) -> Vec<T> {
-    crate::panics::install_hook();
-    let seeds = crate::seeds::simulated(seeds);
-    // The test harness names each test's thread after the test; the workers take the
-    // same name, so a panic in one reads as the test's own.
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("<this test>")
-        .to_string();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(seeds.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let outcomes: Mutex<Vec<Option<Outcome<T>>>> =
-        Mutex::new((0..seeds.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let worker = || {
-                // Seeds are taken in order, and a failure stops the taking: every seed
-                // below a failing one has run, so the smallest failure is always found.
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&seed) = seeds.get(i) else { break };
-                    let outcome = match catch_unwind(AssertUnwindSafe(|| run(seed))) {
-                        Ok(Ok(value)) => Outcome::Passed(value),
-                        Ok(Err(failure)) => Outcome::Failed(failure),
-                        Err(payload) => Outcome::Panicked(payload),
-                    };
-                    if !matches!(outcome, Outcome::Passed(_)) {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    outcomes.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(outcome);
-                }
-            };
-            std::thread::Builder::new()
-                .name(test.clone())
-                .spawn_scoped(scope, worker)
-                .expect("starting a simulation worker thread");
-        }
-    });
-    let outcomes = outcomes
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    // Cargo names the package when it runs a test binary.
-    let package = std::env::var("CARGO_PKG_NAME").map_or(String::new(), |p| format!(" -p {p}"));
-    let mut passed = Vec::with_capacity(outcomes.len());
-    for (seed, outcome) in seeds.iter().zip(outcomes) {
-        let replay = format!(
-            "replay exactly this run with: SIM_SEED={seed} cargo test{package} {test} -- --exact"
-        );
-        match outcome {
-            Some(Outcome::Passed(value)) => passed.push(value),
-            Some(Outcome::Failed(failure)) => {
-                panic!("simulation with seed {seed} failed: {failure}\n{replay}")
-            }
-            Some(Outcome::Panicked(payload)) => {
-                // The panic was printed where it happened (an unfinished exercise as its
-                // one line); say which seed, then fail the test with the same payload.
-                eprintln!("simulation with seed {seed} panicked; {replay}");
-                resume_unwind(payload)
-            }
-            None => break, // not run: an earlier seed failed (reported above)
-        }
-    }
-    passed
-}
-
-/// How one seed's run ended.
-enum Outcome<T> {
-    Passed(T),
-    Failed(String),
-    Panicked(Box<dyn std::any::Any + Send>),
-}
+pub use crate::runs::{check_seeds, check_seeds_within};

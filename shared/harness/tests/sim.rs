@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use harness::sim::{Ctx, NodeId, SimConfig, SimNode, Simulation, check_seeds};
+use harness::sim::{Ctx, NodeId, SimConfig, SimNode, Simulation, check_seeds, check_seeds_within};
 
 /// A toy protocol: every node holds a number, raises it now and then until t=1000 ms,
 /// and gossips it; receivers keep the maximum. The number is durable; `seen` is not.
@@ -237,4 +237,32 @@ fn a_restarted_node_recovers_its_durable_state_only() -> Result<(), String> {
         "the durable value is back; the volatile counter starts over"
     );
     Ok(())
+}
+
+/// Not a test on its own: the process the next test starts, in which seed 2 never ends.
+#[test]
+#[ignore = "run by a_stuck_seed_ends_the_run_naming_its_seed"]
+fn stuck_seed_child() {
+    check_seeds_within(std::time::Duration::from_millis(300), 0..4, |seed| {
+        while seed == 2 {
+            std::thread::park();
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn a_stuck_seed_ends_the_run_naming_its_seed() {
+    let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--ignored", "--exact", "stuck_seed_child", "--nocapture"])
+        .env_remove("SIM_SEEDS")
+        .env_remove("SIM_SEED")
+        .output()
+        .expect("running the test binary again");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    assert!(
+        stderr.contains("simulation with seed 2 has run for") && stderr.contains("SIM_SEED=2"),
+        "the stuck seed is named with how to replay it: {stderr}"
+    );
 }
