@@ -244,8 +244,10 @@ fn a_restarted_node_recovers_its_durable_state_only() -> Result<(), String> {
 #[ignore = "run by a_stuck_seed_ends_the_run_naming_its_seed"]
 fn stuck_seed_child() {
     check_seeds_within(std::time::Duration::from_millis(300), 0..4, |seed| {
-        while seed == 2 {
-            std::thread::park();
+        if seed == 2 {
+            loop {
+                std::thread::park();
+            }
         }
         Ok(())
     });
