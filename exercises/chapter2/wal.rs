@@ -245,6 +245,30 @@ pub fn compact(disk: &dyn Disk, dir: &Path, snapshot: &Snapshot) -> io::Result<(
 }
 // ANCHOR_END: compact
 
+/// The committer's next batch: the record carried over from the last batch (or else the
+/// next to arrive, waiting for it), then every record already waiting, up to
+/// [`MAX_BATCH_BYTES`] of keys and values; the record that would pass the bound is
+/// carried to start the next batch. Each record comes with what its writer waits on
+/// (`T`). `None` once every sender is gone.
+pub fn next_batch<T>(
+    receiver: &mut mpsc::UnboundedReceiver<(Record, T)>,
+    carried: &mut Option<(Record, T)>,
+) -> Option<(Vec<Record>, Vec<T>)> {
+    let (first, done) = carried.take().or_else(|| receiver.blocking_recv())?;
+    let mut bytes = payload_bytes(&first);
+    let (mut batch, mut waiting) = (vec![first], vec![done]);
+    while let Ok((more, done)) = receiver.try_recv() {
+        bytes += payload_bytes(&more);
+        if bytes > MAX_BATCH_BYTES {
+            *carried = Some((more, done));
+            break;
+        }
+        batch.push(more);
+        waiting.push(done);
+    }
+    Some((batch, waiting))
+}
+
 /// The key and value bytes of a record (what bounds a batch's frame).
 fn payload_bytes(record: &Record) -> usize {
     record.key.len() + record.value.as_ref().map_or(0, String::len)
@@ -346,21 +370,8 @@ impl LogWriter {
         let shared = Arc::clone(&stats);
         std::thread::Builder::new().name("committer".into()).spawn(move || {
             let mut run = || -> io::Result<()> {
-                // One batch: everything waiting right now, up to MAX_BATCH_BYTES (what
-                // is left over starts the next batch).
                 let mut carried = None;
-                while let Some((first, done)) = carried.take().or_else(|| receiver.blocking_recv()) {
-                    let mut bytes = payload_bytes(&first);
-                    let (mut batch, mut waiting) = (vec![first], vec![done]);
-                    while let Ok((more, done)) = receiver.try_recv() {
-                        bytes += payload_bytes(&more);
-                        if bytes > MAX_BATCH_BYTES {
-                            carried = Some((more, done));
-                            break;
-                        }
-                        batch.push(more);
-                        waiting.push(done);
-                    }
+                while let Some((batch, waiting)) = next_batch(&mut receiver, &mut carried) {
                     let mut local = *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     let version = write_batch(log.as_mut(), &batch, options.fsync, &mut local)?;
                     if log.len() > options.compact_after_bytes {

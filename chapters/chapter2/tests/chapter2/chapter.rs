@@ -509,3 +509,55 @@ async fn stalled_put(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::T
     stream.write_all(head.as_bytes()).await?;
     Ok(stream)
 }
+
+/// The committer's batches are bounded: records waiting together are split into frames
+/// of at most `MAX_BATCH_BYTES` of keys and values, in order, none lost. (Twenty records
+/// of exactly 1 MiB against a bound of 8 MiB: batches of 8, 8 and 4.)
+#[test]
+fn chapter_a_batch_holds_at_most_max_batch_bytes_in_order_and_the_rest_waits() {
+    use chapter2::record::Record;
+    use chapter2::wal::{MAX_BATCH_BYTES, next_batch};
+    const MIB: usize = 1024 * 1024;
+    assert_eq!(MAX_BATCH_BYTES, 8 * MIB, "this test is written for 8 MiB");
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    for version in 1..=20u64 {
+        let key = format!("k{version:02}");
+        let value = "v".repeat(MIB - key.len());
+        let record = Record {
+            version,
+            key,
+            value: Some(value),
+        };
+        sender
+            .send((record, version))
+            .expect("the receiver is open");
+    }
+    drop(sender);
+    let mut carried = None;
+    let mut sizes = Vec::new();
+    let mut seen = Vec::new();
+    while let Some((batch, waiting)) = next_batch(&mut receiver, &mut carried) {
+        let payload: usize = batch
+            .iter()
+            .map(|r| r.key.len() + r.value.as_ref().map_or(0, String::len))
+            .sum();
+        assert!(
+            payload <= MAX_BATCH_BYTES,
+            "a batch of {payload} bytes passes the bound"
+        );
+        let versions: Vec<u64> = batch.iter().map(|r| r.version).collect();
+        assert_eq!(versions, waiting, "each record travels with its own writer");
+        sizes.push(batch.len());
+        seen.extend(versions);
+    }
+    assert_eq!(
+        sizes,
+        [8, 8, 4],
+        "full batches up to the bound, the rest after"
+    );
+    assert_eq!(
+        seen,
+        (1..=20).collect::<Vec<_>>(),
+        "every record, in version order"
+    );
+}
