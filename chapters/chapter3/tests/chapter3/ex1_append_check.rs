@@ -103,6 +103,40 @@ fn ex1_a_conflict_in_applied_entries_asks_for_a_snapshot() {
 }
 
 #[test]
+fn ex1_a_mismatch_at_an_applied_entry_asks_for_a_snapshot_at_once() {
+    // Entry 3 (term 2) is applied here; the leader says entry 3 is of term 3. No entry
+    // before it can be truncated either, so backing up would only delay the snapshot.
+    let mut log = MemLog::with_terms(&[1, 1, 2]);
+    log.applied = 3;
+    log.term = 3;
+    let decision = check_append(&log, &append(3, (3, 3), vec![entry(4, 3)], 3));
+    assert_eq!(
+        decision,
+        AppendDecision::NeedSnapshot,
+        "the conflicting entry is applied to the map: only a snapshot can replace it"
+    );
+}
+
+#[test]
+fn ex1_a_mismatch_hint_never_points_into_the_snapshot() {
+    // Entries 1..=2 are in a snapshot of term 1; entries 3 and 4 are of term 1 too.
+    let log = MemLog {
+        term: 2,
+        snapshot_index: 2,
+        snapshot_term: 1,
+        entries: vec![entry(3, 1), entry(4, 1)],
+        applied: 2,
+    };
+    let decision = check_append(&log, &append(2, (4, 2), vec![entry(5, 2)], 2));
+    assert_eq!(
+        decision,
+        AppendDecision::Mismatch { hint: 3 },
+        "the run of term 1 starts inside the snapshot, but entries there are gone: \
+         the first entry the follower still has is 3"
+    );
+}
+
+#[test]
 fn ex1_the_commit_index_never_passes_what_is_known_to_match() {
     let log = MemLog::with_terms(&[1]);
     let decision = check_append(&log, &append(1, (1, 1), vec![entry(2, 1)], 10));
