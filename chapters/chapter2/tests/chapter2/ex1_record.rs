@@ -53,6 +53,27 @@ fn ex1_a_batch_too_large_for_a_reader_is_an_error_not_a_frame() {
 }
 
 #[test]
+fn ex1_a_batch_of_exactly_the_reader_limit_is_a_frame_and_reads_back() {
+    // The limit from its other side: a payload of exactly MAX_PAYLOAD_BYTES is allowed.
+    let with_value = |value: String| Record {
+        version: 1,
+        key: "k".into(),
+        value: Some(value),
+    };
+    let overhead = serde_json::to_vec(&[with_value(String::new())])
+        .expect("a record serializes")
+        .len();
+    let largest = with_value("x".repeat(MAX_PAYLOAD_BYTES - overhead));
+    let frame = chapter2::record::encode(std::slice::from_ref(&largest))
+        .unwrap_or_else(|e| panic!("a payload of exactly {MAX_PAYLOAD_BYTES} bytes: {e}"));
+    assert_eq!(frame.len(), HEADER_BYTES + MAX_PAYLOAD_BYTES);
+    let (records, used) =
+        decode(&frame).unwrap_or_else(|e| panic!("a frame at the limit must read back: {e}"));
+    assert_eq!(used, frame.len());
+    assert!(records == [largest], "the record reads back whole");
+}
+
+#[test]
 fn ex1_the_frame_is_length_then_checksum_then_payload() {
     let frame = encode(&[record(3)]);
     let length = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
