@@ -14,9 +14,16 @@ async fn ex4_an_acknowledged_write_survives_a_machine_crash() {
     for policy in [FsyncPolicy::Always, FsyncPolicy::Group] {
         let disk = SimDisk::new(1);
         let store = open(&disk, policy, BIG);
+        assert!(store.is_empty(), "a new store holds nothing");
         let v1 = put(&store, "a", "1").await;
         let v2 = put(&store, "b", "2").await;
         assert_eq!((v1, v2), (1, 2), "versions are log positions");
+        assert!(!store.is_empty());
+        assert!(
+            store.durable_version() >= v2,
+            "{policy:?}: an acknowledged write is durable (durable version {}, acknowledged {v2})",
+            store.durable_version()
+        );
         assert_eq!(bounded(store.delete("a")).await, Ok(3));
         drop(store);
         disk.crash_with(CrashMode::LoseUnsynced);
