@@ -4,8 +4,9 @@
 //! a student is likely to write. This pass asks a tool instead: `cargo-mutants` replaces
 //! every function body, operator and comparison it can in the student's files, one at a
 //! time, and runs the chapter's default suite on each (with nextest, stopping at the
-//! first failure). A mutant that no test catches is either a gap in the tests or an
-//! equivalent program; each one is worth a look.
+//! first failure without waiting for the tests still running). A mutant that no test
+//! catches is either a gap in the tests or an equivalent program; each one is worth a
+//! look.
 //!
 //! cargo-mutants reads a crate's modules from its source and does not follow the
 //! `#[cfg_attr(feature = "solution", path = "...")]` that mounts `solutions/`, so the pass
@@ -58,6 +59,9 @@ pub fn run(ws: &Workspace, options: &Options) -> anyhow::Result<()> {
     command
         .args(["mutants", "--in-place", "--no-shuffle", "-p", chapter])
         .args(["--test-tool", "nextest", "--baseline", "skip"])
+        // Stop a mutant's run at its first failing test, without waiting for the slow
+        // end-to-end tests already running: most mutants are caught in a second.
+        .arg("--cargo-test-arg=--max-fail=1:immediate")
         .arg("--timeout")
         .arg(options.timeout.as_secs().to_string())
         .arg("--output")
