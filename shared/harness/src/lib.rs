@@ -1,17 +1,20 @@
 //! The test harness every chapter's tests and benchmarks use.
 //!
 //! # Layout
-//! - [`node`]: start a chapter's node on `127.0.0.1:0` on its own runtime, stop it
+//! - [`node`]: start a chapter's node on a free loopback port on its own runtime, stop it
 //!   gracefully or crash it, restart it on the same address.
 //! - [`cluster`] and [`network`]: `n` nodes on loopback behind one TCP proxy per
 //!   directed link, so a test can partition, cut, delay and drop traffic, isolate a
 //!   client, and kill and restart nodes, with no fault logic in the nodes.
+//! - [`loopback`]: a loopback address of its own for each cluster, so a crashed node's
+//!   port taken by another test's node is never reached by this cluster's clients.
 //! - [`cluster_key`]: the cluster's secret that internal routes require (`401`
 //!   without it), the middleware that checks it and the peer client that sends it.
 //! - [`limits`]: at most N requests at once on a route, `503` JSON past that.
 //! - [`json_body`]: a request's body read strictly as a JSON object of a route's type.
 //! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
+//! - [`runs`]: a simulator test's seeds on every core (`check_seeds`).
 //! - [`sim`]: a deterministic simulator for sans-IO protocol code: virtual time, seeded
 //!   loss, delay, reordering, duplication, partitions and crashes; a seed replays a run.
 //! - [`seeds`]: how many schedules a test runs (fast by default; `SIM_SEEDS` and
@@ -40,6 +43,7 @@ pub mod json_body;
 pub mod limits;
 pub mod linearizability;
 pub mod load;
+pub mod loopback;
 pub mod machine;
 pub mod network;
 pub mod node;

@@ -6,10 +6,11 @@
 //! and nothing it had not finished gets finished. [`TestNode::stop`] is the polite
 //! way: it fires the node's shutdown signal and waits for the server to drain.
 //!
-//! The listener is bound before the node's code runs, on `127.0.0.1:0` the first
-//! time and on the same address after [`TestNode::restart`], so a test knows the
-//! address at once and connections made before the server polls `accept` simply wait
-//! in the kernel's backlog: there is nothing to sleep for.
+//! The listener is bound before the node's code runs, on a free port of a loopback
+//! address of its own ([`crate::loopback`]) the first time and on the same address
+//! after [`TestNode::restart`], so a test knows the address at once and connections
+//! made before the server polls `accept` simply wait in the kernel's backlog: there is
+//! nothing to sleep for.
 
 use std::fmt;
 use std::future::Future;
@@ -30,10 +31,12 @@ use crate::panics::{self, NodePanic};
 
 /// Free loopback addresses for `n` nodes, bound and released at once: another program
 /// could take one in between, which tests and benchmarks on one machine can live with.
-/// For nodes that must know each other's addresses before any of them starts.
+/// For nodes that must know each other's addresses before any of them starts. All `n`
+/// share one loopback address of their own ([`crate::loopback`]).
 pub fn free_addrs(n: usize) -> std::io::Result<Vec<SocketAddr>> {
+    let ip = crate::loopback::fresh();
     let listeners = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .map(|_| std::net::TcpListener::bind((ip, 0)))
         .collect::<std::io::Result<Vec<_>>>()?;
     listeners
         .iter()
@@ -97,7 +100,8 @@ pub struct NodeSetup {
     pub peers: Vec<Peer>,
     /// Its data directory; `None`: a fresh temporary one, owned by the node.
     pub data_dir: Option<PathBuf>,
-    /// The address to bind; `None`: `127.0.0.1:0`.
+    /// The address to bind; `None`: port 0 of a loopback address of its own
+    /// ([`crate::loopback`]).
     pub addr: Option<SocketAddr>,
     /// The cluster's secret; `None`: a fresh random one.
     pub cluster_key: Option<ClusterKey>,
@@ -152,7 +156,7 @@ impl fmt::Debug for TestNode {
 }
 
 impl TestNode {
-    /// Binds `127.0.0.1:0` and runs `run` on a fresh runtime of its own.
+    /// Binds a free port of a loopback address of its own and runs `run` on a fresh runtime of its own.
     ///
     /// `run` is called again by [`TestNode::restart`], so it must be callable more
     /// than once; it should serve on `ctx.listener` until `ctx.shutdown` resolves.
@@ -179,7 +183,7 @@ impl TestNode {
         let run: BoxedRun = Arc::new(move |ctx| Box::pin(run(ctx)));
         let bind = setup
             .addr
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+            .unwrap_or_else(|| SocketAddr::new(crate::loopback::fresh(), 0));
         let listener =
             std::net::TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
         let addr = listener.local_addr()?;
@@ -258,7 +262,7 @@ impl TestNode {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`, the base URL of the node's API.
+    /// `http://<address>:<port>`, the base URL of the node's API.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

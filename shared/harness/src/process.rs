@@ -52,7 +52,7 @@ impl ProcessNode {
     ) -> anyhow::Result<Self> {
         // Ask the kernel for a free port, then hand it to the child. (The port could in
         // principle be taken in between; on loopback in a test that does not happen.)
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let addr = std::net::TcpListener::bind((crate::loopback::fresh(), 0))?.local_addr()?;
         let temp = tempfile::Builder::new().prefix("process-node-").tempdir()?;
         let mut node = ProcessNode {
             program: program.into(),
@@ -110,7 +110,7 @@ impl ProcessNode {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://<address>:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
