@@ -1,8 +1,20 @@
 //! Exercise 3.1: the follower's append check (`replication::check_append`).
 
-use chapter3::replication::{AppendDecision, check_append};
+use std::time::Duration;
+
+use chapter3::replication::{AppendDecision, AppendRequest};
 
 use crate::common::{MemLog, append, entry};
+
+/// Your `check_append`, on a thread of its own: a loop that stops making progress (in
+/// it, or in a helper it calls) fails the test instead of hanging it.
+fn check_append(log: &MemLog, request: &AppendRequest) -> AppendDecision {
+    let (log, request) = (log.clone(), request.clone());
+    harness::eventually::finishes(Duration::from_secs(10), "check_append", move || {
+        chapter3::replication::check_append(&log, &request)
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
 
 #[test]
 fn ex1_an_append_from_an_older_term_is_refused() {
