@@ -1,7 +1,12 @@
 //! Exercise 3.5: the client follows `421 not_leader` to the leader.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chapter3::client::MAX_REDIRECTS;
 use chapter3::replication::AckMode;
-use chapter3::{Client, ClientError, Config};
+use chapter3::{ApiError, Client, ClientError, Config};
 use harness::TestNode;
 
 use crate::common::{call, group, wait_status};
@@ -146,8 +151,45 @@ async fn ex5_redirects_are_bounded() {
         );
     }
     let client = Client::new(&nodes[0].url()).expect("a valid address");
-    match client.put("k", "v").await {
+    match bounded(client.put("k", "v")).await {
         Err(ClientError::NotLeader { leader: Some(_) }) => {}
         other => panic!("expected NotLeader after a bounded number of hops, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex5_a_redirect_loop_is_followed_exactly_max_redirects_times() {
+    // A node that names itself as the leader and refuses every write: the first try and
+    // MAX_REDIRECTS redirects, then the last `NotLeader`.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind((harness::loopback::fresh(), 0))
+        .await
+        .expect("binding a port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    let app = axum::Router::new().fallback({
+        let (hits, url) = (Arc::clone(&hits), url.clone());
+        move || {
+            hits.fetch_add(1, Ordering::SeqCst);
+            let leader = Some(url.clone());
+            async move { ApiError::NotLeader { leader } }
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new(&url).expect("a valid address");
+    match bounded(client.put("k", "v")).await {
+        Err(ClientError::NotLeader { leader: Some(_) }) => {}
+        other => panic!("expected the last NotLeader, got {other:?}"),
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1 + MAX_REDIRECTS,
+        "the first try and exactly MAX_REDIRECTS ({MAX_REDIRECTS}) redirects"
+    );
+}
+
+/// Awaits a client call, failing the test if it never ends (redirects without a bound).
+async fn bounded<T>(call: impl std::future::Future<Output = T>) -> T {
+    harness::eventually::within(Duration::from_secs(10), "a client call", call)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
