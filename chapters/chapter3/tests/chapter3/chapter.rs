@@ -538,3 +538,54 @@ async fn chapter_a_late_snapshot_does_not_roll_a_follower_back() {
         "installing an older snapshot would drop entries node 1 has acknowledged"
     );
 }
+
+/// Each error answer of the API becomes the typed error a caller acts on: a stale
+/// version says which version is current, a refused request is the caller's to fix, a
+/// failure of the server is not, and a body that breaks the API's rules is a protocol
+/// error rather than a guess.
+#[test]
+fn chapter_the_client_turns_each_error_answer_into_its_typed_error() {
+    use chapter3::client::error_from_response;
+    use reqwest::StatusCode;
+    let typed = |status: u16, body: serde_json::Value| {
+        let status = StatusCode::from_u16(status).expect("a valid status");
+        error_from_response(status, body.to_string().as_bytes())
+    };
+    let error = typed(
+        409,
+        serde_json::json!({"error": "version_mismatch", "message": "m", "current_version": 7}),
+    );
+    assert!(
+        matches!(error, ClientError::VersionMismatch { current: 7 }),
+        "{error:?}"
+    );
+    let error = typed(
+        409,
+        serde_json::json!({"error": "version_mismatch", "message": "m"}),
+    );
+    assert!(
+        matches!(error, ClientError::Protocol { .. }),
+        "a mismatch that does not say the current version: {error:?}"
+    );
+    let error = typed(
+        400,
+        serde_json::json!({"error": "invalid_key", "message": "m"}),
+    );
+    assert!(
+        matches!(&error, ClientError::Rejected { status, code, .. } if status.as_u16() == 400 && code == "invalid_key"),
+        "{error:?}"
+    );
+    let error = typed(
+        503,
+        serde_json::json!({"error": "unavailable", "message": "m"}),
+    );
+    assert!(
+        matches!(&error, ClientError::Server { status, code, .. } if status.as_u16() == 503 && code == "unavailable"),
+        "{error:?}"
+    );
+    let error = typed(
+        404,
+        serde_json::json!({"error": "not_found", "message": "m"}),
+    );
+    assert!(matches!(error, ClientError::NotFound), "{error:?}");
+}
