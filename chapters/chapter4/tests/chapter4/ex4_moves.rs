@@ -98,6 +98,12 @@ fn ex4_a_join_moves_most_keys_with_mod_n() {
             None,
             "mod-N has no arcs to speak of"
         );
+        let consistent = ring(2, Placement::Consistent { vnodes: 8 }, n + 1);
+        assert_eq!(
+            (moved_arcs(&old, &consistent), moved_arcs(&consistent, &old)),
+            (None, None),
+            "nor has a change between mod-N and a ring: both sides need arcs"
+        );
         let moved = keys
             .iter()
             .filter(|k| old.owner(k).map(|m| m.id) != new.owner(k).map(|m| m.id))
