@@ -561,3 +561,20 @@ fn chapter_a_batch_holds_at_most_max_batch_bytes_in_order_and_the_rest_waits() {
         "every record, in version order"
     );
 }
+
+/// The committer's largest batch fits a frame a reader accepts, even if every byte of
+/// every key and value is a control character that JSON escapes as six (`\u0001`): at
+/// most MAX_BATCH_BYTES of keys and values, and at most one record per request in
+/// flight, each with its JSON framing (`{"version":…,"key":"…","value":"…"},`, under 64
+/// bytes). A reader's limit lowered below that would make the node refuse its own log.
+#[test]
+fn chapter_the_largest_batch_fits_a_frame_even_when_every_byte_is_escaped() {
+    use chapter2::record::MAX_PAYLOAD_BYTES;
+    use chapter2::server::MAX_REQUESTS_IN_FLIGHT;
+    use chapter2::wal::MAX_BATCH_BYTES;
+    let worst = 6 * MAX_BATCH_BYTES + 64 * MAX_REQUESTS_IN_FLIGHT;
+    assert!(
+        worst <= MAX_PAYLOAD_BYTES,
+        "a batch can encode to {worst} bytes, past the reader's limit of {MAX_PAYLOAD_BYTES}"
+    );
+}
