@@ -64,11 +64,11 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
     step("the skeleton compiles without warnings", || {
         skeleton_warnings(ws, &copy)
     })?;
-    let mut switchable = Switchable::new();
+    let mut built = (Vec::new(), Switchable::new());
     step(
         "one build of each chapter with every variant behind a switch",
         || {
-            switchable = build_variants(ws, &copy)?;
+            built = build_variants(ws, &copy)?;
             Ok(())
         },
     )?;
@@ -76,7 +76,7 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
         stubs_are_caught(ws, &copy)
     })?;
     step("each known mutant is caught by the default suite", || {
-        mutants_are_caught(ws, &copy, &switchable, None)
+        mutants_are_caught(ws, &copy, &built, None)
     })?;
     step("every {{#include}} of the book resolves", || {
         crate::book::check_includes(ws)
@@ -90,8 +90,8 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
 pub fn mutants(ws: &Workspace, chapter: Option<&str>) -> anyhow::Result<()> {
     let copy = ws.root.join("target/xtask/skeleton");
     make_copy(ws, &copy)?;
-    let switchable = build_variants(ws, &copy)?;
-    mutants_are_caught(ws, &copy, &switchable, chapter)
+    let built = build_variants(ws, &copy)?;
+    mutants_are_caught(ws, &copy, &built, chapter)
 }
 
 fn step(what: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
@@ -225,8 +225,12 @@ fn skeleton_warnings(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes every chapter's variants into the copy (see `variants`) and builds each
-/// chapter's tests once. Returns the mutants that are switched, as (chapter, index).
-fn build_variants(ws: &Workspace, copy: &Path) -> anyhow::Result<Switchable> {
+/// chapter's tests once. Returns the files written, and the mutants they switch as
+/// (chapter, index).
+fn build_variants(
+    ws: &Workspace,
+    copy: &Path,
+) -> anyhow::Result<(Vec<exercises::Generated>, Switchable)> {
     let (files, switchable) = variants::generate(ws)?;
     exercises::write_to(copy, &files)?;
     let mut command = cargo_in(ws, copy);
@@ -235,7 +239,7 @@ fn build_variants(ws: &Workspace, copy: &Path) -> anyhow::Result<Switchable> {
         command.args(["-p", &chapter.name()]);
     }
     workspace::run(&mut command).context("building the chapters with their variants")?;
-    Ok(switchable)
+    Ok((files, switchable))
 }
 
 fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
@@ -308,10 +312,9 @@ fn stubs_are_caught(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
 fn mutants_are_caught(
     ws: &Workspace,
     copy: &Path,
-    switchable: &Switchable,
+    (switched_files, switchable): &(Vec<exercises::Generated>, Switchable),
     only: Option<&str>,
 ) -> anyhow::Result<()> {
-    let (switched_files, _) = variants::generate(ws)?;
     let finished = exercises::generate(ws, |_| false)?;
     let has_nextest = cargo_in(ws, copy)
         .args(["nextest", "--version"])
