@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::history::Operation;
 
@@ -17,10 +18,16 @@ pub fn write(key: &str, operations: &[Operation]) -> std::io::Result<PathBuf> {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .take(40)
         .collect();
+    // The clock alone is not unique: two tests of one process (or two processes)
+    // may write the same key in the same tick, and one would truncate the other's
+    // page while it is being read. The process id and a counter make each name new.
+    static WRITTEN: AtomicU64 = AtomicU64::new(0);
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let path = dir.join(format!("{safe}-{stamp}.html"));
+    let pid = std::process::id();
+    let n = WRITTEN.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{safe}-{stamp}-{pid}-{n}.html"));
     std::fs::write(&path, render(key, operations))?;
     Ok(path)
 }
@@ -112,4 +119,41 @@ pub fn render(key: &str, operations: &[Operation]) -> String {
          have taken effect at any time after their call, or not at all. Hover a bar for its full label.</p>{svg}",
         k = escape(key)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_pages_of_one_key_never_share_a_file() {
+        // Written back to back from several threads, as parallel tests do: every
+        // page gets its own file and keeps its own contents.
+        let pages: Vec<PathBuf> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..8)
+                            .map(|_| write("x", &[]).expect("the page is written"))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            writers
+                .into_iter()
+                .flat_map(|w| w.join().expect("a writer panicked"))
+                .collect()
+        });
+        let distinct: std::collections::HashSet<_> = pages.iter().collect();
+        assert_eq!(distinct.len(), pages.len(), "two pages were given one file");
+        for page in &pages {
+            let text = std::fs::read_to_string(page).expect("the page is readable");
+            assert!(
+                text.contains("<svg"),
+                "{} lost its contents",
+                page.display()
+            );
+            std::fs::remove_file(page).expect("the page is removed");
+        }
+    }
 }
