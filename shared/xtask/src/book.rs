@@ -15,16 +15,9 @@ pub fn build(ws: &Workspace, serve: bool) -> anyhow::Result<()> {
         "0.5",
         &["install", "--locked", "mdbook", "--version", "^0.5"],
     )?;
-    ensure_tool(
-        ws,
-        "mdbook-mermaid",
-        "",
-        &["install", "--locked", "mdbook-mermaid"],
-    )?;
+    // Diagrams need no second preprocessor: mermaid's script is vendored in
+    // book/vendor/ and `book/mermaid-init.js` draws the ```mermaid blocks in the page.
     let book = ws.root.join("book");
-    if !book.join("mermaid.min.js").exists() || !book.join("mermaid-init.js").exists() {
-        workspace::run(Command::new("mdbook-mermaid").arg("install").arg(&book))?;
-    }
     if serve {
         workspace::run(Command::new("mdbook").args(["serve", "--open"]).arg(&book))
     } else {

@@ -59,7 +59,7 @@ enum Task {
         /// A second chapter to compare with.
         second: Option<String>,
     },
-    /// Build the book (installs mdbook 0.5 and mdbook-mermaid if they are missing).
+    /// Build the book (installs mdbook 0.5 if it is missing).
     Book {
         /// Serve it on http://localhost:3000 and rebuild on change.
         #[arg(long)]
