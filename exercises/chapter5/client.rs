@@ -246,13 +246,7 @@ impl Client {
         write: bool,
     ) -> Result<T, ClientError> {
         // EXERCISE 5.7: retry until the deadline: follow 421 hints, back off, and keep the write's request id
-        // HINT: Number a write once, before the loop (`self.next_request.fetch_add(1, ..)`): every attempt
-        // HINT: sends the same number, so the servers apply it once. Reads need none (`None`).
-        // HINT: Start at `self.target()`. `NotLeader { leader: Some(url) }` for a new address: remember it
-        // HINT: (`set_leader`) and go there at once. Any other retryable error (`is_retryable`): forget the
-        // HINT: leader, pause (`backoff`, doubled each time up to `backoff_max`, with jitter so clients do
-        // HINT: not retry in lockstep), and try `next_node()`; give up with that error if the pause would
-        // HINT: end past the deadline. On success remember the node as the leader; other errors are final.
+        // HINT: A write keeps one request id across all its attempts; only a new write takes a new one.
         todo!(
             "exercise 5.7 is not implemented yet: edit exercises/chapter5/client.rs: retry until the deadline: follow 421 hints, back off, and keep the write's request id (book: chapter 5, exercise 7)"
         )

@@ -447,11 +447,7 @@ impl Raft {
     /// The election timeout expired: become a candidate of the next term.
     fn start_election(&mut self) {
         // EXERCISE 5.1: become a candidate: a new term, your own vote, a fresh timeout, ask everyone
-        // HINT: The new term and the vote for yourself go through `self.set_hard_state(term, Some(self.id))`:
-        // HINT: that is what gets them persisted before any message leaves. Then: role `Candidate`, no
-        // HINT: known leader, `votes` = just yourself, a new random timeout (`reset_election_timer`), and a
-        // HINT: `RequestVote` with your last log index and term to every peer (`self.send`). Finish with
-        // HINT: `self.count_votes()`: in a group of one, your own vote is already a majority.
+        // HINT: Whatever must survive a crash changes through `set_hard_state`, never by assignment.
         let term = self.term + 1;
         self.set_hard_state(term, Some(self.id));
         self.role = Role::Candidate;
@@ -481,11 +477,7 @@ impl Raft {
         last_log_term: u64,
     ) {
         // EXERCISE 5.2: grant a vote: once per term, only to a candidate whose log is at least as up to date
-        // HINT: Grant only if `term == self.term`, you have not voted for someone else this term, and the
-        // HINT: candidate's log is at least as up to date as yours: its last term is higher, or equal with
-        // HINT: a last index at least yours. A granted vote is persisted (`set_hard_state`) and restarts
-        // HINT: your election timer (you just heard from a plausible leader). Always answer with
-        // HINT: `Message::Vote { term: self.term, granted }`, so a stale candidate learns the new term.
+        // HINT: A leader must already hold every committed entry: whose logs can promise that?
         let up_to_date = (last_log_term, last_log_index) >= (self.last_term(), self.last_index());
         let free = self.voted_for.is_none_or(|v| v == candidate);
         let granted = term == self.term && free && up_to_date;
@@ -506,9 +498,7 @@ impl Raft {
     /// A peer answered this node's vote request.
     fn handle_vote(&mut self, voter: NodeId, term: u64, granted: bool) {
         // EXERCISE 5.3: count a vote: only a candidate, only for this term; a majority makes a leader
-        // HINT: A vote counts if you are still a `Candidate`, it is `granted`, and it is for your current
-        // HINT: term (an answer to an old election says nothing about this one). Add the voter to `votes`,
-        // HINT: then `count_votes`, which turns a majority (`self.quorum()`) into `become_leader`.
+        // HINT: An answer to an earlier election says nothing about this one.
         if self.role == Role::Candidate && granted && term == self.term {
             self.votes.insert(voter);
             self.count_votes();
@@ -538,15 +528,7 @@ impl Raft {
         leader_commit: u64,
     ) {
         // EXERCISE 5.4: fence stale leaders, follow the current one, and make the log match its
-        // HINT: `term < self.term`: a deposed leader. Refuse (`success: false`) and send your term: that
-        // HINT: is the fence, and it tells the old leader to step down. Otherwise this is the leader of
-        // HINT: your term: become a `Follower` (a candidate lost), remember `leader`, reset the timer.
-        // HINT: If your log has no entry at `prev_index` with `prev_term`, refuse with the highest index
-        // HINT: that may match: `min(last_index, prev_index - 1)`. Else walk `entries`: one whose index
-        // HINT: holds a different term cuts your log there (`truncate_log`: uncommitted leftovers of an
-        // HINT: old leader vanish); append what is new (`append_log`). Never truncate on a *matching*
-        // HINT: entry: a delayed, shorter append must not erase what a later one added. Commit up to
-        // HINT: `min(leader_commit, prev_index + entries.len())`, never backwards; reply with that match.
+        // HINT: Decide in order: is this leader current? do our logs meet at `prev_index`? only then edit.
         if term < self.term {
             let reply = Message::AppendReply {
                 term: self.term,
@@ -595,10 +577,7 @@ impl Raft {
     /// A leader's commit rule: the highest index of *its own term* stored on a majority.
     fn advance_commit(&mut self) {
         // EXERCISE 5.5: commit the highest index a majority stores, only if it is of your own term
-        // HINT: Count yourself (you store your whole log) and every follower whose `match_index` reaches
-        // HINT: the index. Look from `last_index` down to `commit + 1`; the first index with a majority
-        // HINT: whose entry's term is `self.term` becomes `commit` (earlier entries are committed with it).
-        // HINT: An older term's entry on a majority is *not* enough: the Figure 8 test shows why.
+        // HINT: Counting copies is safe only for entries of your own term (read the Figure 8 test).
         for index in (self.commit + 1..=self.last_index()).rev() {
             if self.term_at(index) != Some(self.term) {
                 break; // older terms below: never counted directly
@@ -621,10 +600,7 @@ impl Raft {
     /// Every message carries a term; a higher one than ours means we are out of date.
     fn observe_term(&mut self, term: u64) {
         // EXERCISE 5.6: step down: a higher term makes you a follower of that term, with no vote yet
-        // HINT: If `term > self.term`: adopt it with no vote (`set_hard_state(term, None)`), become a
-        // HINT: `Follower` with no known leader, drop the candidate's votes and the leader's progress.
-        // HINT: A leader that steps down must not call an election at once: reset the election timer.
-        // HINT: A lower or equal term changes nothing here.
+        // HINT: A new term begins with no vote cast in it.
         if term > self.term {
             self.set_hard_state(term, None);
             let was_leader = self.role == Role::Leader;
