@@ -125,8 +125,7 @@ impl State {
     /// Applies one write (`Some(value)` stores, `None` deletes) and returns its version.
     fn write(&mut self, key: &str, value: Option<String>) -> u64 {
         // EXERCISE 1.1: give each write the next version and apply it to the map
-        // HINT: Versions are store-wide: take `last_version + 1`, remember it, and use it.
-        // HINT: `None` means delete: remove the key. `Some(value)` inserts a `Versioned`.
+        // HINT: One counter orders every write in the store, deletes included.
         todo!(
             "exercise 1.1 is not implemented yet: edit exercises/chapter1/store.rs: give each write the next version and apply it to the map (book: chapter 1, exercise 1)"
         )
@@ -139,8 +138,7 @@ impl State {
 /// `expected` is the version the client's `if_version` asked for.
 fn check_version(current: Option<&Versioned>, expected: u64) -> Result<(), StoreError> {
     // EXERCISE 1.2: allow the write only if the key is at the expected version
-    // HINT: An absent key is "at version 0", so `if_version: 0` means "create, never overwrite".
-    // HINT: On a mismatch, report the current version: the client needs it to retry.
+    // HINT: What version does a key that does not exist have?
     todo!(
         "exercise 1.2 is not implemented yet: edit exercises/chapter1/store.rs: allow the write only if the key is at the expected version (book: chapter 1, exercise 2)"
     )

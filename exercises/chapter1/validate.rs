@@ -25,8 +25,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Accepts a key of 1 to [`MAX_KEY_BYTES`] bytes with no control characters.
 pub fn validate_key(key: &str) -> Result<(), ApiError> {
     // EXERCISE 1.3: reject empty keys, keys over 256 bytes and keys with control characters
-    // HINT: `str::len` counts bytes, not characters; the limit is in bytes.
-    // HINT: `char::is_control` finds newlines, tabs, NUL... Say where the bad character is.
+    // HINT: A good message says what is wrong and where; the limit counts bytes.
     todo!(
         "exercise 1.3 is not implemented yet: edit exercises/chapter1/validate.rs: reject empty keys, keys over 256 bytes and keys with control characters (book: chapter 1, exercise 3)"
     )

@@ -192,9 +192,7 @@ impl Store {
         if_version: Option<u64>,
     ) -> Result<u64, StoreError> {
         // EXERCISE 2.4: acknowledge a write only once the log has made it durable
-        // HINT: Under the lock: refuse a delete of a missing key, run `check_version`, take `last_version + 1`,
-        // HINT: `self.log.submit(&record)` (that order is the log's order), then `state.apply(record)`.
-        // HINT: Release the lock, then `ticket.durable().await`; only then return `Ok(version)`.
+        // HINT: Decide the order under the lock; wait for the disk outside it.
         todo!(
             "exercise 2.4 is not implemented yet: edit exercises/chapter2/store.rs: acknowledge a write only once the log has made it durable (book: chapter 2, exercise 4)"
         )

@@ -104,8 +104,7 @@ pub fn intact_frame_after(bytes: &[u8], from: usize) -> bool {
 /// is a [`Corruption`].
 pub fn replay(bytes: &[u8]) -> Result<Replayed, Corruption> {
     // EXERCISE 2.2: replay the log; tell a torn tail from corruption before it
-    // HINT: Only the last frame can be unsynced, so only it can be damaged by a crash: ask
-    // HINT: whether an intact frame follows the damage (`intact_frame_after`).
+    // HINT: Which frames can a crash damage, given that each is synced before the next is written?
     todo!(
         "exercise 2.2 is not implemented yet: edit exercises/chapter2/wal.rs: replay the log; tell a torn tail from corruption before it (book: chapter 2, exercise 2)"
     )
@@ -222,8 +221,7 @@ pub fn write_batch(
     stats: &mut LogStats,
 ) -> io::Result<u64> {
     // EXERCISE 2.3: write a batch: one frame and one sync (Group), a frame and a sync per record (Always)
-    // HINT: Group commit is the whole trick: the batch is one frame, and one `log.sync()` covers it.
-    // HINT: Never writes one frame and no sync. Each frame is synced before the next is written.
+    // HINT: The batch is the unit a crash keeps or loses.
     todo!(
         "exercise 2.3 is not implemented yet: edit exercises/chapter2/wal.rs: write a batch: one frame and one sync (Group), a frame and a sync per record (Always) (book: chapter 2, exercise 3)"
     )
@@ -236,9 +234,7 @@ pub fn write_batch(
 /// or the new snapshot (and a log whose records it already contains).
 pub fn compact(disk: &dyn Disk, dir: &Path, snapshot: &Snapshot) -> io::Result<()> {
     // EXERCISE 2.5: make a snapshot durable atomically, then empty the log
-    // HINT: Temp file, sync it, rename it over `snapshot.json`, sync the directory; then truncate the log.
-    // HINT: Never overwrite `snapshot.json` in place: a crash mid-write would leave neither version.
-    // HINT: The rename is durable only after `disk.sync_dir(dir)`; only then may the log shrink.
+    // HINT: At every instant, a crash must find either the old snapshot or the new one, whole.
     todo!(
         "exercise 2.5 is not implemented yet: edit exercises/chapter2/wal.rs: make a snapshot durable atomically, then empty the log (book: chapter 2, exercise 5)"
     )

@@ -167,10 +167,7 @@ impl Client {
         body: Option<&PutRequest>,
     ) -> Result<T, ClientError> {
         // EXERCISE 3.5: follow `421 not_leader` to the leader, and remember it
-        // HINT: Start at `self.leader()`. On `Err(ClientError::NotLeader { leader: Some(url) })`, parse the
-        // HINT: address with `parse_node` (a bad one is a `Protocol` error), remember it with `set_leader`
-        // HINT: and try again there, at most MAX_REDIRECTS times; then return the last `NotLeader`.
-        // HINT: `leader: None` (no leader known) is returned as it is: retrying at once would not help.
+        // HINT: Two nodes that each name the other as leader must not keep the client forever.
         todo!(
             "exercise 3.5 is not implemented yet: edit exercises/chapter3/client.rs: follow `421 not_leader` to the leader, and remember it (book: chapter 3, exercise 5)"
         )

@@ -152,13 +152,7 @@ pub enum AppendDecision {
 /// from there, unless it is already applied) or new (append it).
 pub fn check_append(log: &impl LogView, request: &AppendRequest) -> AppendDecision {
     // EXERCISE 3.1: the follower's append check: stale terms, log matching, conflicts
-    // HINT: In order: a `request.term` below `log.current_term()` is `StaleTerm`. A `prev_index` past
-    // HINT: `log.last_index()` is a `Mismatch` with `hint: last_index + 1`; one before the snapshot is a
-    // HINT: `Mismatch` with `hint: snapshot_index + 1`. If `term_at(prev_index)` is not `prev_term`: a
-    // HINT: prev_index at or below `applied_index()` needs a snapshot; otherwise hint the first index of
-    // HINT: that term (`first_index_of_term_at`) so the leader skips the whole conflicting run at once.
-    // HINT: Then walk the entries: same term at that index, skip; other term, truncate there (a
-    // HINT: snapshot if it is applied); past the end, append from there. `commit = min(leader_commit, match_index)`.
+    // HINT: A deposed leader must change nothing, and a late or repeated append must be harmless.
     todo!(
         "exercise 3.1 is not implemented yet: edit exercises/chapter3/replication.rs: the follower's append check: stale terms, log matching, conflicts (book: chapter 3, exercise 1)"
     )
@@ -199,8 +193,7 @@ impl Progress {
     /// The follower accepted everything up to `match_index`.
     pub fn on_accepted(&mut self, match_index: u64) {
         // EXERCISE 3.2: the leader's per-follower progress and its backoff
-        // HINT: Answers can arrive late or twice: `match_index` only grows (`max`). `next_index` follows it.
-        // HINT: A success also ends a run of failures and any pending snapshot.
+        // HINT: Answers arrive late and twice: what is known to match never stops matching.
         todo!(
             "exercise 3.2 is not implemented yet: edit exercises/chapter3/replication.rs: the leader's per-follower progress and its backoff (book: chapter 3, exercise 2)"
         )
@@ -209,8 +202,7 @@ impl Progress {
     /// The follower's log does not match at `next_index - 1`; it suggests `hint`.
     pub fn on_mismatch(&mut self, hint: u64) {
         // EXERCISE 3.2: the leader's per-follower progress and its backoff
-        // HINT: Back off: the next try starts lower than this one (`next_index - 1`, or the
-        // HINT: follower's `hint` if that is lower), but never at or below `match_index`, which is known good.
+        // HINT: Step back, but never below what is known to match.
         todo!(
             "exercise 3.2 is not implemented yet: edit exercises/chapter3/replication.rs: the leader's per-follower progress and its backoff (book: chapter 3, exercise 2)"
         )
@@ -225,8 +217,7 @@ impl Progress {
     /// The follower did not answer: how long to wait before the next try.
     pub fn on_unreachable(&mut self) -> Duration {
         // EXERCISE 3.2: the leader's per-follower progress and its backoff
-        // HINT: Exponential backoff: RETRY_MIN, then twice as long after each failure in a row, never
-        // HINT: more than RETRY_MAX. Count the failure. Mind overflow: `checked_shl`, `saturating_mul`.
+        // HINT: Each failure in a row doubles the wait, up to a cap.
         todo!(
             "exercise 3.2 is not implemented yet: edit exercises/chapter3/replication.rs: the leader's per-follower progress and its backoff (book: chapter 3, exercise 2)"
         )
@@ -241,9 +232,7 @@ impl Progress {
 /// `follower_matches` the `match_index` of every follower (reachable or not).
 pub fn commit_index(mode: AckMode, leader_durable: u64, follower_matches: &[u64]) -> u64 {
     // EXERCISE 3.3: the commit index for each acknowledgement mode
-    // HINT: Async: the leader's own durable index. All: the lowest of everyone's (the leader included).
-    // HINT: Quorum: sort everyone's index, highest first; the index at position `majority - 1` is
-    // HINT: durable on at least `majority = n / 2 + 1` nodes, where n counts the leader too.
+    // HINT: Count the leader too: how many nodes hold at least a given index?
     todo!(
         "exercise 3.3 is not implemented yet: edit exercises/chapter3/replication.rs: the commit index for each acknowledgement mode (book: chapter 3, exercise 3)"
     )
@@ -284,9 +273,7 @@ pub enum Plan {
 /// entries at a time.
 pub fn plan(progress: &Progress, log: &impl LeaderLog, max_batch: u64) -> Plan {
     // EXERCISE 3.4: catch-up: a batch of entries from next_index, or the snapshot
-    // HINT: A snapshot when the follower asked for one, or when the entry before `next_index` is
-    // HINT: gone (`prev_index < snapshot_index`: its term is unknown, and the ones after may be too).
-    // HINT: Otherwise entries from `next_index` to at most `next_index + max_batch - 1`, never past `last_index`.
+    // HINT: The entry *before* the batch matters: the follower checks its term.
     todo!(
         "exercise 3.4 is not implemented yet: edit exercises/chapter3/replication.rs: catch-up: a batch of entries from next_index, or the snapshot (book: chapter 3, exercise 4)"
     )

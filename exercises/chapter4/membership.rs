@@ -181,9 +181,7 @@ impl Membership {
     /// Where a request for `key` goes, `hops` forwards after it entered the cluster.
     pub fn route(&self, key: &str, hops: u32) -> Route {
         // EXERCISE 4.3: route a request: serve it, wait for a pull, forward it, or refuse it
-        // HINT: No owner in the ring: `NoCluster`. Another owner: `Forward` it, unless `hops >= MAX_HOPS`.
-        // HINT: This node is the owner: the key is still moving if the previous ring gave it to a node in
-        // HINT: `self.pending`: `Wait { from }`. Otherwise `Local`.
+        // HINT: Only the owner serves; the owner waits while the key is still on its way to it.
         todo!(
             "exercise 4.3 is not implemented yet: edit exercises/chapter4/membership.rs: route a request: serve it, wait for a pull, forward it, or refuse it (book: chapter 4, exercise 3)"
         )
@@ -201,12 +199,7 @@ impl Membership {
             return Err(InstallError::Malformed);
         }
         // EXERCISE 4.5: install a change: refuse what does not follow, then work out what to pull
-        // HINT: Already at `change.to`'s epoch: the same ring is a repeat (`changed: false`, pull nothing);
-        // HINT: another ring is a `Conflict`. A fresh node (epoch 0) accepts any change. Otherwise the change
-        // HINT: must start from this node's ring (`Stale` below its epoch, `Behind` above, `Conflict` if another
-        // HINT: ring) and nothing may be `pending`.
-        // HINT: Pull from: with consistent hashing, the `from` of every `moved_arcs` whose `to` is this node;
-        // HINT: with mod-N, every other member of `change.from` (almost every key moves). None if not a member.
+        // HINT: A change is sent more than once: the same change again must be harmless.
         todo!(
             "exercise 4.5 is not implemented yet: edit exercises/chapter4/membership.rs: install a change: refuse what does not follow, then work out what to pull (book: chapter 4, exercise 5)"
         )

@@ -281,8 +281,7 @@ pub fn arc_fraction(start: u64, end: u64) -> f64 {
 /// `members` members (at least one).
 pub fn mod_n(hash: u64, members: usize) -> usize {
     // EXERCISE 4.1: mod-N placement: the owner is member number `hash % N`
-    // HINT: `members` is at least 1 (the ring checks). Convert with `as u64` and back with `as usize`.
-    // HINT: The members are sorted by id before this is called: the same index means the same node everywhere.
+    // HINT: Every node must compute the same owner from the same member list.
     todo!(
         "exercise 4.1 is not implemented yet: edit exercises/chapter4/ring.rs: mod-N placement: the owner is member number `hash % N` (book: chapter 4, exercise 1)"
     )
@@ -295,8 +294,7 @@ pub fn mod_n(hash: u64, members: usize) -> usize {
 /// index, so every node builds the same ring.
 pub fn build_tokens(members: &[Member], vnodes: u32) -> Vec<Token> {
     // EXERCISE 4.2: place `vnodes` tokens per member on the circle, in hash order
-    // HINT: One `Token { hash: token_hash(member.id, v), member: index }` per member and per `v` in `0..vnodes`.
-    // HINT: `Token` derives `Ord` on (hash, member): `sort_unstable()` gives the order the lookup needs.
+    // HINT: Every node must build the very same circle, in the same order.
     todo!(
         "exercise 4.2 is not implemented yet: edit exercises/chapter4/ring.rs: place `vnodes` tokens per member on the circle, in hash order (book: chapter 4, exercise 2)"
     )
@@ -308,8 +306,7 @@ pub fn build_tokens(members: &[Member], vnodes: u32) -> Vec<Token> {
 /// around to the first token past the top of the circle. `tokens` is sorted and not empty.
 pub fn lookup(tokens: &[Token], hash: u64) -> usize {
     // EXERCISE 4.2: find the first token at or after `hash`, in O(log n), wrapping around
-    // HINT: `tokens.partition_point(|t| t.hash < hash)` is the binary search.
-    // HINT: It returns `tokens.len()` when every token is below `hash`: the owner is then token 0.
+    // HINT: A sorted slice can answer "first at or after" without a scan.
     todo!(
         "exercise 4.2 is not implemented yet: edit exercises/chapter4/ring.rs: find the first token at or after `hash`, in O(log n), wrapping around (book: chapter 4, exercise 2)"
     )
@@ -354,10 +351,7 @@ pub fn moved_arcs(old: &Ring, new: &Ring) -> Option<Vec<Move>> {
         return None;
     }
     // EXERCISE 4.4: sweep the circle: between two consecutive token hashes of either ring, both owners are fixed
-    // HINT: Collect every token hash of both rings, sort and dedup: `bounds`. Between `bounds[i-1]` (excluded) and
-    // HINT: `bounds[i]` (included) nothing changes, so `owner_of_hash(bounds[i])` is the owner of the whole arc.
-    // HINT: The first arc wraps: it starts after the last bound. Merge an arc into the previous move when it
-    // HINT: continues it (same from and to, starts where the last one ended).
+    // HINT: Between two neighbouring tokens of either ring, neither owner can change.
     todo!(
         "exercise 4.4 is not implemented yet: edit exercises/chapter4/ring.rs: sweep the circle: between two consecutive token hashes of either ring, both owners are fixed (book: chapter 4, exercise 4)"
     )

@@ -177,9 +177,7 @@ fn encode_segment(key: &str) -> String {
 /// can act on.
 pub fn error_from_response(status: StatusCode, body: &[u8]) -> ClientError {
     // EXERCISE 1.5: decode the JSON error body and map it to a ClientError variant
-    // HINT: Decode `body` as an `ErrorBody`; if that fails, it is a `Protocol` error (quote a bit of the body).
-    // HINT: Match on the `error` code first: `not_found`, `version_mismatch` (needs `current_version`).
-    // HINT: Otherwise the status decides: 4xx is `Rejected`, anything else `Server`.
+    // HINT: The body's `error` code is the most precise fact you have; the status is the fallback.
     let error: ErrorBody = match serde_json::from_slice(body) {
         Ok(error) => error,
         Err(_) => {

@@ -88,8 +88,7 @@ impl ApiError {
     /// The HTTP status code that tells a client what kind of failure this is.
     pub fn status(&self) -> StatusCode {
         // EXERCISE 1.4: map each error to its HTTP status code
-        // HINT: The table is in the book (chapter 1, "The API"): 404, 405, 400, 415, 413, 409, 504, 500.
-        // HINT: 4xx says "the request is wrong, don't repeat it as is"; 5xx says "the server failed".
+        // HINT: 4xx: the request is wrong, do not repeat it as is; 5xx: the server failed.
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

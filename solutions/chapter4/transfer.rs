@@ -38,9 +38,7 @@ pub async fn handoff(
     request: HandoffRequest,
 ) -> Result<HandoffResponse, ApiError> {
     // EXERCISE 4.6: hand keys over: install the change first, then collect what the asker gains
-    // HINT: `node.install(&request.change).await?` comes first. Once it returns, no write to a key this node
-    // HINT: loses can start here, and every write that started before is in the store: the keys are final.
-    // HINT: Then `node.store().entries_where(..)`: keys `owned_by` this node in `from` and by `request.to` in `to`.
+    // HINT: What must be true of this node before the keys it collects are final?
     node.install(&request.change).await?;
     let me = node.id();
     let Change { from, to } = &request.change;
@@ -60,10 +58,7 @@ pub async fn handoff(
 /// durable, starts serving them, and lets `from` forget them. Returns how many arrived.
 pub async fn pull(node: &Arc<Node>, change: &Change, from: &Member) -> Result<usize, ApiError> {
     // EXERCISE 4.6: pull keys in: durable here before served here, served here before released there
-    // HINT: `node.call_peer(from, "/internal/handoff", &HandoffRequest { .. })` returns a `HandoffResponse`.
-    // HINT: `node.store().import(select, entries)` replaces the keys `select` picks (those `from` owned in
-    // HINT: `change.from` and this node owns in `change.to`) and returns once they are durable.
-    // HINT: Then `node.mark_pulled(from.id)`; only then `/internal/release` (a failure there only leaves garbage).
+    // HINT: Durable here, then served here, then released there: in that order.
     let me = node.id();
     let response: HandoffResponse = node
         .call_peer(
