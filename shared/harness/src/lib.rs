@@ -29,6 +29,7 @@
 //!   writes a timeline page under `target/`.
 //! - [`load`]: the load generator behind every benchmark: concurrent clients,
 //!   HdrHistogram latencies, a progress bar on a terminal, JSON results.
+//! - [`logs`]: with `RUST_LOG` set, every node's `tracing` events in the test's output.
 //! - [`machine`]: the machine and date a benchmark ran on, recorded with its results.
 //!
 //! **Invariant:** the harness never depends on a chapter. Chapters hand it a closure that
@@ -43,6 +44,7 @@ pub mod json_body;
 pub mod limits;
 pub mod linearizability;
 pub mod load;
+pub mod logs;
 pub mod loopback;
 pub mod machine;
 pub mod network;

@@ -217,6 +217,7 @@ impl TestNode {
 
     fn launch(&mut self, listener: std::net::TcpListener) -> anyhow::Result<()> {
         panics::install_hook();
+        crate::logs::init();
         self.instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -187,6 +187,7 @@ impl<N: SimNode> fmt::Debug for Simulation<N> {
 impl<N: SimNode> Simulation<N> {
     /// A cluster of `config.nodes` fresh nodes; every random choice derives from `seed`.
     pub fn new(config: SimConfig, seed: u64) -> Self {
+        crate::logs::init();
         let n = config.nodes;
         let mut sim = Simulation {
             rng: fastrand::Rng::with_seed(seed),

@@ -167,3 +167,56 @@ async fn stop_reports_a_panic_of_the_nodes_main_task() {
         "{error}"
     );
 }
+
+/// Not a test on its own: the process the next tests start, with or without `RUST_LOG`.
+#[tokio::test]
+#[ignore = "run by the tests of RUST_LOG below"]
+async fn node_event_child() -> anyhow::Result<()> {
+    let node = TestNode::start(4, |ctx| async move {
+        let app = Router::new().route(
+            "/hello",
+            get(|| async {
+                tracing::info!(answer = 42, "a node's event");
+                "ok"
+            }),
+        );
+        axum::serve(ctx.listener, app)
+            .with_graceful_shutdown(ctx.shutdown)
+            .await?;
+        Ok(())
+    })?;
+    http().get(format!("{}/hello", node.url())).send().await?;
+    Ok(())
+}
+
+fn run_node_event_child(rust_log: Option<&str>) -> String {
+    let mut child = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    child.args(["--ignored", "--exact", "node_event_child", "--nocapture"]);
+    match rust_log {
+        Some(filter) => child.env("RUST_LOG", filter),
+        None => child.env_remove("RUST_LOG"),
+    };
+    let out = child.output().expect("running the test binary again");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "the child test passes: {stdout}");
+    stdout
+}
+
+#[test]
+fn with_rust_log_a_nodes_events_are_printed_with_its_thread() {
+    let out = run_node_event_child(Some("info"));
+    let line = out
+        .lines()
+        .find(|l| l.contains("a node's event"))
+        .unwrap_or_else(|| panic!("the event is printed: {out}"));
+    assert!(
+        line.contains("node-4#") && line.contains("answer=42"),
+        "the line names the node's thread and the event's fields: {line}"
+    );
+}
+
+#[test]
+fn without_rust_log_nothing_is_printed() {
+    let out = run_node_event_child(None);
+    assert!(!out.contains("a node's event"), "{out}");
+}
