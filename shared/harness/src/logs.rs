@@ -1,9 +1,9 @@
 //! A node's `tracing` events in tests, on demand: with `RUST_LOG` set (the same filter
 //! syntax as the binaries, e.g. `RUST_LOG=chapter5=debug`), the harness prints every
 //! event of every node it starts, each line with its thread's name (`node-2#5`: node 2,
-//! in the fifth node run of this process; a restart takes a new number). The lines go through the test's captured output: shown when the test
-//! fails, or always with `-- --nocapture`. Without `RUST_LOG`, nothing is installed and
-//! nothing is printed.
+//! in the fifth node run of this process; a restart takes a new number). The lines go
+//! through the test's captured output: shown when the test fails, or always with
+//! `-- --nocapture`. Without `RUST_LOG`, nothing is installed and nothing is printed.
 
 use std::io::IsTerminal as _;
 
