@@ -18,6 +18,8 @@ mod ex5_client;
 
 #[path = "chapter3/chapter.rs"]
 mod chapter;
+#[path = "chapter3/consistency.rs"]
+mod consistency;
 #[path = "chapter3/simulation.rs"]
 mod simulation;
 #[path = "chapter3/storage.rs"]

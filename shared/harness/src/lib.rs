@@ -54,7 +54,7 @@ pub mod process;
 pub mod runs;
 pub mod seeds;
 pub mod sim;
-mod timeline;
+pub mod timeline;
 
 pub use eventually::eventually;
 pub use node::{NodeContext, NodeSetup, Peer, TestNode};

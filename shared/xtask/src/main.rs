@@ -16,6 +16,7 @@ mod book;
 mod check;
 mod exercises;
 mod figures;
+mod histories;
 mod markers;
 mod mutants;
 mod mutation;
@@ -65,8 +66,12 @@ enum Task {
         #[arg(long)]
         serve: bool,
     },
-    /// Redraw the book's figures from the benchmark results in book/src/figures/*.json.
+    /// Redraw the book's figures from the benchmark results in book/src/figures/*.json
+    /// and the kept histories in book/src/figures/histories/.
     Figures,
+    /// Run the tests that keep the book's example histories, then draw them as
+    /// timelines titled with the checker's verdict.
+    Histories,
     /// Apply each known mutant (solutions/chapterN/MUTANTS.md) to a scratch copy and
     /// show which test catches it (part of `check`).
     Mutants {
@@ -125,7 +130,8 @@ fn main() -> anyhow::Result<()> {
         Task::Progress { chapter } => progress::run(&ws, chapter.as_deref()),
         Task::Diff { first, second } => workspace::diff(&ws, &first, second.as_deref()),
         Task::Book { serve } => book::build(&ws, serve),
-        Task::Figures => figures::draw_all(&ws),
+        Task::Figures => figures::draw_all(&ws).and_then(|()| histories::draw_all(&ws)),
+        Task::Histories => histories::record(&ws),
         Task::Mutants { chapter } => check::mutants(&ws, chapter.as_deref()),
         Task::Mutation {
             chapter,
