@@ -84,7 +84,7 @@ const COLORS: [RGBColor; 4] = [
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// The client counts on the x axis, evenly spaced whatever their values.
+/// The client counts on the x axis, on a log scale (base 2: a tick per doubling).
 struct Clients(Vec<usize>);
 
 impl Clients {
@@ -95,10 +95,19 @@ impl Clients {
         Clients(clients)
     }
     fn x(&self, clients: usize) -> f64 {
-        self.0.iter().position(|&c| c == clients).unwrap_or(0) as f64
+        (clients.max(1) as f64).log2()
     }
     fn range(&self) -> std::ops::Range<f64> {
-        -0.2..(self.0.len() as f64 - 0.8)
+        let (low, high) = (
+            self.0.first().map_or(0.0, |&c| self.x(c)),
+            self.0.last().map_or(1.0, |&c| self.x(c)),
+        );
+        (low - 0.3)..(high + 0.3)
+    }
+    /// One tick per doubling across the range.
+    fn ticks(&self) -> usize {
+        let range = self.range();
+        (range.end.floor() - range.start.ceil()) as usize + 1
     }
 }
 
@@ -134,12 +143,11 @@ fn panel<'a, 'b>(
     y_max: f64,
     y_label: &dyn Fn(&f64) -> String,
 ) -> anyhow::Result<Chart<'a, 'b>> {
-    let labels: Vec<String> = clients.0.iter().map(ToString::to_string).collect();
     let axis = Axis {
         range: clients.range(),
-        desc: "concurrent clients",
-        labels: labels.len(),
-        label: &|x: &f64| labels.get(x.round() as usize).cloned().unwrap_or_default(),
+        desc: "concurrent clients (log scale)",
+        labels: clients.ticks(),
+        label: &|x: &f64| format!("{:.0}", 2f64.powf(x.round())),
     };
     panel_with(area, caption, &axis, y_max, y_label)
 }
@@ -168,6 +176,9 @@ fn panel_with<'a, 'b>(
         .build_cartesian_2d(axis.range.clone(), 0.0..y_max)?;
     chart
         .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(RGBColor(232, 232, 232))
+        .axis_style(RGBColor(150, 150, 150))
         .x_labels(axis.labels)
         .x_label_formatter(axis.label)
         .x_desc(axis.desc)
@@ -214,6 +225,45 @@ fn machine_line(machine: &Machine, date: &str) -> String {
     )
 }
 
+/// The finding of a throughput-by-clients run, for its title: where throughput stops
+/// growing, and what more clients cost from there.
+fn levels_off(runs: &[Run]) -> String {
+    let best = |clients: usize| {
+        runs.iter()
+            .filter(|r| r.clients == clients)
+            .map(|r| r.throughput)
+            .fold(0.0, f64::max)
+    };
+    let worst_p99 = |clients: usize| {
+        runs.iter()
+            .filter(|r| r.clients == clients)
+            .map(|r| r.latency_us.p99)
+            .max()
+            .unwrap_or(0)
+    };
+    let clients = Clients::of(runs).0;
+    let (Some(&first), Some(&last)) = (clients.first(), clients.last()) else {
+        return "no runs".into();
+    };
+    let peak = best(last).max(best(first));
+    let knee = clients
+        .iter()
+        .copied()
+        .find(|&c| best(c) >= 0.9 * peak)
+        .unwrap_or(last);
+    if knee == last {
+        return format!(
+            "throughput still grows at {last} clients ({:.0}k operations/s)",
+            peak / 1000.0
+        );
+    }
+    format!(
+        "throughput levels off near {:.0}k operations/s from {knee} clients; beyond, p99 grows {:.1}×",
+        peak / 1000.0,
+        worst_p99(last) as f64 / worst_p99(knee).max(1) as f64
+    )
+}
+
 /// Two panels over the client counts: throughput, and p50/p99 latency, one line per target.
 fn throughput_and_latency(json: &Path, svg: &Path) -> anyhow::Result<()> {
     let results: Results = read(json)?;
@@ -236,10 +286,7 @@ fn throughput_and_latency(json: &Path, svg: &Path) -> anyhow::Result<()> {
         .map(|r| r.latency_us.p99 as f64)
         .fold(1.0, f64::max)
         * 1.1;
-    let title = format!(
-        "{}: throughput and latency by number of concurrent clients",
-        results.benchmark
-    );
+    let title = format!("{}: {}", results.benchmark, levels_off(&results.runs));
     let (root, left, right) = canvas(svg, &title, &machine_line(&results.machine, &results.date))?;
 
     let thousands = |y: &f64| {
@@ -321,6 +368,29 @@ struct Recovery {
     seconds: f64,
 }
 
+/// The finding of chapter 2's run, for its title: group commit's gain at the most clients.
+fn group_commit_gain(results: &DurabilityResults) -> String {
+    let Some(most) = results.runs.iter().map(|r| r.clients).max() else {
+        return "no runs".into();
+    };
+    let at = |name: &str| {
+        results
+            .runs
+            .iter()
+            .find(|r| r.name == name && r.clients == most)
+            .map_or(0.0, |r| r.throughput)
+    };
+    let shared = results
+        .syncs
+        .iter()
+        .find(|s| s.name == "group" && s.clients == most)
+        .map_or(1.0, |s| s.writes_per_fsync);
+    format!(
+        "with {most} clients, group commit acknowledges {:.1}× the writes of fsync per write ({shared:.0} writes per fsync)",
+        at("group") / at("always").max(1.0)
+    )
+}
+
 /// Two panels over the client counts: durable writes per second for fsync-per-write and
 /// group commit (with the disk's own limit, one write per fsync), and writes per fsync.
 fn durability(json: &Path, svg: &Path) -> anyhow::Result<()> {
@@ -339,10 +409,7 @@ fn durability(json: &Path, svg: &Path) -> anyhow::Result<()> {
         .map(|s| s.writes_per_fsync)
         .fold(1.0, f64::max)
         * 1.15;
-    let title = format!(
-        "{}: durable writes, fsync per write vs group commit",
-        results.benchmark
-    );
+    let title = format!("{}: {}", results.benchmark, group_commit_gain(&results));
     let subtitle = format!(
         "{} · fsync p50 {} µs · recovery of {} records: {:.2} s",
         machine_line(&results.machine, &results.date),
@@ -428,7 +495,24 @@ struct Lag {
     samples: Vec<(u64, u64)>,
 }
 
-/// Two panels: acknowledged writes/s per mode (one line per group size), and the
+/// The finding of chapter 3's run, for its title: what each mode keeps of async's writes.
+fn cost_of_modes(results: &ReplicationResults, nodes: usize) -> String {
+    let at = |mode: &str| {
+        results
+            .runs
+            .iter()
+            .find(|r| r.nodes == nodes && r.mode == mode)
+            .map_or(0.0, |r| r.report.throughput)
+    };
+    let async_ = at("async").max(1.0);
+    format!(
+        "on {nodes} nodes, quorum keeps {:.0} % of async's writes/s and all {:.0} %",
+        100.0 * at("quorum") / async_,
+        100.0 * at("all") / async_
+    )
+}
+
+/// Two panels: acknowledged writes/s per mode (bars, one per group size), and the
 /// largest follower lag over the run, per mode, in the smallest group.
 fn replication(json: &Path, svg: &Path) -> anyhow::Result<()> {
     let results: ReplicationResults = read(json)?;
@@ -437,8 +521,9 @@ fn replication(json: &Path, svg: &Path) -> anyhow::Result<()> {
     sizes.sort_unstable();
     sizes.dedup();
     let title = format!(
-        "{}: writes per acknowledgement mode, and follower lag",
-        results.benchmark
+        "{}: {}",
+        results.benchmark,
+        cost_of_modes(&results, sizes.first().copied().unwrap_or(3))
     );
     let subtitle = format!(
         "{} · {} concurrent writers · 100-byte values",
@@ -459,7 +544,7 @@ fn replication(json: &Path, svg: &Path) -> anyhow::Result<()> {
             .map_or(String::new(), |m| (*m).to_string())
     };
     let axis = Axis {
-        range: -0.2..2.2,
+        range: -0.5..2.5,
         desc: "acknowledgement mode",
         labels: modes.len(),
         label: &mode_label,
@@ -471,8 +556,12 @@ fn replication(json: &Path, svg: &Path) -> anyhow::Result<()> {
         max_throughput,
         &whole,
     )?;
+    // One bar per (mode, group size), side by side, the value on top.
+    let width = 0.8 / sizes.len().max(1) as f64;
     for (i, &size) in sizes.iter().enumerate() {
-        let points = modes
+        let color = COLORS[(i + 1) % COLORS.len()];
+        let offset = (i as f64 - (sizes.len() as f64 - 1.0) / 2.0) * width;
+        let bars: Vec<(f64, f64)> = modes
             .iter()
             .enumerate()
             .filter_map(|(x, mode)| {
@@ -480,17 +569,27 @@ fn replication(json: &Path, svg: &Path) -> anyhow::Result<()> {
                     .runs
                     .iter()
                     .find(|r| r.nodes == size && r.mode == *mode)
-                    .map(|r| (x as f64, r.report.throughput))
+                    .map(|r| (x as f64 + offset, r.report.throughput))
             })
             .collect();
-        line(
-            &mut chart,
-            points,
-            COLORS[(i + 1) % COLORS.len()],
-            &format!("{size} nodes"),
-        )?;
+        chart
+            .draw_series(bars.iter().map(|&(x, y)| {
+                Rectangle::new(
+                    [(x - width * 0.45, 0.0), (x + width * 0.45, y)],
+                    color.filled(),
+                )
+            }))?
+            .label(format!("{size} nodes"))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+        chart.draw_series(bars.iter().map(|&(x, y)| {
+            Text::new(
+                format!("{:.1}k", y / 1000.0),
+                (x - width * 0.4, y + max_throughput * 0.03),
+                ("sans-serif", 11).into_font(),
+            )
+        }))?;
     }
-    legend(&mut chart)?;
+    legend_at(&mut chart, SeriesLabelPosition::UpperRight)?;
 
     let smallest = sizes.first().copied().unwrap_or(3);
     let runs: Vec<&ModeRun> = results
@@ -589,6 +688,28 @@ struct RoutingReport {
     latency_us: Latency,
 }
 
+/// The finding of chapter 4's run, for its title: balance with the joins' virtual
+/// nodes, and the keys a join moves, against mod-N.
+fn what_placement_buys(results: &PartitioningResults) -> String {
+    let vnodes = results.movement_vnodes;
+    let balance = results
+        .balance
+        .iter()
+        .find(|b| b.vnodes == vnodes)
+        .or(results.balance.last())
+        .map_or(0.0, |b| b.max_over_mean);
+    let Some(join) = results.movement.iter().max_by_key(|m| m.nodes) else {
+        return "no runs".into();
+    };
+    format!(
+        "with {vnodes} vnodes the largest share is {balance:.2}× fair (mod-N {:.2}×); joining node {} moves {:.0} % of keys (mod-N {:.0} %)",
+        results.mod_n_max_over_mean,
+        join.nodes + 1,
+        100.0 * join.consistent,
+        100.0 * join.mod_n_sampled
+    )
+}
+
 /// Chapter 4: balance against virtual nodes, keys moved per join, routing throughput.
 fn partitioning(json: &Path, svg: &Path) -> anyhow::Result<()> {
     let results: PartitioningResults = read(json)?;
@@ -596,10 +717,7 @@ fn partitioning(json: &Path, svg: &Path) -> anyhow::Result<()> {
     root.fill(&WHITE)?;
     let (top, body) = root.split_vertically(60);
     top.draw(&Text::new(
-        format!(
-            "{}: balance, keys moved per join, and routing",
-            results.benchmark
-        ),
+        format!("{}: {}", results.benchmark, what_placement_buys(&results)),
         (20, 12),
         ("sans-serif", 20).into_font(),
     ))?;
@@ -791,14 +909,22 @@ fn cdf(sorted: &[f64], censored: usize, x: impl Fn(f64) -> f64) -> Vec<(f64, f64
         .collect()
 }
 
+/// The finding of chapter 5's run, for its title: how long writes stop after a crash.
+fn time_without_leader(results: &FailoverResults) -> String {
+    match &results.failover {
+        Some(run) => format!(
+            "after the leader is killed, writes resume in {:.0} ms at the median, {:.0} ms at p99",
+            run.median_ms, run.p99_ms
+        ),
+        None => "time without a leader after the leader crashes".into(),
+    }
+}
+
 fn failover(json: &Path, svg: &Path) -> anyhow::Result<()> {
     let results: FailoverResults = read(json)?;
     let (root, left, right) = canvas(
         svg,
-        &format!(
-            "{}: time without a leader after the leader crashes",
-            results.benchmark
-        ),
+        &format!("{}: {}", results.benchmark, time_without_leader(&results)),
         &format!(
             "{} · {} nodes on loopback",
             machine_line(&results.machine, &results.date),
