@@ -1,5 +1,6 @@
-//! `cargo xtask book`: build (or serve) the book, installing its tools when missing;
-//! and the check that every `{{#include}}` points at a real file and anchor.
+//! `cargo xtask book`: build (or serve) the book, installing its tools when missing, then
+//! check its links (`links.rs`) and diagrams (`diagrams.rs`); and the check that every
+//! `{{#include}}` points at a real file and anchor.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,6 +23,8 @@ pub fn build(ws: &Workspace, serve: bool) -> anyhow::Result<()> {
         workspace::run(Command::new("mdbook").args(["serve", "--open"]).arg(&book))
     } else {
         workspace::run(Command::new("mdbook").arg("build").arg(&book))?;
+        crate::links::check(ws)?;
+        crate::diagrams::check(ws)?;
         println!("the book is at {}", book.join("book/index.html").display());
         Ok(())
     }
@@ -112,7 +115,7 @@ fn includes(line: &str) -> Vec<&str> {
     found
 }
 
-fn markdown_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+pub fn markdown_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();

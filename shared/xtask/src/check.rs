@@ -7,7 +7,8 @@
 //! 5. for every exercise id, stubbing only that id makes one of its `exN_` tests fail,
 //!    and the skeleton as a whole fails;
 //! 6. every known mutant (`solutions/chapterN/MUTANTS.md`) makes a test fail;
-//! 7. every `{{#include}}` of the book resolves, and the book builds.
+//! 7. every `{{#include}}` of the book resolves, the book builds, every link between its
+//!    pages leads to a page and section that exist, and every diagram parses.
 //!
 //! Steps 4 to 6 run in a copy of the workspace under `target/xtask/skeleton`, so a
 //! student's own exercise files are never touched. Steps 5 and 6 build each chapter once,
@@ -81,7 +82,10 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
     step("every {{#include}} of the book resolves", || {
         crate::book::check_includes(ws)
     })?;
-    step("the book builds", || crate::book::build(ws, false))?;
+    step(
+        "the book builds, its links resolve, its diagrams parse",
+        || crate::book::build(ws, false),
+    )?;
     println!("\nall checks passed in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -14,9 +14,11 @@
 
 mod book;
 mod check;
+mod diagrams;
 mod exercises;
 mod figures;
 mod histories;
+mod links;
 mod markers;
 mod mutants;
 mod mutation;
