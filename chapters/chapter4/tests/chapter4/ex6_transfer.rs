@@ -131,3 +131,39 @@ async fn ex6_a_restarted_node_keeps_its_ring_and_the_keys_it_gained() {
     assert_all_there(&cluster, &[3, 1, 2], &versions).await;
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex6_a_release_never_removes_what_the_node_itself_owns_or_what_an_old_ring_said() {
+    let cluster = TestCluster::start(3, CONSISTENT);
+    let versions = fill(&cluster, 60).await;
+    let ring = view(&cluster.url(2)).await.ring;
+    let own = owned(&ring, 2, &versions);
+    assert!(own > 0, "node 2 owns some of the 60 keys");
+    let url = format!("{}/internal/release", cluster.url(2));
+    for (epoch, to, what) in [
+        (ring.epoch(), 2, "a release naming node 2 itself"),
+        (ring.epoch() - 1, 1, "a release for an older ring"),
+        (
+            ring.epoch() + 1,
+            3,
+            "a release for a ring node 2 has not seen",
+        ),
+    ] {
+        let body = serde_json::json!({ "epoch": epoch, "to": to });
+        let answer = crate::common::call(reqwest::Method::POST, &url, Some(body))
+            .await
+            .expect("an answer");
+        assert_eq!(
+            (answer.status, answer.body["removed"].as_u64()),
+            (200, Some(0)),
+            "{what} removes nothing: {}",
+            answer.body
+        );
+    }
+    assert_eq!(
+        status(&cluster.url(2)).await.keys,
+        own,
+        "node 2 still has its keys"
+    );
+    assert_all_there(&cluster, &[1, 2, 3], &versions).await;
+}
