@@ -20,5 +20,7 @@ mod ex6_transfer;
 
 #[path = "chapter4/chapter.rs"]
 mod chapter;
+#[path = "chapter4/given.rs"]
+mod given;
 #[path = "chapter4/storage.rs"]
 mod storage;
