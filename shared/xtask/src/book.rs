@@ -116,12 +116,17 @@ fn includes(line: &str) -> Vec<&str> {
 }
 
 pub fn markdown_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    files_ending(dir, "md")
+}
+
+/// Every file below `dir` whose extension is `extension`.
+pub fn files_ending(dir: &Path, extension: &str) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
-            files.extend(markdown_files(&path)?);
-        } else if path.extension().is_some_and(|e| e == "md") {
+            files.extend(files_ending(&path, extension)?);
+        } else if path.extension().is_some_and(|e| e == extension) {
             files.push(path);
         }
     }

@@ -11,7 +11,7 @@ use crate::workspace::Workspace;
 
 pub fn check(ws: &Workspace) -> anyhow::Result<()> {
     let built = ws.root.join("book/book");
-    let pages = html_files(&built)?;
+    let pages = crate::book::files_ending(&built, "html")?;
     let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
     let mut texts = Vec::new();
     for page in &pages {
@@ -89,19 +89,6 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-fn html_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            files.extend(html_files(&path)?);
-        } else if path.extension().is_some_and(|e| e == "html") {
-            files.push(path);
-        }
-    }
-    Ok(files)
 }
 
 #[cfg(test)]
