@@ -266,3 +266,24 @@ fn chapter_in_a_group_of_four_a_majority_is_three() {
     );
     assert_eq!(raft.role(), Role::Leader);
 }
+
+#[test]
+fn chapter_a_leader_ignores_an_answer_to_an_earlier_terms_append() {
+    let (mut raft, now) = leader(3);
+    let commit = raft.commit_index();
+    raft.step(
+        now,
+        1,
+        Message::AppendReply {
+            term: 1,
+            success: true,
+            match_index: 2,
+        },
+    );
+    assert_eq!(
+        raft.progress().get(&1).map(|p| p.match_index),
+        Some(0),
+        "an answer from term 1 proves nothing about term 2's log"
+    );
+    assert_eq!(raft.commit_index(), commit, "nor commits anything");
+}
