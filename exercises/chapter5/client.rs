@@ -148,7 +148,7 @@ impl Client {
             "a client needs at least one node address"
         );
         Ok(Client {
-            http: harness::cluster::http_client(Duration::from_secs(5))?,
+            http: plumbing::http::client(Duration::from_secs(5))?,
             nodes,
             leader: Mutex::new(None),
             rotation: AtomicUsize::new(0),

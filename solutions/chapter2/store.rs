@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use harness::disk::Disk;
+use plumbing::disk::Disk;
 
 use crate::record::Record;
 use crate::wal::{

@@ -19,7 +19,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use harness::disk::{AppendFile, Disk};
+use plumbing::disk::{AppendFile, Disk};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -424,7 +424,7 @@ impl LogWriter {
             let failure = match outcome {
                 Ok(Ok(())) => return,
                 Ok(Err(e)) => format!("the log could not be written: {e}"),
-                Err(panic) => harness::panics::payload_message(panic.as_ref())
+                Err(panic) => plumbing::unfinished::payload_message(panic.as_ref())
                     .trim_start_matches("not yet implemented: ")
                     .to_string(),
             };

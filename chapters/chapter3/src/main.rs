@@ -22,7 +22,7 @@ use chapter3::api::DeleteResponse;
 use chapter3::bench::{self, BenchOptions};
 use chapter3::{AckMode, Client, Config, Peer};
 use clap::{Parser, Subcommand};
-use harness::cluster_key::ClusterKey;
+use plumbing::cluster_key::ClusterKey;
 use tracing_subscriber::EnvFilter;
 
 /// A replicated key-value group, one leader and its followers: chapter 3 of the course.
@@ -326,7 +326,7 @@ async fn node_call(
 ) -> anyhow::Result<String> {
     let base = chapter3::client::parse_node(node).map_err(|e| anyhow::anyhow!("{e}"))?;
     let url = format!("{}/{path}", base.as_str().trim_end_matches('/'));
-    let response = harness::cluster_key::peer_client(Duration::from_secs(10), key)?
+    let response = plumbing::cluster_key::peer_client(Duration::from_secs(10), key)?
         .request(method, &url)
         .send()
         .await

@@ -20,8 +20,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use harness::cluster_key::ClusterKey;
-use harness::disk::{Disk, RealDisk};
+use plumbing::cluster_key::ClusterKey;
+use plumbing::disk::{Disk, RealDisk};
 use tokio::sync::watch;
 
 use crate::api::{FollowerStatus, LogEntry, Snapshot, SnapshotRequest, SnapshotValue, Status};
@@ -334,7 +334,7 @@ impl From<WriteError> for ApiError {
             }
             WriteError::NotLeader(leader) => ApiError::NotLeader { leader },
             WriteError::NotReplicated(message) => ApiError::NotReplicated(message),
-            WriteError::Unavailable(message) if message.contains("is not implemented yet") => {
+            WriteError::Unavailable(message) if plumbing::unfinished::is_unfinished(&message) => {
                 ApiError::NotImplemented(message)
             }
             WriteError::Unavailable(message) => ApiError::Unavailable(message),
@@ -459,7 +459,7 @@ impl Node {
                 }
             },
         )?;
-        let http = harness::cluster_key::peer_client(config.peer_timeout, &config.cluster_key)
+        let http = plumbing::cluster_key::peer_client(config.peer_timeout, &config.cluster_key)
             .map_err(std::io::Error::other)?;
         if is_leader && replica.term == 0 {
             // The configured leader leads term 1. Not waited for: a crash before it is
@@ -511,7 +511,7 @@ impl Node {
                 if let Err(e) = task.await
                     && e.is_panic()
                 {
-                    let message = harness::panics::payload_message(e.into_panic().as_ref())
+                    let message = plumbing::unfinished::payload_message(e.into_panic().as_ref())
                         .trim_start_matches("not yet implemented: ")
                         .to_string();
                     tracing::error!(peer = peer.id, %message, "the replication task died");

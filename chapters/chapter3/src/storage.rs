@@ -24,7 +24,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use harness::disk::{AppendFile, Disk, write_atomically};
+use plumbing::disk::{AppendFile, Disk, write_atomically};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -340,7 +340,7 @@ impl Storage {
                 let failure = match outcome {
                     Ok(Ok(())) => return,
                     Ok(Err(e)) => format!("the log could not be written: {e}"),
-                    Err(panic) => harness::panics::payload_message(panic.as_ref())
+                    Err(panic) => plumbing::unfinished::payload_message(panic.as_ref())
                         .trim_start_matches("not yet implemented: ")
                         .to_string(),
                 };

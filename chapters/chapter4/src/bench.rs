@@ -269,6 +269,32 @@ pub fn start_cluster(
     Ok(nodes)
 }
 
+/// Starts node `id` outside any cluster, ready to be joined; returns it and its URL.
+pub fn start_outside(
+    id: u64,
+    dir: &Path,
+    cluster_key: &ClusterKey,
+) -> anyhow::Result<(TestNode, String)> {
+    let addr = harness::node::free_addrs(1)?[0];
+    let config = Config {
+        id,
+        data_dir: dir.join(format!("node-{id}")),
+        cluster_key: cluster_key.clone(),
+        ..Config::default()
+    };
+    let setup = NodeSetup {
+        id,
+        peers: Vec::new(),
+        data_dir: Some(config.data_dir.clone()),
+        addr: Some(addr),
+        cluster_key: Some(cluster_key.clone()),
+    };
+    let node = TestNode::start_with(setup, move |ctx| {
+        crate::server::run(ctx.listener, config.clone(), ctx.shutdown)
+    })?;
+    Ok((node, format!("http://{addr}")))
+}
+
 /// The routing part.
 pub async fn routing(options: &BenchOptions) -> anyhow::Result<Vec<RoutingRun>> {
     let scratch = tempfile::Builder::new()

@@ -26,7 +26,7 @@ use chapter4::bench::{self, BenchOptions};
 use chapter4::wal::{FsyncPolicy, LogOptions};
 use chapter4::{Client, ClusterClient, Config, Member, Placement};
 use clap::{Parser, Subcommand, ValueEnum};
-use harness::cluster_key::ClusterKey;
+use plumbing::cluster_key::ClusterKey;
 use tracing_subscriber::EnvFilter;
 
 /// A partitioned key-value store: chapter 4 of the course.
@@ -342,7 +342,7 @@ async fn admin<T: serde::Serialize, R: serde::de::DeserializeOwned>(
     body: &T,
     key: &ClusterKey,
 ) -> anyhow::Result<R> {
-    let http = harness::cluster_key::peer_client(Duration::from_secs(120), key)?;
+    let http = plumbing::cluster_key::peer_client(Duration::from_secs(120), key)?;
     let url = format!("{}{path}", via.trim_end_matches('/'));
     let response = http
         .post(&url)
@@ -360,7 +360,7 @@ async fn admin<T: serde::Serialize, R: serde::de::DeserializeOwned>(
 }
 
 async fn fetch_view(node: &str) -> anyhow::Result<ClusterView> {
-    let http = harness::cluster::http_client(Duration::from_secs(10))?;
+    let http = plumbing::http::client(Duration::from_secs(10))?;
     let url = format!("{}/cluster", node.trim_end_matches('/'));
     Ok(http
         .get(&url)
@@ -538,24 +538,8 @@ async fn demo() -> anyhow::Result<()> {
     println!("300 keys written through node 1, which forwarded the ones it does not own\n");
     keys_per_node(&urls).await?;
 
-    let fourth = harness::node::free_addrs(1)?[0];
-    let url = format!("http://{fourth}");
-    let config = Config {
-        id: 4,
-        data_dir: data.path().join("node-4"),
-        cluster_key: key.clone(),
-        ..Config::default()
-    };
-    let setup = harness::node::NodeSetup {
-        id: 4,
-        peers: Vec::new(),
-        data_dir: Some(config.data_dir.clone()),
-        addr: Some(fourth),
-        cluster_key: Some(key.clone()),
-    };
-    nodes.push(harness::TestNode::start_with(setup, move |ctx| {
-        chapter4::run(ctx.listener, config.clone(), ctx.shutdown)
-    })?);
+    let (fourth, url) = bench::start_outside(4, data.path(), &key)?;
+    nodes.push(fourth);
     println!("\n$ chapter4 join --via {} --id 4 --url {url}", urls[0]);
     let view: ClusterView = admin(
         &urls[0],
@@ -597,7 +581,7 @@ async fn demo() -> anyhow::Result<()> {
 }
 
 async fn keys_per_node(urls: &[String]) -> anyhow::Result<()> {
-    let http = harness::cluster::http_client(Duration::from_secs(10))?;
+    let http = plumbing::http::client(Duration::from_secs(10))?;
     for url in urls {
         let status: chapter4::api::Status = http
             .get(format!("{url}/status"))

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::disk::Disk;
+use plumbing::disk::Disk;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,7 +31,7 @@ use crate::ring::{Member, NodeId, Placement, Ring, moved_arcs};
 use crate::store::{Store, StoreError};
 use crate::transfer;
 use crate::wal::LogOptions;
-use harness::cluster_key::ClusterKey;
+use plumbing::cluster_key::ClusterKey;
 
 /// The file, in the data directory, that keeps the node's membership across restarts.
 pub const MEMBERSHIP_FILE: &str = "cluster.json";
@@ -75,7 +75,7 @@ impl Default for Config {
             members: Vec::new(),
             placement: Placement::Consistent { vnodes: 128 },
             data_dir: std::path::PathBuf::from("data"),
-            disk: Arc::new(harness::disk::RealDisk),
+            disk: Arc::new(plumbing::disk::RealDisk),
             log: LogOptions::default(),
             request_timeout: Duration::from_secs(10),
             peer_timeout: Duration::from_secs(5),
@@ -172,7 +172,7 @@ impl Node {
             }
             Err(e) => return Err(e.into()),
         };
-        let http = harness::cluster_key::peer_client(config.peer_timeout, &config.cluster_key)?;
+        let http = plumbing::cluster_key::peer_client(config.peer_timeout, &config.cluster_key)?;
         let node = Arc::new(Self {
             id: config.id,
             url,
@@ -223,7 +223,7 @@ impl Node {
     fn save(&self, membership: &Membership) -> anyhow::Result<()> {
         let bytes = serde_json::to_vec_pretty(membership)?;
         self.disk.create_dir_all(&self.config.data_dir)?;
-        harness::disk::write_atomically(
+        plumbing::disk::write_atomically(
             self.disk.as_ref(),
             &self.config.data_dir,
             MEMBERSHIP_FILE,
@@ -320,7 +320,8 @@ impl Node {
                     }
                     Ok(Err(e)) => e.to_string(),
                     Err(join) if join.is_panic() => {
-                        let message = harness::panics::payload_message(join.into_panic().as_ref());
+                        let message =
+                            plumbing::unfinished::payload_message(join.into_panic().as_ref());
                         node.record_fault(format!(
                             "the pull from node {} panicked: {message}",
                             from.id
@@ -740,7 +741,7 @@ fn header_number(response: &reqwest::Response, name: &str) -> Option<u64> {
 
 /// A pull's fault as an API error: an unfinished exercise is named as such.
 fn fault_error(fault: String) -> ApiError {
-    if fault.contains("is not implemented yet") {
+    if plumbing::unfinished::is_unfinished(&fault) {
         ApiError::NotImplemented(fault)
     } else {
         ApiError::Internal(fault)

@@ -20,9 +20,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
-use harness::cluster_key::require_cluster_key;
-use harness::json_body::{self, BodyError};
-use harness::limits::shed_beyond;
+use plumbing::cluster_key::require_cluster_key;
+use plumbing::json_body::{self, BodyError};
+use plumbing::limits::shed_beyond;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -356,11 +356,11 @@ where
 /// The response when a handler panics. An unfinished exercise panics with a message
 /// naming itself and its file: pass that on, so the test (and curl) shows it.
 fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
-    let message = harness::panics::payload_message(payload.as_ref());
+    let message = plumbing::unfinished::payload_message(payload.as_ref());
     let message = message
         .trim_start_matches("not yet implemented: ")
         .to_string();
-    let error = if message.contains("is not implemented yet") {
+    let error = if plumbing::unfinished::is_unfinished(&message) {
         ApiError::NotImplemented(message)
     } else {
         ApiError::Internal(format!(

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use harness::disk::Disk;
+use plumbing::disk::Disk;
 
 use crate::record::Record;
 use crate::wal::{

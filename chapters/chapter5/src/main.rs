@@ -211,8 +211,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             write_timeout_ms,
             cluster_key,
         } => {
-            let cluster_key = harness::cluster_key::ClusterKey::from_option(cluster_key.as_deref())
-                .map_err(anyhow::Error::msg)?;
+            let cluster_key =
+                plumbing::cluster_key::ClusterKey::from_option(cluster_key.as_deref())
+                    .map_err(anyhow::Error::msg)?;
             let mut timing = match timing.as_str() {
                 "fast" => Timing::FAST,
                 "slow" => Timing::SLOW,
@@ -271,7 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { node } => {
-            let http = harness::cluster::http_client(Duration::from_secs(5))?;
+            let http = plumbing::http::client(Duration::from_secs(5))?;
             let base = chapter5::client::parse_node(&node).map_err(anyhow::Error::msg)?;
             let url = format!("{}/status", base.as_str().trim_end_matches('/'));
             let body: serde_json::Value = http
@@ -345,7 +346,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Polls every node's status and prints a line whenever who leads, or a term, changes.
 async fn watch(nodes: Vec<String>) -> anyhow::Result<()> {
-    let http = harness::cluster::http_client(Duration::from_millis(500))?;
+    let http = plumbing::http::client(Duration::from_millis(500))?;
     let urls: Vec<String> = nodes
         .iter()
         .map(|n| {

@@ -26,8 +26,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use harness::cluster_key::ClusterKey;
-use harness::disk::{Disk, RealDisk};
+use plumbing::cluster_key::ClusterKey;
+use plumbing::disk::{Disk, RealDisk};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
 
@@ -217,7 +217,7 @@ impl Node {
             last_index = raft.last_index(),
             "recovered"
         );
-        let http = harness::cluster_key::peer_client(
+        let http = plumbing::cluster_key::peer_client(
             Duration::from_millis(config.timing.election_min_ms.max(100)),
             &config.cluster_key,
         )?;
@@ -422,7 +422,7 @@ impl Driver {
         let ready = match fed {
             Ok(ready) => ready,
             Err(panic) => {
-                let message = harness::panics::payload_message(panic.as_ref())
+                let message = plumbing::unfinished::payload_message(panic.as_ref())
                     .trim_start_matches("not yet implemented: ")
                     .to_string();
                 tracing::error!(%message, "the Raft core panicked; this node stops");

@@ -22,9 +22,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
-use harness::cluster_key::{ClusterKey, require_cluster_key};
-use harness::json_body::{self, BodyError};
-use harness::limits::shed_beyond;
+use plumbing::cluster_key::{ClusterKey, require_cluster_key};
+use plumbing::json_body::{self, BodyError};
+use plumbing::limits::shed_beyond;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -131,7 +131,7 @@ impl From<CommandError> for ApiError {
             CommandError::Disk(_) | CommandError::ShuttingDown | CommandError::Overloaded => {
                 ApiError::Unavailable(error.to_string())
             }
-            CommandError::Fault(message) if message.contains("is not implemented yet") => {
+            CommandError::Fault(message) if plumbing::unfinished::is_unfinished(&message) => {
                 ApiError::NotImplemented(message)
             }
             CommandError::Fault(message) => ApiError::Internal(format!(
@@ -346,11 +346,11 @@ where
 /// The response when a handler panics. An unfinished exercise panics with a message
 /// naming itself and its file: pass that on, so the test (and curl) shows it.
 fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
-    let message = harness::panics::payload_message(payload.as_ref());
+    let message = plumbing::unfinished::payload_message(payload.as_ref());
     let message = message
         .trim_start_matches("not yet implemented: ")
         .to_string();
-    let error = if message.contains("is not implemented yet") {
+    let error = if plumbing::unfinished::is_unfinished(&message) {
         ApiError::NotImplemented(message)
     } else {
         ApiError::Internal(format!(

@@ -20,7 +20,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use harness::disk::{AppendFile, Disk, write_atomically};
+use plumbing::disk::{AppendFile, Disk, write_atomically};
 
 use crate::raft::{Entry, HardState};
 

@@ -43,11 +43,7 @@ use crate::node::{NodeContext, NodeSetup, Peer, TestNode};
 /// A reqwest client for tests and node-to-node calls: no proxy from the environment, no
 /// idle pooled connections (so none can outlive a killed node), and a timeout.
 pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .timeout(timeout)
-        .build()?)
+    plumbing::http::client(timeout)
 }
 
 /// `n` nodes and the network between them.

@@ -36,11 +36,9 @@
 //! runs their server; it hands them a listener, an id and a shutdown signal.
 
 pub mod cluster;
-pub mod cluster_key;
 pub mod disk;
 pub mod eventually;
 pub mod history;
-pub mod json_body;
 pub mod limits;
 pub mod linearizability;
 pub mod load;
@@ -55,6 +53,9 @@ pub mod runs;
 pub mod seeds;
 pub mod sim;
 pub mod timeline;
+
+// The nodes' own plumbing, re-exported under the names the tests have always used.
+pub use plumbing::{cluster_key, json_body};
 
 pub use eventually::eventually;
 pub use node::{NodeContext, NodeSetup, Peer, TestNode};

@@ -1,57 +1,8 @@
-//! Bounded routes. [`shed_beyond`]: at most `limit` requests served at once,
-//! the rest answered `503` JSON at once instead of queueing without bound.
-//! [`check_body_limit`]: a test that a client body limit holds from both sides.
-//!
-//! ```ignore
-//! let internal = Router::new()
-//!     .route("/internal/raft", post(raft))
-//!     .layer(harness::limits::shed_beyond(8));
-//! ```
+//! [`check_body_limit`]: a test that a client body limit holds from both sides. (The
+//! layer that bounds a route's concurrency, [`shed_beyond`], is the nodes' own: it lives
+//! in `plumbing` and is re-exported here.)
 
-use axum::error_handling::HandleErrorLayer;
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::{BoxError, Json};
-use tower::ServiceBuilder;
-
-/// A layer that serves at most `limit` requests at once and answers the rest with
-/// `503 unavailable` (JSON, in the API's error shape) without reading them.
-pub fn shed_beyond<S>(
-    limit: usize,
-) -> impl tower::Layer<
-    S,
-    Service = impl tower::Service<
-        Request,
-        Response = Response,
-        Error = std::convert::Infallible,
-        Future = impl Send,
-    > + Clone
-              + Send
-              + Sync
-              + 'static,
-> + Clone
-where
-    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
-    ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(move |_: BoxError| async move {
-            let message =
-                format!("this node is serving as many such requests as it allows ({limit}); retry");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "error": "unavailable", "message": message })),
-            )
-                .into_response()
-        }))
-        .load_shed()
-        .concurrency_limit(limit)
-}
+pub use plumbing::limits::shed_beyond;
 
 /// Checks a client body limit from both sides, as a test: a `PUT` to `put_url` whose body
 /// `{"value":"vv…"}` is exactly `limit` bytes is taken and its value reads back whole from

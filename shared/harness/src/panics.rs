@@ -10,7 +10,6 @@
 //! already names the exercise and the file to edit, e.g.
 //! `exercise 1.3 is not implemented yet: edit exercises/chapter1/error.rs`.
 
-use std::any::Any;
 use std::collections::BTreeSet;
 use std::sync::{Mutex, Once, PoisonError};
 
@@ -50,9 +49,7 @@ pub fn thread_name(node: u64, instance: u64) -> String {
     format!("{PREFIX}{node}#{instance}")
 }
 
-/// The words every unfinished exercise's panic carries: the stubs that
-/// `cargo xtask exercises` writes say `exercise N.M is not implemented yet: edit <file>`.
-pub const UNFINISHED: &str = "is not implemented yet";
+pub use plumbing::unfinished::{UNFINISHED, payload_message};
 
 /// Installs (once per process) the hook that records panics on node threads and keeps
 /// a failing run readable:
@@ -118,17 +115,6 @@ pub fn recorded(node: u64, instance: u64) -> Vec<NodePanic> {
         .filter(|p| p.node == node && p.instance == instance)
         .cloned()
         .collect()
-}
-
-/// The text of a panic payload (`&str` or `String`; anything else is described).
-pub fn payload_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a non-string payload".to_string()
-    }
 }
 
 /// `chapters/chapter1/src/../../../exercises/chapter1/store.rs` → `exercises/chapter1/store.rs`:

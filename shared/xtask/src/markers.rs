@@ -19,8 +19,8 @@
 use std::fmt;
 
 /// The words every stub's message carries, and what the harness's panic hook and the
-/// chapters' servers look for (`harness::panics::UNFINISHED` says the same).
-pub const UNFINISHED: &str = "is not implemented yet";
+/// chapters' servers look for: one constant, `plumbing::unfinished::UNFINISHED`.
+pub const UNFINISHED: &str = plumbing::unfinished::UNFINISHED;
 
 use anyhow::{Context as _, bail};
 

@@ -11,9 +11,8 @@
 //! a key; on loopback a node may run without one (every internal request is then
 //! accepted) and says so loudly in its log.
 //!
-//! Peers send the key with [`peer_client`]; the harness gives every cluster it starts a
-//! fresh random key ([`ClusterKey::random`]), handed to each node in its
-//! [`NodeContext`](crate::NodeContext).
+//! Peers send the key with [`peer_client`]; the test harness gives every cluster it
+//! starts a fresh random key ([`ClusterKey::random`]), handed to each node when it starts.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -140,7 +139,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A reqwest client for node-to-node calls that sends `key` on every request (see
-/// [`crate::cluster::http_client`] for the rest of its settings).
+/// [`crate::http::client`] for the rest of its settings).
 pub fn peer_client(timeout: Duration, key: &ClusterKey) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .no_proxy()
