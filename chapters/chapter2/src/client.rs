@@ -1,6 +1,10 @@
+//! Carried from `solutions/chapter1/client.rs` by `cargo xtask exercises`:
+//! chapter 1's client, exercise 1.5, finished. Edit that file and regenerate;
+//! `cargo xtask check` fails while this copy differs.
+//!
 //! A typed client for the key-value API.
 //!
-//! As chapter 1 finished it (exercise 1.5). Over the wire an error is a status code and a JSON body;
+//! Over the wire an error is a status code and a JSON body;
 //! in Rust it should be a value a caller can `match` on. A compare-and-set loop, for
 //! instance, must tell "someone else wrote first" (retry with the current version)
 //! from "the server is down" (give up or wait) from "my key is invalid" (a bug).

@@ -1,6 +1,10 @@
+//! Carried from `solutions/chapter1/validate.rs` by `cargo xtask exercises`:
+//! chapter 1's key rules, exercise 1.3, finished. Edit that file and regenerate;
+//! `cargo xtask check` fails while this copy differs.
+//!
 //! What the server accepts: the rules for keys, checked before anything else runs.
 //!
-//! As chapter 1 finished it (exercise 1.3). Validation is the first line of a server's defence: a key
+//! Validation is the first line of a server's defence: a key
 //! that is empty, huge or full of control characters would still "work" in a
 //! `HashMap`, but it would break logs, URLs and, from chapter 2 on, the files the
 //! store writes. Rejecting it at the door, with a message that says what to fix,

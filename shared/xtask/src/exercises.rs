@@ -1,4 +1,5 @@
-//! `cargo xtask exercises [--check]`: exercises/ is generated from solutions/.
+//! `cargo xtask exercises [--check]`: exercises/ is generated from solutions/, and so
+//! are the later chapters' carried copies of finished lessons (see `carried`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -42,7 +43,7 @@ pub fn generate(
 }
 
 /// Formats generated code as `cargo fmt` would (a long `todo!` is wrapped).
-fn rustfmt(source: &str) -> anyhow::Result<String> {
+pub fn rustfmt(source: &str) -> anyhow::Result<String> {
     let mut child = Command::new("rustfmt")
         .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
         .stdin(Stdio::piped())
@@ -83,6 +84,9 @@ pub fn write(ws: &Workspace) -> anyhow::Result<()> {
     let files = generate(ws, |_| true)?;
     write_to(&ws.root, &files)?;
     println!("wrote {} exercise files", files.len());
+    let carried = crate::carried::generate(ws)?;
+    write_to(&ws.root, &carried)?;
+    println!("wrote {} carried copies of finished lessons", carried.len());
     for stray in strays(ws, &files)? {
         println!("note: {stray} has no solution counterpart; delete it if it is not yours");
     }
@@ -106,15 +110,26 @@ pub fn check(ws: &Workspace) -> anyhow::Result<()> {
     for stray in strays(ws, &files)? {
         problems.push(format!("{stray} has no counterpart in solutions/"));
     }
+    let carried = crate::carried::generate(ws)?;
+    for file in &carried {
+        match std::fs::read_to_string(ws.root.join(&file.path)) {
+            Ok(on_disk) if on_disk == file.content => {}
+            _ => problems.push(format!(
+                "{} is a carried copy out of step with its source (edit the source in solutions/, not the copy)",
+                file.path
+            )),
+        }
+    }
     if !problems.is_empty() {
         bail!(
-            "exercises/ is out of step with solutions/:\n  {}\nrun `cargo xtask exercises` to regenerate it",
+            "exercises/ or a carried copy is out of step with solutions/:\n  {}\nrun `cargo xtask exercises` to regenerate them",
             problems.join("\n  ")
         );
     }
     println!(
-        "exercises/ is in step with solutions/ ({} files)",
-        files.len()
+        "exercises/ and the carried copies are in step with solutions/ ({} and {} files)",
+        files.len(),
+        carried.len()
     );
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! - `timings.rs`: `timings`, each chapter's warm suite time and its slowest tests.
 
 mod book;
+mod carried;
 mod check;
 mod diagrams;
 mod exercises;
