@@ -169,12 +169,7 @@ impl Node {
         Some((replica.term, replica.commit, body))
     }
 
-    async fn call(
-        &self,
-        peer: &Peer,
-        path: &str,
-        body: Vec<u8>,
-    ) -> anyhow::Result<AppendResponse> {
+    async fn call(&self, peer: &Peer, path: &str, body: Vec<u8>) -> anyhow::Result<AppendResponse> {
         let url = format!("{}/internal/{path}", peer.url.trim_end_matches('/'));
         let response = self
             .http
