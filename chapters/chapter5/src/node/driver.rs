@@ -1,0 +1,250 @@
+//! The driver: the one task that owns the core, the storage and the state machine, and
+//! works in rounds (feed, persist, send, apply).
+
+use super::*;
+
+impl Driver {
+    pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Event>, tick: Duration) {
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let mut events = Vec::new();
+            tokio::select! {
+                event = inbox.recv() => match event {
+                    Some(event) => events.push(event),
+                    None => return, // the node is gone
+                },
+                _ = ticker.tick() => {}
+            }
+            while events.len() < 1024 {
+                match inbox.try_recv() {
+                    Ok(event) => events.push(event),
+                    Err(_) => break,
+                }
+            }
+            self.round(events).await;
+        }
+    }
+
+    pub(super) fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    // ANCHOR: driver_round
+    /// One round: feed, persist, send, apply.
+    pub(super) async fn round(&mut self, events: Vec<Event>) {
+        if let Some(fault) = self.fault() {
+            for event in events {
+                match event {
+                    Event::Command { reply, .. } => {
+                        let _ = reply.send(Err(fault.clone()));
+                    }
+                    Event::Messages { reply, .. } => {
+                        let _ = reply.send(Err(Refused::Stopped(fault.to_string())));
+                    }
+                }
+            }
+            return;
+        }
+        let now = self.now();
+        let term_before = self.raft.term();
+        let fed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            for event in events {
+                self.feed(now, event);
+            }
+            let candidate_before = self.raft.role() == Role::Candidate;
+            let term = self.raft.term();
+            self.raft.tick(now);
+            if self.raft.role() == Role::Candidate && (!candidate_before || self.raft.term() > term)
+            {
+                self.elections += 1;
+            }
+            self.raft.take_ready()
+        }));
+        let ready = match fed {
+            Ok(ready) => ready,
+            Err(panic) => {
+                let message = plumbing::unfinished::payload_message(panic.as_ref())
+                    .trim_start_matches("not yet implemented: ")
+                    .to_string();
+                tracing::error!(%message, "the Raft core panicked; this node stops");
+                self.stop(CommandError::Fault(message));
+                return;
+            }
+        };
+        if self.raft.term() > term_before {
+            tracing::info!(term = self.raft.term(), role = %self.raft.role(), "new term");
+        }
+        if let Err(e) = self.persist(&ready).await {
+            tracing::error!(error = %e, "cannot persist; this node stops");
+            self.stop(CommandError::Disk(e.to_string()));
+            return;
+        }
+        self.send(ready);
+        self.apply();
+        self.publish();
+    }
+    // ANCHOR_END: driver_round
+
+    pub(super) fn feed(&mut self, now: u64, event: Event) {
+        match event {
+            Event::Messages { envelopes, reply } => {
+                let count = envelopes.len();
+                let mut refused = Vec::new();
+                for envelope in envelopes {
+                    match check_against(&self.raft, envelope.from, &envelope.message) {
+                        Ok(()) => self.raft.step(now, envelope.from, envelope.message),
+                        Err(reason) => {
+                            tracing::warn!(from = envelope.from, %reason, "refused a peer's message");
+                            refused.push(reason);
+                        }
+                    }
+                }
+                let answer = match refused.first() {
+                    None => Ok(count),
+                    Some(first) => Err(Refused::Invalid(format!(
+                        "{} of {count} messages refused, the first because: {first}",
+                        refused.len()
+                    ))),
+                };
+                let _ = reply.send(answer);
+            }
+            Event::Command { command, reply } => match self.raft.propose(command) {
+                Ok((index, term)) => {
+                    self.waiting.insert(index, (term, reply));
+                }
+                Err(not_leader) => {
+                    let leader = not_leader.leader.and_then(|id| {
+                        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+                        shared.urls.get(&id).cloned()
+                    });
+                    let _ = reply.send(Err(CommandError::NotLeader { leader }));
+                }
+            },
+        }
+    }
+
+    pub(super) async fn persist(&mut self, ready: &Ready) -> std::io::Result<()> {
+        let entries = match ready.log_from {
+            Some(from) => self.raft.log()[from as usize - 1..].to_vec(),
+            None => Vec::new(),
+        };
+        if ready.hard_state.is_none() && entries.is_empty() {
+            return Ok(());
+        }
+        let Some(mut storage) = self.storage.take() else {
+            return Err(std::io::Error::other("storage lost after a failed write"));
+        };
+        let hard_state = ready.hard_state;
+        let (storage, result) = tokio::task::spawn_blocking(move || {
+            let result = storage.persist(hard_state, &entries);
+            (storage, result)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        self.storage = Some(storage);
+        result
+    }
+
+    pub(super) fn send(&mut self, ready: Ready) {
+        for (to, message) in ready.messages {
+            if let Some(outbox) = self.outboxes.get(&to) {
+                // A full queue drops the message: the peer has been slow or away, and
+                // the leader resends whatever it did not acknowledge.
+                let _ = outbox.try_send(Envelope {
+                    from: self.raft.id(),
+                    from_url: self.advertise_url.clone(),
+                    to,
+                    message,
+                });
+            }
+        }
+    }
+
+    pub(super) fn apply(&mut self) {
+        while self.machine.applied_index() < self.raft.commit_index() {
+            let index = self.machine.applied_index() + 1;
+            let Some(entry) = self.raft.entry(index).cloned() else {
+                break;
+            };
+            let result = self.machine.apply(&entry);
+            if let Some((term, reply)) = self.waiting.remove(&index) {
+                let answer = if term == entry.term {
+                    Ok(result)
+                } else {
+                    Err(CommandError::LostLeadership)
+                };
+                let _ = reply.send(answer);
+            }
+        }
+        // A node that no longer leads cannot promise anything about what it appended.
+        if self.raft.role() != Role::Leader {
+            for (_, (_, reply)) in std::mem::take(&mut self.waiting) {
+                let _ = reply.send(Err(CommandError::LostLeadership));
+            }
+        }
+        // Clients that gave up (timed out) left their senders behind.
+        self.waiting.retain(|_, (_, reply)| !reply.is_closed());
+    }
+
+    pub(super) fn publish(&self) {
+        let status = status_of(
+            &self.raft,
+            &self.machine,
+            self.elections,
+            self.started.elapsed(),
+        );
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let fault = shared.fault.as_ref().map(ToString::to_string);
+        let leader = status
+            .leader_id
+            .and_then(|id| shared.urls.get(&id).cloned());
+        shared.status = Status {
+            leader,
+            fault,
+            ..status
+        };
+    }
+
+    /// Why the node stopped acting, if it did.
+    pub(super) fn fault(&self) -> Option<CommandError> {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.fault.clone()
+    }
+
+    pub(super) fn stop(&mut self, fault: CommandError) {
+        for (_, (_, reply)) in std::mem::take(&mut self.waiting) {
+            let _ = reply.send(Err(fault.clone()));
+        }
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fault = Some(fault);
+        self.publish();
+    }
+}
+
+pub(super) fn status_of(
+    raft: &Raft,
+    machine: &Machine,
+    elections: u64,
+    uptime: Duration,
+) -> Status {
+    Status {
+        id: raft.id(),
+        role: raft.role().to_string(),
+        term: raft.term(),
+        voted_for: raft.voted_for(),
+        leader_id: raft.leader(),
+        leader: None,
+        keys: machine.len(),
+        last_index: raft.last_index(),
+        last_term: raft.last_term(),
+        commit_index: raft.commit_index(),
+        applied_index: machine.applied_index(),
+        elections,
+        timing: raft.timing(),
+        uptime_ms: uptime.as_millis() as u64,
+        fault: None,
+    }
+}
