@@ -48,6 +48,7 @@ pub mod bench;
 pub mod error;
 pub mod machine;
 pub mod node;
+pub mod protocol;
 pub mod server;
 pub mod storage;
 pub mod validate;
