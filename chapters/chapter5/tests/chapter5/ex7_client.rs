@@ -193,3 +193,31 @@ async fn ex7_a_retried_write_repeats_its_request_id_and_the_next_write_takes_a_n
         "the next write takes a new, larger request id: {seen:?}"
     );
 }
+
+#[test]
+fn ex7_only_no_leader_no_answer_503_and_504_are_worth_retrying() {
+    use reqwest::StatusCode;
+    let server = |status: StatusCode| ClientError::Server {
+        status,
+        code: "x".into(),
+        message: "x".into(),
+    };
+    assert!(ClientError::NotLeader { leader: None }.is_retryable());
+    assert!(server(StatusCode::SERVICE_UNAVAILABLE).is_retryable());
+    assert!(server(StatusCode::GATEWAY_TIMEOUT).is_retryable());
+    assert!(
+        !server(StatusCode::INTERNAL_SERVER_ERROR).is_retryable(),
+        "a bug: retrying repeats it"
+    );
+    let rejected = ClientError::Rejected {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_key".into(),
+        message: "x".into(),
+    };
+    assert!(!rejected.is_retryable(), "the request is wrong: fix it");
+    assert!(
+        !ClientError::VersionMismatch { current: 3 }.is_retryable(),
+        "an answer, not a failure"
+    );
+    assert!(!ClientError::NotFound.is_retryable());
+}

@@ -287,3 +287,126 @@ fn chapter_a_leader_ignores_an_answer_to_an_earlier_terms_append() {
     );
     assert_eq!(raft.commit_index(), commit, "nor commits anything");
 }
+
+#[test]
+fn chapter_a_leader_that_hears_from_no_majority_for_an_election_timeout_steps_down() {
+    let (mut raft, elected) = leader(3);
+    let timeout = raft.timing().election_max_ms;
+    let answer = |raft: &mut Raft, at: u64| {
+        raft.step(
+            at,
+            1,
+            Message::AppendReply {
+                term: 2,
+                success: true,
+                match_index: 2,
+            },
+        );
+    };
+    // First timeout: a new leader counts every follower as heard. Second: only node 1
+    // answers, which with the leader is exactly a majority of three.
+    raft.tick(elected + timeout);
+    answer(&mut raft, elected + timeout + 10);
+    raft.tick(elected + 2 * timeout);
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "a leader that heard from exactly a majority (itself and node 1) stays"
+    );
+    // Third: nobody answers.
+    raft.tick(elected + 3 * timeout - 1);
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "not before a whole timeout has passed"
+    );
+    raft.tick(elected + 3 * timeout);
+    assert_eq!(
+        (raft.role(), raft.leader()),
+        (Role::Follower, None),
+        "a leader cut off from every follower for a timeout steps down (check quorum)"
+    );
+    assert_eq!(
+        raft.term(),
+        2,
+        "stepping down alone does not start a new term"
+    );
+}
+
+#[test]
+fn chapter_a_refused_append_backs_off_to_just_after_the_followers_hint() {
+    // Node 0 wins term 2 with ten entries: it starts every follower after its no-op.
+    let mut raft = node(0, 3, 1, None, log_with_terms(&[1; 10]));
+    let now = time_out(&mut raft);
+    raft.step(
+        now,
+        1,
+        Message::Vote {
+            term: 2,
+            granted: true,
+        },
+    );
+    assert_eq!(raft.role(), Role::Leader);
+    raft.take_ready();
+    // Node 1 says its log may match up to index 5 only.
+    raft.step(
+        now,
+        1,
+        Message::AppendReply {
+            term: 2,
+            success: false,
+            match_index: 5,
+        },
+    );
+    assert_eq!(raft.progress().get(&1).map(|p| p.next_index), Some(6));
+    let resent: Vec<u64> = to(&raft.take_ready(), 1)
+        .iter()
+        .filter_map(|m| match m {
+            Message::Append { prev_index, .. } => Some(*prev_index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resent, vec![5], "resent at once, after index 5");
+    // A refusal whose hint is not below next_index is stale: it changes nothing.
+    raft.step(
+        now,
+        1,
+        Message::AppendReply {
+            term: 2,
+            success: false,
+            match_index: 6,
+        },
+    );
+    assert_eq!(raft.progress().get(&1).map(|p| p.next_index), Some(6));
+    assert!(raft.take_ready().messages.is_empty(), "and sends nothing");
+}
+
+#[test]
+fn chapter_a_heartbeat_to_an_up_to_date_follower_carries_no_entries() {
+    let (mut raft, elected) = leader(3);
+    let last = raft.last_index();
+    for peer in [1, 2] {
+        raft.step(
+            elected,
+            peer,
+            Message::AppendReply {
+                term: 2,
+                success: true,
+                match_index: last,
+            },
+        );
+    }
+    raft.take_ready();
+    raft.tick(elected + raft.timing().heartbeat_ms);
+    let ready = raft.take_ready();
+    for peer in [1, 2] {
+        let heartbeat = to(&ready, peer);
+        assert!(
+            matches!(
+                heartbeat.as_slice(),
+                [Message::Append { prev_index, entries, .. }] if *prev_index == last && entries.is_empty()
+            ),
+            "node {peer} has everything: {heartbeat:?}"
+        );
+    }
+}
