@@ -221,3 +221,38 @@ fn ex7_only_no_leader_no_answer_503_and_504_are_worth_retrying() {
     );
     assert!(!ClientError::NotFound.is_retryable());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex7_a_node_that_names_itself_as_leader_is_not_followed_for_ever() {
+    // A confused node: every answer is 421, naming itself as the leader.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let me = url.clone();
+    let app = axum::Router::new().fallback(move || {
+        let me = me.clone();
+        async move {
+            let body = serde_json::json!({"error": "not_leader", "message": "ask the leader", "leader": me});
+            (StatusCode::MISDIRECTED_REQUEST, Json(body))
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new(&[url])
+        .expect("a valid address")
+        .with_retry(Retry {
+            deadline: Duration::from_millis(300),
+            ..Retry::default()
+        });
+    // This bounds a hang; it measures nothing.
+    let error = tokio::time::timeout(Duration::from_secs(10), client.put("k", "v"))
+        .await
+        .expect("a 421 naming the node just asked is no progress: the client must back off and give up at its deadline")
+        .expect_err("nobody leads");
+    assert!(matches!(error, ClientError::NotLeader { .. }), "{error:?}");
+    assert!(
+        client.attempts() < 100,
+        "it backed off instead of asking in a tight loop: {} attempts in 300 ms",
+        client.attempts()
+    );
+}
