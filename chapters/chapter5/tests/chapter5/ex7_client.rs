@@ -256,3 +256,31 @@ async fn ex7_a_node_that_names_itself_as_leader_is_not_followed_for_ever() {
         client.attempts()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex7_an_answer_that_is_not_a_failure_is_returned_at_once() {
+    // A node that refuses every conditional write: the key is at version 3.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let app = axum::Router::new().fallback(|| async {
+        let body = serde_json::json!({"error": "version_mismatch", "message": "the key is at version 3", "current_version": 3});
+        (StatusCode::CONFLICT, Json(body))
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new(&[url]).expect("a valid address");
+    let error = client
+        .put_if("k", "v", 1)
+        .await
+        .expect_err("the condition does not hold");
+    assert!(
+        matches!(error, ClientError::VersionMismatch { current: 3 }),
+        "{error:?}"
+    );
+    assert_eq!(
+        client.attempts(),
+        1,
+        "a refused condition is an answer: retrying cannot change it"
+    );
+}
