@@ -284,3 +284,59 @@ async fn ex7_an_answer_that_is_not_a_failure_is_returned_at_once() {
         "a refused condition is an answer: retrying cannot change it"
     );
 }
+
+#[test]
+fn ex7_the_client_turns_each_error_answer_into_its_typed_error() {
+    use chapter5::client::error_from_response;
+    let typed = |status: u16, body: serde_json::Value| {
+        let status = StatusCode::from_u16(status).expect("a valid status");
+        error_from_response(status, body.to_string().as_bytes())
+    };
+    let cases = [
+        (
+            409,
+            serde_json::json!({"error": "version_mismatch", "message": "m", "current_version": 7}),
+            "VersionMismatch { current: 7 }",
+        ),
+        (
+            409,
+            serde_json::json!({"error": "version_mismatch", "message": "m"}),
+            "Protocol",
+        ),
+        (
+            421,
+            serde_json::json!({"error": "not_leader", "message": "m", "leader": "http://127.0.0.1:9"}),
+            "NotLeader { leader: Some(\"http://127.0.0.1:9\") }",
+        ),
+        (
+            400,
+            serde_json::json!({"error": "invalid_key", "message": "m"}),
+            "Rejected",
+        ),
+        (
+            503,
+            serde_json::json!({"error": "unavailable", "message": "m"}),
+            "Server",
+        ),
+        (
+            404,
+            serde_json::json!({"error": "not_found", "message": "m"}),
+            "NotFound",
+        ),
+    ];
+    for (status, body, expected) in cases {
+        let error = format!("{:?}", typed(status, body.clone()));
+        assert!(
+            error.starts_with(expected),
+            "{status} {body} became {error}, not {expected}"
+        );
+    }
+    assert!(
+        format!(
+            "{:?}",
+            typed(502, serde_json::json!("<html>bad gateway</html>"))
+        )
+        .starts_with("Protocol"),
+        "an answer that is not the API's JSON error is a protocol error"
+    );
+}
