@@ -131,7 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     id,
                     ..Config::default()
                 },
-                shutdown_signal(),
+                plumbing::api::shutdown_signal(),
             )
             .await
         }
@@ -261,29 +261,6 @@ async fn execute(client: &Client, command: &Kv) -> anyhow::Result<String> {
         }
     };
     Ok(json)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
 /// Starts a node on a free port and walks through the API, as the CLI would.

@@ -218,7 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cluster_key: key.key()?,
                 ..Config::default()
             };
-            chapter3::run(listener, config, shutdown_signal()).await
+            chapter3::run(listener, config, plumbing::api::shutdown_signal()).await
         }
         Command::Get { key, node } => {
             let client = Client::new(&node.node)?;
@@ -409,29 +409,6 @@ async fn execute(client: &Client, command: &Kv) -> anyhow::Result<String> {
         }
     };
     Ok(json)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
 /// Starts three nodes in this process and shows a write, a redirect, a follower read.

@@ -87,6 +87,9 @@ pub enum ApiError {
     Internal(String),
 }
 
+// How the shared plumbing (extractors, fallbacks, panics) makes its errors.
+plumbing::error_kinds!(ApiError);
+
 impl ApiError {
     /// The machine-readable code in the JSON body's `"error"` field.
     pub fn code(&self) -> &'static str {

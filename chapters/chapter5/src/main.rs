@@ -240,7 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cluster_key,
                 ..Config::default()
             };
-            chapter5::run(listener, config, shutdown_signal()).await
+            chapter5::run(listener, config, plumbing::api::shutdown_signal()).await
         }
         Command::Get { key, nodes } => {
             let client = Client::new(&nodes.nodes)?;
@@ -376,26 +376,5 @@ async fn watch(nodes: Vec<String>) -> anyhow::Result<()> {
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            signal.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
     }
 }

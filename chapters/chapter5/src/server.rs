@@ -10,20 +10,17 @@
 //! layer that turns a handler's panic into a JSON 500 naming the exercise; a timeout so
 //! no request hangs forever; the body limit (1 MiB for clients, more between nodes).
 
-use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
 use plumbing::cluster_key::{ClusterKey, require_cluster_key};
-use plumbing::json_body::{self, BodyError};
 use plumbing::limits::shed_beyond;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -95,15 +92,21 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
         ));
     let public = Router::new()
         .route("/kv/{key}", get(get_key).put(put_key).delete(delete_key))
-        .route("/kv", axum::routing::any(empty_key))
-        .route("/kv/", axum::routing::any(empty_key))
+        .route(
+            "/kv",
+            axum::routing::any(plumbing::api::empty_key::<ApiError>),
+        )
+        .route(
+            "/kv/",
+            axum::routing::any(plumbing::api::empty_key::<ApiError>),
+        )
         .route("/health", get(health))
         .route("/status", get(status))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     public
         .merge(internal)
-        .fallback(no_route)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(plumbing::api::no_route::<ApiError>)
+        .method_not_allowed_fallback(plumbing::api::method_not_allowed::<ApiError>)
         .with_state(node)
         .layer(
             ServiceBuilder::new()
@@ -114,7 +117,7 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
                         })
                         .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
                 )
-                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(CatchPanicLayer::custom(plumbing::api::panic_response::<ApiError>))
                 .layer(HandleErrorLayer::new(move |_: BoxError| async move {
                     ApiError::Timeout(request_timeout)
                 }))
@@ -278,24 +281,6 @@ async fn status(State(node): State<Arc<Node>>) -> Json<Status> {
     Json(node.status())
 }
 
-async fn empty_key() -> ApiError {
-    ApiError::InvalidKey("the key is empty; use /kv/{key} with a key of 1 to 256 bytes".into())
-}
-
-async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::NoRoute {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-    }
-}
-
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::MethodNotAllowed {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-    }
-}
-
 /// The `{key}` path segment, percent-decoded and validated.
 #[derive(Debug)]
 pub struct Key(pub String);
@@ -304,11 +289,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Key {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(key) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| {
-                ApiError::InvalidKey(format!("the key is not valid percent-encoded UTF-8: {e}"))
-            })?;
+        let key = plumbing::api::path_key::<S, ApiError>(parts, state).await?;
         validate_key(&key)?;
         Ok(Key(key))
     }
@@ -326,81 +307,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match json_body::object::<T, S>(request, state).await {
-            Ok(value) => Ok(JsonBody(value)),
-            Err(BodyError::NotJson) => Err(ApiError::UnsupportedMediaType(
-                BodyError::NotJson.to_string(),
-            )),
-            Err(BodyError::Data(e)) => Err(ApiError::InvalidBody(format!(
-                "the body is JSON but not what this route expects: {}",
-                e
-            ))),
-            Err(BodyError::TooLarge) => Err(ApiError::TooLarge(
-                "the body is larger than this route's limit (1 MiB for a value)".to_string(),
-            )),
-            Err(other) => Err(ApiError::InvalidBody(other.to_string())),
-        }
-    }
-}
-
-/// The response when a handler panics. An unfinished exercise panics with a message
-/// naming itself and its file: pass that on, so the test (and curl) shows it.
-fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
-    let message = plumbing::unfinished::payload_message(payload.as_ref());
-    let message = message
-        .trim_start_matches("not yet implemented: ")
-        .to_string();
-    let error = if plumbing::unfinished::is_unfinished(&message) {
-        ApiError::NotImplemented(message)
-    } else {
-        ApiError::Internal(format!(
-            "the server hit a bug (a handler panicked: {message}); see its log"
-        ))
-    };
-    // The status is set here, not by `ApiError::status`: that may be the unfinished exercise.
-    (
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        Json(error.body()),
-    )
-        .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn body_of(response: Response) -> serde_json::Value {
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap_or_default();
-        serde_json::from_slice(&bytes).unwrap_or_default()
-    }
-
-    #[tokio::test]
-    async fn chapter_an_unfinished_exercise_in_a_handler_answers_with_its_name() {
-        let todo = "not yet implemented: exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x";
-        let response = panic_response(Box::new(todo));
-        assert_eq!(response.status(), 500);
-        let body = body_of(response).await;
-        assert_eq!(body["error"], "not_implemented");
-        assert_eq!(
-            body["message"],
-            "exercise 1.4 is not implemented yet: edit exercises/chapter1/error.rs: x",
-            "the test that gets this response shows the exercise and the file to edit"
-        );
-    }
-
-    #[tokio::test]
-    async fn chapter_any_other_panic_is_an_internal_error_that_quotes_it() {
-        let response = panic_response(Box::new(String::from("index out of bounds")));
-        assert_eq!(response.status(), 500);
-        let body = body_of(response).await;
-        assert_eq!(body["error"], "internal");
-        assert!(
-            body["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("index out of bounds")),
-            "{body}"
-        );
+        plumbing::api::json_object(
+            request,
+            state,
+            "what this route expects",
+            "the body is larger than this route's limit (1 MiB for a value)",
+        )
+        .await
+        .map(JsonBody)
     }
 }

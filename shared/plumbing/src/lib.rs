@@ -1,6 +1,8 @@
 //! The plumbing every chapter's node stands on and no lesson changes: written once, here,
 //! so a fix reaches every chapter.
 //!
+//! - [`api`]: the client API's plumbing: reading a key and a JSON body, the fallbacks,
+//!   the answer of a panicking handler, the shutdown signal.
 //! - [`disk`]: the file abstraction storage code uses, and the real file system; whole
 //!   files are replaced with [`disk::write_atomically`].
 //! - [`json_body`]: a request body read strictly as a JSON object of a route's type.
@@ -13,6 +15,7 @@
 //! **Invariant:** nothing here is an exercise or changes from one chapter to the next, and
 //! nothing here depends on the test harness (the harness depends on this).
 
+pub mod api;
 pub mod cluster_key;
 pub mod disk;
 pub mod http;
