@@ -22,6 +22,7 @@ use chapter2::bench::{self, BenchOptions};
 use chapter2::wal::{FsyncPolicy, LogOptions};
 use chapter2::{Client, Config};
 use clap::{Parser, Subcommand};
+use plumbing::cli::Kv;
 use tracing_subscriber::EnvFilter;
 
 /// A durable key-value server and its client: chapter 2 of the course.
@@ -220,52 +221,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("results written to {}", out.display());
             }
             Ok(())
-        }
-    }
-}
-
-/// One key-value command, as the CLI and the demo run it.
-#[derive(Debug)]
-enum Kv {
-    Get {
-        key: String,
-    },
-    Put {
-        key: String,
-        value: String,
-        if_version: Option<u64>,
-    },
-    Delete {
-        key: String,
-    },
-}
-
-impl std::fmt::Display for Kv {
-    /// The command line that runs this command (keys and values quoted when needed).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let quote = |s: &str| {
-            if s.chars()
-                .all(|c| c.is_alphanumeric() || "-_.:/".contains(c))
-            {
-                s.to_string()
-            } else {
-                format!("{s:?}")
-            }
-        };
-        match self {
-            Kv::Get { key } => write!(f, "get {}", quote(key)),
-            Kv::Put {
-                key,
-                value,
-                if_version,
-            } => {
-                write!(f, "put {} {}", quote(key), quote(value))?;
-                if let Some(version) = if_version {
-                    write!(f, " --if-version {version}")?;
-                }
-                Ok(())
-            }
-            Kv::Delete { key } => write!(f, "delete {}", quote(key)),
         }
     }
 }

@@ -22,6 +22,7 @@ use chapter3::api::DeleteResponse;
 use chapter3::bench::{self, BenchOptions};
 use chapter3::{AckMode, Client, Config, Peer};
 use clap::{Parser, Subcommand};
+use plumbing::cli::Kv;
 use plumbing::cluster_key::ClusterKey;
 use tracing_subscriber::EnvFilter;
 
@@ -335,52 +336,6 @@ async fn node_call(
     let body: serde_json::Value = response.json().await?;
     anyhow::ensure!(status.is_success(), "{url} answered {status}: {body}");
     Ok(serde_json::to_string_pretty(&body)?)
-}
-
-/// One key-value command, as the CLI and the demo run it.
-#[derive(Debug)]
-enum Kv {
-    Get {
-        key: String,
-    },
-    Put {
-        key: String,
-        value: String,
-        if_version: Option<u64>,
-    },
-    Delete {
-        key: String,
-    },
-}
-
-impl std::fmt::Display for Kv {
-    /// The command line that runs this command (keys and values quoted when needed).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let quote = |s: &str| {
-            if s.chars()
-                .all(|c| c.is_alphanumeric() || "-_.:/".contains(c))
-            {
-                s.to_string()
-            } else {
-                format!("{s:?}")
-            }
-        };
-        match self {
-            Kv::Get { key } => write!(f, "get {}", quote(key)),
-            Kv::Put {
-                key,
-                value,
-                if_version,
-            } => {
-                write!(f, "put {} {}", quote(key), quote(value))?;
-                if let Some(version) = if_version {
-                    write!(f, " --if-version {version}")?;
-                }
-                Ok(())
-            }
-            Kv::Delete { key } => write!(f, "delete {}", quote(key)),
-        }
-    }
 }
 
 /// Runs one command and returns what the CLI prints on success (a JSON line).

@@ -20,12 +20,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod demo;
+
 use anyhow::Context as _;
 use chapter4::api::{ClusterView, DeleteResponse, JoinRequest, LeaveRequest};
 use chapter4::bench::{self, BenchOptions};
 use chapter4::wal::{FsyncPolicy, LogOptions};
 use chapter4::{Client, ClusterClient, Config, Member, Placement};
 use clap::{Parser, Subcommand, ValueEnum};
+use plumbing::cli::Kv;
 use plumbing::cluster_key::ClusterKey;
 use tracing_subscriber::EnvFilter;
 
@@ -297,7 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Delete { key, node } => one(&node, &Kv::Delete { key }).await,
-        Command::Demo => demo().await,
+        Command::Demo => demo::demo().await,
         Command::Bench {
             dir,
             clients,
@@ -410,60 +413,6 @@ fn print_view(view: &ClusterView) {
     }
 }
 
-/// One key-value command, as the CLI and the demo run it.
-#[derive(Debug)]
-enum Kv {
-    Get {
-        key: String,
-    },
-    Put {
-        key: String,
-        value: String,
-        if_version: Option<u64>,
-    },
-    Delete {
-        key: String,
-    },
-}
-
-impl Kv {
-    fn key(&self) -> &str {
-        match self {
-            Kv::Get { key } | Kv::Put { key, .. } | Kv::Delete { key } => key,
-        }
-    }
-}
-
-impl std::fmt::Display for Kv {
-    /// The command line that runs this command (keys and values quoted when needed).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let quote = |s: &str| {
-            if s.chars()
-                .all(|c| c.is_alphanumeric() || "-_.:/".contains(c))
-            {
-                s.to_string()
-            } else {
-                format!("{s:?}")
-            }
-        };
-        match self {
-            Kv::Get { key } => write!(f, "get {}", quote(key)),
-            Kv::Put {
-                key,
-                value,
-                if_version,
-            } => {
-                write!(f, "put {} {}", quote(key), quote(value))?;
-                if let Some(version) = if_version {
-                    write!(f, " --if-version {version}")?;
-                }
-                Ok(())
-            }
-            Kv::Delete { key } => write!(f, "delete {}", quote(key)),
-        }
-    }
-}
-
 /// Runs one command and returns what the CLI prints on success (a JSON line).
 async fn execute(client: &Client, command: &Kv) -> anyhow::Result<String> {
     let json = match command {
@@ -490,88 +439,6 @@ async fn execute(client: &Client, command: &Kv) -> anyhow::Result<String> {
         }
     };
     Ok(json)
-}
-
-/// Starts three nodes, adds a fourth, removes one, and shows where keys live.
-async fn demo() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let key = ClusterKey::random();
-    let mut nodes = bench::start_cluster(
-        3,
-        Placement::Consistent { vnodes: 128 },
-        data.path(),
-        &key,
-        |_| {},
-    )?;
-    let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
-    println!("three nodes: {}\n", urls.join(", "));
-    let entry = Client::new(&urls[0])?;
-    for i in 0..300 {
-        entry
-            .put(&format!("user:{i}"), &format!("value {i}"))
-            .await?;
-    }
-    println!("$ chapter4 put user:0..299 ... --node {}", urls[0]);
-    println!("300 keys written through node 1, which forwarded the ones it does not own\n");
-    keys_per_node(&urls).await?;
-
-    let (fourth, url) = bench::start_outside(4, data.path(), &key)?;
-    nodes.push(fourth);
-    println!("\n$ chapter4 join --via {} --id 4 --url {url}", urls[0]);
-    let view: ClusterView = admin(
-        &urls[0],
-        "/cluster/join",
-        &JoinRequest {
-            id: 4,
-            url: url.clone(),
-        },
-        &key,
-    )
-    .await?;
-    print_view(&view);
-    let mut all = urls.clone();
-    all.push(url);
-    keys_per_node(&all).await?;
-
-    println!("\n$ chapter4 leave --via {} --id 2", urls[0]);
-    let view: ClusterView =
-        admin(&urls[0], "/cluster/leave", &LeaveRequest { id: 2 }, &key).await?;
-    print_view(&view);
-    keys_per_node(&all).await?;
-
-    let routed = ClusterClient::connect(&urls[0]).await?;
-    let mut missing = 0;
-    for i in 0..300 {
-        if !matches!(routed.get(&format!("user:{i}")).await, Ok(Some(_))) {
-            missing += 1;
-        }
-    }
-    println!(
-        "\nall 300 keys read back by their owners: {} missing",
-        missing
-    );
-    for node in &mut nodes {
-        node.stop().await?;
-    }
-    println!("\nNext: run three `chapter4 serve` in three terminals (see the book's try-it page).");
-    Ok(())
-}
-
-async fn keys_per_node(urls: &[String]) -> anyhow::Result<()> {
-    let http = plumbing::http::client(Duration::from_secs(10))?;
-    for url in urls {
-        let status: chapter4::api::Status = http
-            .get(format!("{url}/status"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        println!(
-            "  node {} ({}): {} keys",
-            status.id, status.role, status.keys
-        );
-    }
-    Ok(())
 }
 
 fn print_bench(results: &bench::BenchResults) {

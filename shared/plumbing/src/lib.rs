@@ -3,6 +3,7 @@
 //!
 //! - [`api`]: the client API's plumbing: reading a key and a JSON body, the fallbacks,
 //!   the answer of a panicking handler, the shutdown signal.
+//! - [`cli`]: the key-value command every chapter's tool runs and prints.
 //! - [`disk`]: the file abstraction storage code uses, and the real file system; whole
 //!   files are replaced with [`disk::write_atomically`].
 //! - [`json_body`]: a request body read strictly as a JSON object of a route's type.
@@ -16,6 +17,7 @@
 //! nothing here depends on the test harness (the harness depends on this).
 
 pub mod api;
+pub mod cli;
 pub mod cluster_key;
 pub mod disk;
 pub mod http;
