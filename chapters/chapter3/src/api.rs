@@ -186,9 +186,20 @@ pub struct Status {
     /// The last index its snapshot covers.
     pub snapshot_index: u64,
     /// The log's records, fsyncs and compactions since the node started.
-    pub log: crate::storage::LogStats,
+    pub log: LogStats,
     /// On the leader: each follower's progress.
     pub followers: Vec<FollowerStatus>,
     /// Milliseconds since it started.
     pub uptime_ms: u64,
+}
+
+/// What the committer has done since the node started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogStats {
+    /// Entries appended.
+    pub records: u64,
+    /// fsyncs of the log.
+    pub syncs: u64,
+    /// Snapshots written (compactions and snapshots installed from the leader).
+    pub snapshots: u64,
 }

@@ -28,7 +28,7 @@ use plumbing::disk::{AppendFile, Disk, write_atomically};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::api::{LogEntry, Snapshot};
+use crate::api::{LogEntry, LogStats, Snapshot};
 
 /// The log file's name.
 pub const LOG_FILE: &str = "log";
@@ -47,17 +47,6 @@ const MAX_FRAME_ENTRY_BYTES: usize = 8 * 1024 * 1024;
 pub struct Meta {
     /// The highest term this node has seen.
     pub term: u64,
-}
-
-/// What the committer has done since the node started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogStats {
-    /// Entries appended.
-    pub records: u64,
-    /// fsyncs of the log.
-    pub syncs: u64,
-    /// Snapshots written (compactions and snapshots installed from the leader).
-    pub snapshots: u64,
 }
 
 /// The frame of a batch of entries: length, CRC32 of the payload, JSON payload. An
