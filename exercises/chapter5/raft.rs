@@ -50,6 +50,9 @@ pub struct Raft {
     rng: fastrand::Rng,
     ready: Ready,
     broadcast: bool,
+    /// The last index handed out in a `Ready`'s `committed` (volatile, like the state
+    /// machine it feeds, which is rebuilt from the log after a restart).
+    handed_out: u64,
 }
 
 impl Raft {
@@ -82,6 +85,7 @@ impl Raft {
             rng: fastrand::Rng::with_seed(seed),
             ready: Ready::default(),
             broadcast: false,
+            handed_out: 0,
         };
         raft.reset_election_timer();
         raft
@@ -238,7 +242,7 @@ impl Raft {
         Ok((index, self.term))
     }
 
-    /// Takes what the caller must persist and send.
+    /// Takes what the caller must persist, send and apply (see [`Ready`]).
     pub fn take_ready(&mut self) -> Ready {
         if self.broadcast && self.role == Role::Leader {
             self.broadcast = false;
@@ -248,6 +252,14 @@ impl Raft {
             }
         }
         self.broadcast = false;
+        if let Some(from) = self.ready.log_from {
+            self.ready.entries = self.log[from as usize - 1..].to_vec();
+        }
+        let commit = self.commit.min(self.last_index());
+        if commit > self.handed_out {
+            self.ready.committed = self.log[self.handed_out as usize..commit as usize].to_vec();
+            self.handed_out = commit;
+        }
         std::mem::take(&mut self.ready)
     }
 

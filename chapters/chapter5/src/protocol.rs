@@ -169,14 +169,20 @@ impl Message {
 }
 
 /// What the caller must do after feeding the core, in this order: persist the hard
-/// state and the log, then send the messages.
+/// state and the entries, then send the messages, then apply the committed entries. It
+/// carries everything the caller needs, so the caller never reads the core's log.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Ready {
     /// The new term and vote, if they changed.
     pub hard_state: Option<HardState>,
-    /// The log changed from this index on: write entries `log_from..=last_index`,
-    /// replacing whatever was stored at and after `log_from`.
+    /// The log changed from this index on: write [`Ready::entries`] there, replacing
+    /// whatever was stored at and after `log_from`.
     pub log_from: Option<u64>,
+    /// The log's entries from `log_from` to its end (none if `log_from` is `None`).
+    pub entries: Vec<Entry>,
+    /// Entries newly known to be committed, in index order, each handed out once: the
+    /// state machine applies them after this `Ready` is persisted.
+    pub committed: Vec<Entry>,
     /// Messages to send, with their destination.
     pub messages: Vec<(NodeId, Message)>,
 }
@@ -184,7 +190,11 @@ pub struct Ready {
 impl Ready {
     /// Nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.hard_state.is_none() && self.log_from.is_none() && self.messages.is_empty()
+        self.hard_state.is_none()
+            && self.log_from.is_none()
+            && self.entries.is_empty()
+            && self.committed.is_empty()
+            && self.messages.is_empty()
     }
 }
 

@@ -2,6 +2,7 @@
 //! works in rounds (feed, persist, send, apply).
 
 use super::*;
+use crate::protocol::{Entry, HardState};
 
 impl Driver {
     pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Event>, tick: Duration) {
@@ -61,7 +62,7 @@ impl Driver {
             }
             self.raft.take_ready()
         }));
-        let ready = match fed {
+        let mut ready = match fed {
             Ok(ready) => ready,
             Err(panic) => {
                 let message = plumbing::unfinished::payload_message(panic.as_ref())
@@ -75,13 +76,17 @@ impl Driver {
         if self.raft.term() > term_before {
             tracing::info!(term = self.raft.term(), role = %self.raft.role(), "new term");
         }
-        if let Err(e) = self.persist(&ready).await {
+        let (entries, committed) = (
+            std::mem::take(&mut ready.entries),
+            std::mem::take(&mut ready.committed),
+        );
+        if let Err(e) = self.persist(ready.hard_state, entries).await {
             tracing::error!(error = %e, "cannot persist; this node stops");
             self.stop(CommandError::Disk(e.to_string()));
             return;
         }
         self.send(ready);
-        self.apply();
+        self.apply(committed);
         self.publish();
     }
     // ANCHOR_END: driver_round
@@ -124,18 +129,18 @@ impl Driver {
         }
     }
 
-    pub(super) async fn persist(&mut self, ready: &Ready) -> std::io::Result<()> {
-        let entries = match ready.log_from {
-            Some(from) => self.raft.log()[from as usize - 1..].to_vec(),
-            None => Vec::new(),
-        };
-        if ready.hard_state.is_none() && entries.is_empty() {
+    /// Makes a `Ready`'s term, vote and entries durable, on a blocking thread.
+    pub(super) async fn persist(
+        &mut self,
+        hard_state: Option<HardState>,
+        entries: Vec<Entry>,
+    ) -> std::io::Result<()> {
+        if hard_state.is_none() && entries.is_empty() {
             return Ok(());
         }
         let Some(mut storage) = self.storage.take() else {
             return Err(std::io::Error::other("storage lost after a failed write"));
         };
-        let hard_state = ready.hard_state;
         let (storage, result) = tokio::task::spawn_blocking(move || {
             let result = storage.persist(hard_state, &entries);
             (storage, result)
@@ -161,12 +166,10 @@ impl Driver {
         }
     }
 
-    pub(super) fn apply(&mut self) {
-        while self.machine.applied_index() < self.raft.commit_index() {
-            let index = self.machine.applied_index() + 1;
-            let Some(entry) = self.raft.entry(index).cloned() else {
-                break;
-            };
+    /// Applies newly committed entries and answers the clients waiting for them.
+    pub(super) fn apply(&mut self, committed: Vec<Entry>) {
+        for entry in committed {
+            let index = entry.index;
             let result = self.machine.apply(&entry);
             if let Some((term, reply)) = self.waiting.remove(&index) {
                 let answer = if term == entry.term {

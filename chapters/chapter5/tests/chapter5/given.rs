@@ -410,3 +410,43 @@ fn chapter_a_heartbeat_to_an_up_to_date_follower_carries_no_entries() {
         );
     }
 }
+
+#[test]
+fn chapter_a_ready_carries_the_entries_to_persist_and_those_to_apply_each_once() {
+    let (mut raft, now) = leader(3);
+    let (index, _) = raft
+        .propose(crate::common::put(7))
+        .expect("a leader accepts");
+    let ready = raft.take_ready();
+    assert_eq!(ready.log_from, Some(index));
+    let written: Vec<u64> = ready.entries.iter().map(|e| e.index).collect();
+    assert_eq!(written, vec![index], "the new entry, to persist");
+    assert!(
+        ready.committed.is_empty(),
+        "nothing is committed before a follower stores it"
+    );
+    raft.step(
+        now,
+        1,
+        Message::AppendReply {
+            term: 2,
+            success: true,
+            match_index: index,
+        },
+    );
+    let applied: Vec<u64> = raft
+        .take_ready()
+        .committed
+        .iter()
+        .map(|e| e.index)
+        .collect();
+    assert_eq!(
+        applied,
+        (1..=index).collect::<Vec<_>>(),
+        "everything up to the commit index, in order, to apply"
+    );
+    assert!(
+        raft.take_ready().committed.is_empty(),
+        "each committed entry is handed out once"
+    );
+}
