@@ -33,6 +33,9 @@ mod simulation;
 #[path = "chapter5/chapter.rs"]
 mod chapter;
 
+#[path = "chapter5/linearizable.rs"]
+mod linearizable;
+
 #[path = "chapter5/given.rs"]
 mod given;
 
