@@ -22,5 +22,7 @@ mod ex4_durable_writes;
 #[path = "chapter2/ex5_compaction.rs"]
 mod ex5_compaction;
 
+#[path = "chapter2/bounds.rs"]
+mod bounds;
 #[path = "chapter2/chapter.rs"]
 mod chapter;

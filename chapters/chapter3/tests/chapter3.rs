@@ -16,6 +16,8 @@ mod ex4_catch_up;
 #[path = "chapter3/ex5_client.rs"]
 mod ex5_client;
 
+#[path = "chapter3/bad_input.rs"]
+mod bad_input;
 #[path = "chapter3/chapter.rs"]
 mod chapter;
 #[path = "chapter3/consistency.rs"]

@@ -18,6 +18,8 @@ mod ex5_install;
 #[path = "chapter4/ex6_transfer.rs"]
 mod ex6_transfer;
 
+#[path = "chapter4/bad_input.rs"]
+mod bad_input;
 #[path = "chapter4/chapter.rs"]
 mod chapter;
 #[path = "chapter4/given.rs"]
