@@ -272,12 +272,14 @@ pub fn start_cluster(
 /// Starts node `id` outside any cluster, ready to be joined; returns it and its URL.
 pub fn start_outside(
     id: u64,
+    placement: Placement,
     dir: &Path,
     cluster_key: &ClusterKey,
 ) -> anyhow::Result<(TestNode, String)> {
     let addr = harness::node::free_addrs(1)?[0];
     let config = Config {
         id,
+        placement,
         data_dir: dir.join(format!("node-{id}")),
         cluster_key: cluster_key.clone(),
         ..Config::default()

@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use chapter4::api::{ClusterView, Status};
+use chapter4::bench;
 use chapter4::ring::{Member, Placement, Ring};
-use chapter4::{Config, bench};
 use harness::TestNode;
 use harness::cluster_key::{ClusterKey, peer_client};
-use harness::node::NodeSetup;
 use serde_json::Value;
 
 /// How long anything a test waits for may take before the test fails (a generous bound
@@ -59,26 +58,8 @@ impl TestCluster {
 
     /// Starts a node outside the cluster (no members), ready to be joined.
     pub fn start_outside(&mut self, id: u64) -> String {
-        let data_dir = self.dir.path().join(format!("node-{id}"));
-        let config = Config {
-            id,
-            data_dir: data_dir.clone(),
-            placement: CONSISTENT,
-            cluster_key: cluster_key(),
-            ..Config::default()
-        };
-        let setup = NodeSetup {
-            id,
-            peers: Vec::new(),
-            data_dir: Some(data_dir),
-            addr: None,
-            cluster_key: Some(cluster_key()),
-        };
-        let node = TestNode::start_with(setup, move |ctx| {
-            chapter4::run(ctx.listener, config.clone(), ctx.shutdown)
-        })
-        .expect("starting a loopback node should always work");
-        let url = node.url();
+        let (node, url) = bench::start_outside(id, CONSISTENT, self.dir.path(), &cluster_key())
+            .expect("starting a loopback node should always work");
         self.nodes.push(node);
         url
     }
