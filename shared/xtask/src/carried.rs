@@ -12,6 +12,7 @@
 use anyhow::Context as _;
 
 use crate::exercises::Generated;
+use crate::markers::{END, HINT, START};
 use crate::workspace::Workspace;
 
 /// One carried file: the copy, its source, and what it holds (for the header).
@@ -84,15 +85,9 @@ fn carry(carried: &Carried, source: &str) -> String {
     );
     for line in source.lines() {
         let code = line.trim_start();
-        let marker = [
-            "// EXERCISE ",
-            "// HINT:",
-            "// END EXERCISE ",
-            "// ANCHOR: ",
-            "// ANCHOR_END: ",
-        ]
-        .iter()
-        .any(|m| code.starts_with(m));
+        let marker = [START, HINT, END, "// ANCHOR: ", "// ANCHOR_END: "]
+            .iter()
+            .any(|m| code.starts_with(m));
         if marker {
             continue;
         }

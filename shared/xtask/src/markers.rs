@@ -72,9 +72,9 @@ pub struct Region {
     pub indent: String,
 }
 
-const START: &str = "// EXERCISE ";
-const HINT: &str = "// HINT:";
-const END: &str = "// END EXERCISE ";
+pub const START: &str = "// EXERCISE ";
+pub const HINT: &str = "// HINT:";
+pub const END: &str = "// END EXERCISE ";
 
 /// Finds every region of `source` (the file is named in errors as `name`).
 pub fn parse(name: &str, source: &str) -> anyhow::Result<Vec<Region>> {
