@@ -8,6 +8,15 @@ use chapter5::raft::{MAX_APPEND_BYTES, MAX_BATCH, Message, Raft, Ready, Role, Ti
 
 use crate::common::{log_with_terms, node, time_out, to};
 
+/// A follower's answer to an append of `term`.
+fn reply(term: u64, success: bool, match_index: u64) -> Message {
+    Message::AppendReply {
+        term,
+        success,
+        match_index,
+    }
+}
+
 /// Node 0 of a group of `n`, elected leader of term 2 by nodes 1 and 2, its first
 /// `Ready` taken; returns the time of the election.
 fn leader(n: u64) -> (Raft, u64) {
@@ -151,15 +160,7 @@ fn chapter_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
         raft.propose(value(1024)).expect("a leader accepts");
     }
     raft.take_ready();
-    raft.step(
-        now,
-        1,
-        Message::AppendReply {
-            term: 2,
-            success: false,
-            match_index: 0,
-        },
-    );
+    raft.step(now, 1, reply(2, false, 0));
     let sent: Vec<usize> = to(&raft.take_ready(), 1)
         .iter()
         .filter_map(|m| match m {
@@ -176,15 +177,7 @@ fn chapter_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
         raft.propose(value(big)).expect("a leader accepts");
     }
     raft.take_ready();
-    raft.step(
-        now,
-        1,
-        Message::AppendReply {
-            term: 2,
-            success: false,
-            match_index: 0,
-        },
-    );
+    raft.step(now, 1, reply(2, false, 0));
     let mut appends = 0;
     for message in to(&raft.take_ready(), 1) {
         if let Message::Append { entries, .. } = message {
@@ -271,15 +264,7 @@ fn chapter_in_a_group_of_four_a_majority_is_three() {
 fn chapter_a_leader_ignores_an_answer_to_an_earlier_terms_append() {
     let (mut raft, now) = leader(3);
     let commit = raft.commit_index();
-    raft.step(
-        now,
-        1,
-        Message::AppendReply {
-            term: 1,
-            success: true,
-            match_index: 2,
-        },
-    );
+    raft.step(now, 1, reply(1, true, 2));
     assert_eq!(
         raft.progress().get(&1).map(|p| p.match_index),
         Some(0),
@@ -293,15 +278,7 @@ fn chapter_a_leader_that_hears_from_no_majority_for_an_election_timeout_steps_do
     let (mut raft, elected) = leader(3);
     let timeout = raft.timing().election_max_ms;
     let answer = |raft: &mut Raft, at: u64| {
-        raft.step(
-            at,
-            1,
-            Message::AppendReply {
-                term: 2,
-                success: true,
-                match_index: 2,
-            },
-        );
+        raft.step(at, 1, reply(2, true, 2));
     };
     // First timeout: a new leader counts every follower as heard. Second: only node 1
     // answers, which with the leader is exactly a majority of three.
@@ -349,15 +326,7 @@ fn chapter_a_refused_append_backs_off_to_just_after_the_followers_hint() {
     assert_eq!(raft.role(), Role::Leader);
     raft.take_ready();
     // Node 1 says its log may match up to index 5 only.
-    raft.step(
-        now,
-        1,
-        Message::AppendReply {
-            term: 2,
-            success: false,
-            match_index: 5,
-        },
-    );
+    raft.step(now, 1, reply(2, false, 5));
     assert_eq!(raft.progress().get(&1).map(|p| p.next_index), Some(6));
     let resent: Vec<u64> = to(&raft.take_ready(), 1)
         .iter()
@@ -368,15 +337,7 @@ fn chapter_a_refused_append_backs_off_to_just_after_the_followers_hint() {
         .collect();
     assert_eq!(resent, vec![5], "resent at once, after index 5");
     // A refusal whose hint is not below next_index is stale: it changes nothing.
-    raft.step(
-        now,
-        1,
-        Message::AppendReply {
-            term: 2,
-            success: false,
-            match_index: 6,
-        },
-    );
+    raft.step(now, 1, reply(2, false, 6));
     assert_eq!(raft.progress().get(&1).map(|p| p.next_index), Some(6));
     assert!(raft.take_ready().messages.is_empty(), "and sends nothing");
 }
@@ -386,15 +347,7 @@ fn chapter_a_heartbeat_to_an_up_to_date_follower_carries_no_entries() {
     let (mut raft, elected) = leader(3);
     let last = raft.last_index();
     for peer in [1, 2] {
-        raft.step(
-            elected,
-            peer,
-            Message::AppendReply {
-                term: 2,
-                success: true,
-                match_index: last,
-            },
-        );
+        raft.step(elected, peer, reply(2, true, last));
     }
     raft.take_ready();
     raft.tick(elected + raft.timing().heartbeat_ms);
@@ -425,15 +378,7 @@ fn chapter_a_ready_carries_the_entries_to_persist_and_those_to_apply_each_once()
         ready.committed.is_empty(),
         "nothing is committed before a follower stores it"
     );
-    raft.step(
-        now,
-        1,
-        Message::AppendReply {
-            term: 2,
-            success: true,
-            match_index: index,
-        },
-    );
+    raft.step(now, 1, reply(2, true, index));
     let applied: Vec<u64> = raft
         .take_ready()
         .committed
