@@ -10,7 +10,6 @@
 //! chapter2 bench --out results.json              # the chapter's benchmark
 //! ```
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +22,6 @@ use chapter2::wal::{FsyncPolicy, LogOptions};
 use chapter2::{Client, Config};
 use clap::{Parser, Subcommand};
 use plumbing::cli::Kv;
-use tracing_subscriber::EnvFilter;
 
 /// A durable key-value server and its client: chapter 2 of the course.
 #[derive(Debug, Parser)]
@@ -111,33 +109,11 @@ struct NodeArg {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run(cli)));
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line a person can act on, e.g. `error: key "x" not found`.
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    plumbing::cli::main(run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let default_level = if matches!(cli.command, Command::Serve { .. }) {
-        "info"
-    } else {
-        "warn"
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    plumbing::cli::init_logs(matches!(cli.command, Command::Serve { .. }));
 
     match cli.command {
         Command::Serve {
@@ -216,9 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let results = bench::run(&options).await?;
             print_bench(&results);
             if let Some(out) = out {
-                std::fs::write(&out, serde_json::to_string_pretty(&results)?)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                eprintln!("results written to {}", out.display());
+                plumbing::cli::save_json(&out, &results)?;
             }
             Ok(())
         }

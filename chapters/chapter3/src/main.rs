@@ -11,7 +11,6 @@
 //! chapter3 bench --out results.json                          # the chapter's benchmark
 //! ```
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,9 +21,9 @@ use chapter3::api::DeleteResponse;
 use chapter3::bench::{self, BenchOptions};
 use chapter3::{AckMode, Client, Config, Peer};
 use clap::{Parser, Subcommand};
+use plumbing::cli::KeyArg;
 use plumbing::cli::Kv;
 use plumbing::cluster_key::ClusterKey;
-use tracing_subscriber::EnvFilter;
 
 /// A replicated key-value group, one leader and its followers: chapter 3 of the course.
 #[derive(Debug, Parser)]
@@ -32,21 +31,6 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// The cluster's secret, which internal routes require.
-#[derive(Debug, clap::Args)]
-struct KeyArg {
-    /// The cluster's secret (16 to 256 characters), required on internal routes; needed
-    /// to serve any address but loopback.
-    #[arg(long, env = "KV_CLUSTER_KEY", hide_env_values = true)]
-    cluster_key: Option<String>,
-}
-
-impl KeyArg {
-    fn key(&self) -> anyhow::Result<ClusterKey> {
-        ClusterKey::from_option(self.cluster_key.as_deref()).map_err(anyhow::Error::msg)
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,32 +149,11 @@ fn parse_peer(text: &str) -> Result<Peer, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run(cli)));
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    plumbing::cli::main(run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let default_level = if matches!(cli.command, Command::Serve { .. }) {
-        "info"
-    } else {
-        "warn"
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    plumbing::cli::init_logs(matches!(cli.command, Command::Serve { .. }));
 
     match cli.command {
         Command::Serve {
@@ -299,7 +262,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for run in &results.runs {
                 println!(
                     "{:>6} {:>6} {:>10.0} {:>8} {:>8} {:>10.1} {:>8}",
-                    format!("{:?}", run.mode).to_lowercase(),
+                    run.mode.clone(),
                     run.nodes,
                     run.report.throughput,
                     run.report.latency_us.p50,
@@ -309,9 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             if let Some(out) = out {
-                std::fs::write(&out, serde_json::to_string_pretty(&results)?)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                eprintln!("results written to {}", out.display());
+                plumbing::cli::save_json(&out, &results)?;
             }
             Ok(())
         }

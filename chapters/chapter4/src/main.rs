@@ -14,7 +14,6 @@
 //! chapter4 bench --out results.json             # the chapter's benchmark
 //! ```
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,9 +27,9 @@ use chapter4::bench::{self, BenchOptions};
 use chapter4::wal::{FsyncPolicy, LogOptions};
 use chapter4::{Client, ClusterClient, Config, Member, Placement};
 use clap::{Parser, Subcommand, ValueEnum};
+use plumbing::cli::KeyArg;
 use plumbing::cli::Kv;
 use plumbing::cluster_key::ClusterKey;
-use tracing_subscriber::EnvFilter;
 
 /// A partitioned key-value store: chapter 4 of the course.
 #[derive(Debug, Parser)]
@@ -160,21 +159,6 @@ enum Command {
     },
 }
 
-/// The cluster's secret, which membership changes and internal routes require.
-#[derive(Debug, clap::Args)]
-struct KeyArg {
-    /// The cluster's secret (16 to 256 characters); needed to serve any address but
-    /// loopback.
-    #[arg(long, env = "KV_CLUSTER_KEY", hide_env_values = true)]
-    cluster_key: Option<String>,
-}
-
-impl KeyArg {
-    fn key(&self) -> anyhow::Result<ClusterKey> {
-        ClusterKey::from_option(self.cluster_key.as_deref()).map_err(anyhow::Error::msg)
-    }
-}
-
 #[derive(Debug, clap::Args)]
 struct NodeArg {
     /// The node to talk to (any member: it forwards to the key's owner).
@@ -199,33 +183,11 @@ fn parse_member(s: &str) -> Result<Member, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run(cli)));
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line a person can act on, e.g. `error: key "x" not found`.
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    plumbing::cli::main(run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let default_level = if matches!(cli.command, Command::Serve { .. }) {
-        "info"
-    } else {
-        "warn"
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    plumbing::cli::init_logs(matches!(cli.command, Command::Serve { .. }));
 
     match cli.command {
         Command::Serve {
@@ -316,9 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let results = bench::run(&options).await?;
             print_bench(&results);
             if let Some(out) = out {
-                std::fs::write(&out, serde_json::to_string_pretty(&results)?)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                eprintln!("results written to {}", out.display());
+                plumbing::cli::save_json(&out, &results)?;
             }
             Ok(())
         }

@@ -11,7 +11,6 @@
 //! chapter5 bench --out results.json                        # elections and failover
 //! ```
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +20,7 @@ use anyhow::Context as _;
 use chapter5::bench::{self, BenchOptions};
 use chapter5::{Client, Config, Peer, Timing};
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
+use plumbing::cli::KeyArg;
 
 /// A replicated key-value group that elects its own leader: chapter 5 of the course.
 #[derive(Debug, Parser)]
@@ -60,10 +59,8 @@ enum Command {
         /// How long a command may wait to be committed before a 504.
         #[arg(long, default_value_t = 3000)]
         write_timeout_ms: u64,
-        /// The cluster's secret, required on internal routes (16 to 256 characters;
-        /// needed to serve any address but loopback).
-        #[arg(long, env = "KV_CLUSTER_KEY", hide_env_values = true)]
-        cluster_key: Option<String>,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Print a key's value and version as JSON.
     Get {
@@ -172,32 +169,11 @@ fn parse_range(text: &str) -> Result<(u64, u64), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run(cli)));
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    plumbing::cli::main(run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let default_level = if matches!(cli.command, Command::Serve { .. }) {
-        "info"
-    } else {
-        "warn"
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    plumbing::cli::init_logs(matches!(cli.command, Command::Serve { .. }));
 
     match cli.command {
         Command::Serve {
@@ -209,11 +185,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             election_ms,
             heartbeat_ms,
             write_timeout_ms,
-            cluster_key,
+            key,
         } => {
-            let cluster_key =
-                plumbing::cluster_key::ClusterKey::from_option(cluster_key.as_deref())
-                    .map_err(anyhow::Error::msg)?;
+            let cluster_key = key.key()?;
             let mut timing = match timing.as_str() {
                 "fast" => Timing::FAST,
                 "slow" => Timing::SLOW,
@@ -335,9 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             if let Some(out) = out {
-                std::fs::write(&out, serde_json::to_string_pretty(&results)?)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                eprintln!("results written to {}", out.display());
+                plumbing::cli::save_json(&out, &results)?;
             }
             Ok(())
         }
