@@ -88,13 +88,14 @@ impl Client {
         Ok(Self { http, base })
     }
 
+    /// The node's base URL, without a trailing `/`.
+    pub fn base(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
     /// `/kv/<key>`, with the key percent-encoded as one path segment.
     fn key_url(&self, key: &str) -> String {
-        format!(
-            "{}/kv/{}",
-            self.base.as_str().trim_end_matches('/'),
-            encode_segment(key)
-        )
+        format!("{}/kv/{}", self.base(), encode_segment(key))
     }
 
     /// The value and version of `key`, or `None` if it does not exist.
@@ -160,7 +161,7 @@ impl Client {
 /// Percent-encodes every byte but the unreserved ones (RFC 3986), so that any key,
 /// `/`, `?`, `#`, `%` and control characters included, reaches the server unchanged.
 /// (`Url::path_segments_mut` would not do: URL parsing silently drops tabs and newlines.)
-fn encode_segment(key: &str) -> String {
+pub fn encode_segment(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for byte in key.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {

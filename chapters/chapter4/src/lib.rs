@@ -54,6 +54,7 @@ pub mod transfer;
 pub mod api;
 pub mod bench;
 pub mod client;
+pub mod cluster_client;
 pub mod error;
 pub mod node;
 pub mod record;
@@ -62,7 +63,8 @@ pub mod store;
 pub mod validate;
 pub mod wal;
 
-pub use client::{Client, ClientError, ClusterClient};
+pub use client::{Client, ClientError};
+pub use cluster_client::ClusterClient;
 pub use error::ApiError;
 pub use node::{Config, Node};
 pub use ring::{Member, NodeId, Placement, Ring};

@@ -31,6 +31,11 @@ pub const CARRIED: &[Carried] = &[
         what: "chapter 1's client, exercise 1.5",
     },
     Carried {
+        path: "chapters/chapter4/src/client.rs",
+        from: "solutions/chapter1/client.rs",
+        what: "chapter 1's client, exercise 1.5",
+    },
+    Carried {
         path: "chapters/chapter2/src/validate.rs",
         from: "solutions/chapter1/validate.rs",
         what: "chapter 1's key rules, exercise 1.3",
