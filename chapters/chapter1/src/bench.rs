@@ -14,9 +14,9 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
 use harness::TestNode;
-use harness::load::{LoadReport, LoadSpec};
+use harness::load::LoadSpec;
 use harness::machine::{Machine, today};
-use serde::{Deserialize, Serialize};
+pub use harness::results::chapter1::BenchResults;
 
 use crate::api::Entry;
 use crate::client::Client;
@@ -47,19 +47,6 @@ impl Default for BenchOptions {
             value_bytes: 100,
         }
     }
-}
-
-/// The results file: every run, with the machine and date.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BenchResults {
-    /// Which benchmark.
-    pub benchmark: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// Where it ran.
-    pub machine: Machine,
-    /// One report per (target, client count); `name` is `constant GET`, `GET` or `PUT`.
-    pub runs: Vec<LoadReport>,
 }
 
 /// Runs the benchmark and returns its results.

@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 
 use harness::TestNode;
 use harness::disk::RealDisk;
-use harness::load::{LoadReport, LoadSpec, Percentiles};
+use harness::load::{LoadSpec, Percentiles};
 use harness::machine::{Machine, today};
+pub use harness::results::chapter2::{BenchResults, LogCounters, RecoveryResult, SyncCount};
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::record::{Record, encode};
 use crate::server::Config;
 use crate::store::Store;
-use crate::wal::{FsyncPolicy, LOG_FILE, LogOptions, LogStats};
+use crate::wal::{FsyncPolicy, LOG_FILE, LogOptions};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -55,49 +55,6 @@ impl Default for BenchOptions {
             value_bytes: 100,
         }
     }
-}
-
-/// How many records a run's fsyncs covered.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SyncCount {
-    /// `always` or `group`.
-    pub name: String,
-    /// Concurrent clients.
-    pub clients: usize,
-    /// The log's counters at the end of the run (warm-up included).
-    pub log: LogStats,
-    /// Records per fsync.
-    pub writes_per_fsync: f64,
-}
-
-/// The recovery measurement.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RecoveryResult {
-    /// Records replayed.
-    pub records: u64,
-    /// Size of the log.
-    pub log_bytes: u64,
-    /// Seconds to open the store (read, verify and replay the log).
-    pub seconds: f64,
-}
-
-/// The results file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BenchResults {
-    /// Which benchmark.
-    pub benchmark: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// Where it ran.
-    pub machine: Machine,
-    /// Latency of one 100-byte append plus fdatasync on this disk, in microseconds.
-    pub fsync_latency_us: Percentiles,
-    /// One report per (policy, client count); `name` is `always` or `group`.
-    pub runs: Vec<LoadReport>,
-    /// Records per fsync for each run.
-    pub syncs: Vec<SyncCount>,
-    /// Recovery time.
-    pub recovery: RecoveryResult,
 }
 
 /// Runs the benchmark.
@@ -158,7 +115,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchResults> {
                 .await?
                 .json()
                 .await?;
-            let log: LogStats = serde_json::from_value(status["log"].clone())?;
+            let log: LogCounters = serde_json::from_value(status["log"].clone())?;
             let writes_per_fsync = log.records as f64 / log.syncs.max(1) as f64;
             eprintln!(
                 "{name:>6} ×{clients:<4} {:>9.0} writes/s, {writes_per_fsync:.1} writes per fsync",

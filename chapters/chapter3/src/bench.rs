@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::TestNode;
-use harness::load::{LoadReport, LoadSpec};
+use harness::load::LoadSpec;
 use harness::machine::{Machine, today};
 use harness::node::{NodeSetup, Peer as HarnessPeer};
-use serde::{Deserialize, Serialize};
+pub use harness::results::chapter3::{BenchResults, Lag, ModeRun};
 
 use crate::api::Status;
 use crate::client::Client;
@@ -50,45 +50,6 @@ impl Default for BenchOptions {
             value_bytes: 100,
         }
     }
-}
-
-/// One run's replication lag, in entries.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Lag {
-    /// Mean over samples of the largest follower lag.
-    pub mean: f64,
-    /// The largest lag seen.
-    pub max: u64,
-    /// Samples: (milliseconds since the run started, largest follower lag).
-    pub samples: Vec<(u64, u64)>,
-}
-
-/// One (mode, group size) run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModeRun {
-    /// `async`, `quorum` or `all`.
-    pub mode: AckMode,
-    /// Nodes in the group.
-    pub nodes: usize,
-    /// The load generator's report.
-    pub report: LoadReport,
-    /// The followers' lag during the run.
-    pub lag: Lag,
-}
-
-/// The results file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BenchResults {
-    /// Which benchmark.
-    pub benchmark: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// Where it ran.
-    pub machine: Machine,
-    /// Concurrent writers in every run.
-    pub clients: usize,
-    /// One per (mode, group size).
-    pub runs: Vec<ModeRun>,
 }
 
 /// Starts a group of `n` nodes in this process, node 0 the leader, talking directly
@@ -205,7 +166,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchResults> {
                 report.throughput, report.latency_us.p50, report.latency_us.p99, lag.mean, lag.max
             );
             runs.push(ModeRun {
-                mode,
+                mode: format!("{mode:?}").to_lowercase(),
                 nodes: n,
                 report,
                 lag,

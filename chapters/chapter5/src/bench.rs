@@ -22,7 +22,7 @@ use harness::TestNode;
 use harness::cluster_key::{CLUSTER_KEY_ENV, ClusterKey};
 use harness::machine::{Machine, today};
 use harness::node::{NodeSetup, Peer as HarnessPeer};
-use serde::{Deserialize, Serialize};
+pub use harness::results::chapter5::{BenchResults, ElectionRun, FailoverRun, TimingMs};
 
 use crate::api::Status;
 use crate::client::{Client, Retry};
@@ -46,57 +46,6 @@ pub struct BenchOptions {
     pub dir: PathBuf,
     /// The `chapter5` binary, for the process experiment.
     pub program: PathBuf,
-}
-
-/// One election timeout range's elections.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ElectionRun {
-    /// The shortest election timeout (ms).
-    pub min_ms: u64,
-    /// The longest election timeout (ms).
-    pub max_ms: u64,
-    /// The heartbeat interval (ms).
-    pub heartbeat_ms: u64,
-    /// Time from the crash to a new leader, per trial, sorted (ms).
-    pub samples_ms: Vec<f64>,
-    /// Trials that found no leader within the cap (not in `samples_ms`).
-    pub censored: usize,
-    /// Median (ms).
-    pub median_ms: f64,
-    /// 99th percentile (ms).
-    pub p99_ms: f64,
-}
-
-/// The kill-the-leader experiment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FailoverRun {
-    /// The election timeout range and heartbeat of the group.
-    pub timing: Timing,
-    /// Time from SIGKILL to the client's next acknowledged write, per trial, sorted (ms).
-    pub samples_ms: Vec<f64>,
-    /// Median (ms).
-    pub median_ms: f64,
-    /// 99th percentile (ms).
-    pub p99_ms: f64,
-    /// The longest (ms).
-    pub max_ms: f64,
-}
-
-/// The results file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BenchResults {
-    /// Which benchmark.
-    pub benchmark: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// Where it ran.
-    pub machine: Machine,
-    /// Nodes per group.
-    pub nodes: usize,
-    /// One per election timeout range.
-    pub elections: Vec<ElectionRun>,
-    /// The process experiment, if run.
-    pub failover: Option<FailoverRun>,
 }
 
 /// The value at quantile `q` of sorted samples (0 if none).
@@ -420,7 +369,11 @@ pub async fn failover(
     writer.abort();
     samples.sort_by(f64::total_cmp);
     Ok(FailoverRun {
-        timing,
+        timing: TimingMs {
+            election_min_ms: timing.election_min_ms,
+            election_max_ms: timing.election_max_ms,
+            heartbeat_ms: timing.heartbeat_ms,
+        },
         median_ms: quantile(&samples, 0.5),
         p99_ms: quantile(&samples, 0.99),
         max_ms: samples.last().copied().unwrap_or_default(),

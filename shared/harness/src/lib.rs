@@ -31,6 +31,8 @@
 //!   HdrHistogram latencies, a progress bar on a terminal, JSON results.
 //! - [`logs`]: with `RUST_LOG` set, every node's `tracing` events in the test's output.
 //! - [`machine`]: the machine and date a benchmark ran on, recorded with its results.
+//! - [`results`]: each chapter's benchmark results file, written by the chapter and read
+//!   by `cargo xtask figures`: one definition of each.
 //!
 //! **Invariant:** the harness never depends on a chapter. Chapters hand it a closure that
 //! runs their server; it hands them a listener, an id and a shutdown signal.
@@ -49,6 +51,7 @@ pub mod network;
 pub mod node;
 pub mod panics;
 pub mod process;
+pub mod results;
 pub mod runs;
 pub mod seeds;
 pub mod sim;

@@ -7,10 +7,11 @@
 use std::path::Path;
 
 use anyhow::Context as _;
+use harness::load::LoadReport;
+use harness::machine::Machine;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use serde::Deserialize;
 
 use crate::workspace::Workspace;
 
@@ -19,36 +20,6 @@ mod chapter2;
 mod chapter3;
 mod chapter4;
 mod chapter5;
-
-/// The parts of a benchmark results file a figure needs (see `harness::load`).
-#[derive(Debug, Deserialize)]
-struct Results {
-    benchmark: String,
-    date: String,
-    machine: Machine,
-    runs: Vec<Run>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Machine {
-    cpu: String,
-    cores: usize,
-    os: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Run {
-    name: String,
-    clients: usize,
-    throughput: f64,
-    latency_us: Latency,
-}
-
-#[derive(Debug, Deserialize)]
-struct Latency {
-    p50: u64,
-    p99: u64,
-}
 
 /// Draws one figure: results JSON in, SVG out.
 type Draw = fn(&Path, &Path) -> anyhow::Result<()>;
@@ -94,7 +65,7 @@ type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64
 struct Clients(Vec<usize>);
 
 impl Clients {
-    fn of(runs: &[Run]) -> Self {
+    fn of(runs: &[LoadReport]) -> Self {
         let mut clients: Vec<usize> = runs.iter().map(|r| r.clients).collect();
         clients.sort_unstable();
         clients.dedup();

@@ -1,10 +1,11 @@
 //! Chapter 1's figure: throughput and latency by number of clients.
 
 use super::*;
+use harness::results::chapter1::BenchResults;
 
 /// The finding of a throughput-by-clients run, for its title: where throughput stops
 /// growing, and what more clients cost from there.
-fn levels_off(runs: &[Run]) -> String {
+fn levels_off(runs: &[LoadReport]) -> String {
     let best = |clients: usize| {
         runs.iter()
             .filter(|r| r.clients == clients)
@@ -43,7 +44,7 @@ fn levels_off(runs: &[Run]) -> String {
 
 /// Two panels over the client counts: throughput, and p50/p99 latency, one line per target.
 pub(super) fn throughput_and_latency(json: &Path, svg: &Path) -> anyhow::Result<()> {
-    let results: Results = read(json)?;
+    let results: BenchResults = read(json)?;
     let mut names: Vec<&str> = Vec::new();
     for run in &results.runs {
         if !names.contains(&run.name.as_str()) {
@@ -100,7 +101,7 @@ pub(super) fn throughput_and_latency(json: &Path, svg: &Path) -> anyhow::Result<
     )?;
     for (i, name) in names.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
-        let runs: Vec<&Run> = results.runs.iter().filter(|r| r.name == *name).collect();
+        let runs: Vec<&LoadReport> = results.runs.iter().filter(|r| r.name == *name).collect();
         line(
             &mut chart,
             runs.iter()

@@ -1,34 +1,10 @@
 //! Chapter 2's figure: durable writes, fsync per write against group commit.
 
 use super::*;
-
-/// The chapter 2 results: what `harness::load` and the chapter's bench write.
-#[derive(Debug, Deserialize)]
-struct DurabilityResults {
-    benchmark: String,
-    date: String,
-    machine: Machine,
-    fsync_latency_us: Latency,
-    runs: Vec<Run>,
-    syncs: Vec<SyncCount>,
-    recovery: Recovery,
-}
-
-#[derive(Debug, Deserialize)]
-struct SyncCount {
-    name: String,
-    clients: usize,
-    writes_per_fsync: f64,
-}
-
-#[derive(Debug, Deserialize)]
-struct Recovery {
-    records: u64,
-    seconds: f64,
-}
+use harness::results::chapter2::BenchResults;
 
 /// The finding of chapter 2's run, for its title: group commit's gain at the most clients.
-fn group_commit_gain(results: &DurabilityResults) -> String {
+fn group_commit_gain(results: &BenchResults) -> String {
     let Some(most) = results.runs.iter().map(|r| r.clients).max() else {
         return "no runs".into();
     };
@@ -53,7 +29,7 @@ fn group_commit_gain(results: &DurabilityResults) -> String {
 /// Two panels over the client counts: durable writes per second for fsync-per-write and
 /// group commit (with the disk's own limit, one write per fsync), and writes per fsync.
 pub(super) fn durability(json: &Path, svg: &Path) -> anyhow::Result<()> {
-    let results: DurabilityResults = read(json)?;
+    let results: BenchResults = read(json)?;
     let clients = Clients::of(&results.runs);
     let limit = 1e6 / results.fsync_latency_us.p50.max(1) as f64;
     let max_throughput = results

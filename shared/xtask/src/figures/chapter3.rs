@@ -1,32 +1,10 @@
 //! Chapter 3's figure: writes per acknowledgement mode, and follower lag.
 
 use super::*;
-
-/// The chapter 3 results.
-#[derive(Debug, Deserialize)]
-struct ReplicationResults {
-    benchmark: String,
-    date: String,
-    machine: Machine,
-    clients: usize,
-    runs: Vec<ModeRun>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ModeRun {
-    mode: String,
-    nodes: usize,
-    report: Run,
-    lag: Lag,
-}
-
-#[derive(Debug, Deserialize)]
-struct Lag {
-    samples: Vec<(u64, u64)>,
-}
+use harness::results::chapter3::{BenchResults, ModeRun};
 
 /// The finding of chapter 3's run, for its title: what each mode keeps of async's writes.
-fn cost_of_modes(results: &ReplicationResults, nodes: usize) -> String {
+fn cost_of_modes(results: &BenchResults, nodes: usize) -> String {
     let at = |mode: &str| {
         results
             .runs
@@ -45,7 +23,7 @@ fn cost_of_modes(results: &ReplicationResults, nodes: usize) -> String {
 /// Two panels: acknowledged writes/s per mode (bars, one per group size), and the
 /// largest follower lag over the run, per mode, in the smallest group.
 pub(super) fn replication(json: &Path, svg: &Path) -> anyhow::Result<()> {
-    let results: ReplicationResults = read(json)?;
+    let results: BenchResults = read(json)?;
     let modes = ["async", "quorum", "all"];
     let mut sizes: Vec<usize> = results.runs.iter().map(|r| r.nodes).collect();
     sizes.sort_unstable();

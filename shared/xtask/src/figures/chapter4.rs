@@ -1,52 +1,11 @@
 //! Chapter 4's figure: balance, keys moved per join, and routing.
 
 use super::*;
-
-/// The parts of chapter 4's results the figure needs.
-#[derive(Debug, Deserialize)]
-struct PartitioningResults {
-    benchmark: String,
-    date: String,
-    machine: Machine,
-    balance_nodes: usize,
-    mod_n_max_over_mean: f64,
-    balance: Vec<BalancePoint>,
-    movement_vnodes: u32,
-    movement: Vec<MovementPoint>,
-    clients: usize,
-    routing: Vec<RoutingRun>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BalancePoint {
-    vnodes: u32,
-    max_over_mean: f64,
-    worst_max_over_mean: f64,
-}
-
-#[derive(Debug, Deserialize)]
-struct MovementPoint {
-    nodes: usize,
-    ideal: f64,
-    consistent: f64,
-    mod_n_sampled: f64,
-}
-
-#[derive(Debug, Deserialize)]
-struct RoutingRun {
-    routing: String,
-    report: RoutingReport,
-}
-
-#[derive(Debug, Deserialize)]
-struct RoutingReport {
-    throughput: f64,
-    latency_us: Latency,
-}
+use harness::results::chapter4::{BalancePoint, BenchResults, MovementPoint};
 
 /// The finding of chapter 4's run, for its title: balance with the joins' virtual
 /// nodes, and the keys a join moves, against mod-N.
-fn what_placement_buys(results: &PartitioningResults) -> String {
+fn what_placement_buys(results: &BenchResults) -> String {
     let vnodes = results.movement_vnodes;
     let balance = results
         .balance
@@ -68,7 +27,7 @@ fn what_placement_buys(results: &PartitioningResults) -> String {
 
 /// Chapter 4: balance against virtual nodes, keys moved per join, routing throughput.
 pub(super) fn partitioning(json: &Path, svg: &Path) -> anyhow::Result<()> {
-    let results: PartitioningResults = read(json)?;
+    let results: BenchResults = read(json)?;
     let root = SVGBackend::new(svg, (1200, 440)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, body) = root.split_vertically(60);

@@ -1,32 +1,7 @@
 //! Chapter 5's figure: time without a leader.
 
 use super::*;
-
-/// The parts of chapter 5's results file the figure needs (see `chapter5::bench`).
-#[derive(Debug, Deserialize)]
-struct FailoverResults {
-    benchmark: String,
-    date: String,
-    machine: Machine,
-    nodes: usize,
-    elections: Vec<ElectionRun>,
-    failover: Option<FailoverRun>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ElectionRun {
-    min_ms: u64,
-    max_ms: u64,
-    samples_ms: Vec<f64>,
-    censored: usize,
-}
-
-#[derive(Debug, Deserialize)]
-struct FailoverRun {
-    samples_ms: Vec<f64>,
-    median_ms: f64,
-    p99_ms: f64,
-}
+use harness::results::chapter5::BenchResults;
 
 /// Points of an empirical CDF: (sample, share of trials at or below it); censored
 /// trials count in the denominator, so the curve stops short of 100%.
@@ -40,7 +15,7 @@ fn cdf(sorted: &[f64], censored: usize, x: impl Fn(f64) -> f64) -> Vec<(f64, f64
 }
 
 /// The finding of chapter 5's run, for its title: how long writes stop after a crash.
-fn time_without_leader(results: &FailoverResults) -> String {
+fn time_without_leader(results: &BenchResults) -> String {
     match &results.failover {
         Some(run) => format!(
             "after the leader is killed, writes resume in {:.0} ms at the median, {:.0} ms at p99",
@@ -51,7 +26,7 @@ fn time_without_leader(results: &FailoverResults) -> String {
 }
 
 pub(super) fn failover(json: &Path, svg: &Path) -> anyhow::Result<()> {
-    let results: FailoverResults = read(json)?;
+    let results: BenchResults = read(json)?;
     let (root, left, right) = canvas(
         svg,
         &format!("{}: {}", results.benchmark, time_without_leader(&results)),
