@@ -16,7 +16,8 @@
 //!
 //! Given:
 //! - [`node`]: the shell around the core: the ownership check and the store under one
-//!   lock, forwarding, pulls, membership changes.
+//!   lock, forwarding, membership changes.
+//! - [`pulls`]: runs the pulls a node owes until they are done.
 //! - [`server`]: the routes; [`api`]: the JSON shapes; [`error`]: API errors.
 //! - [`store`], [`wal`], [`record`]: chapter 2's durable store, with keys that keep their
 //!   version when they move.
@@ -57,6 +58,7 @@ pub mod client;
 pub mod cluster_client;
 pub mod error;
 pub mod node;
+pub mod pulls;
 pub mod record;
 pub mod server;
 pub mod store;

@@ -29,7 +29,6 @@ use crate::error::ApiError;
 use crate::membership::{Change, InstallError, Installed, Membership, Route};
 use crate::ring::{Member, NodeId, Placement, Ring, moved_arcs};
 use crate::store::{Store, StoreError};
-use crate::transfer;
 use crate::wal::LogOptions;
 use plumbing::cluster_key::ClusterKey;
 
@@ -119,7 +118,6 @@ impl Node {
             fault: std::sync::Mutex::new(None),
         });
         node.save(&*node.membership.try_read()?)?;
-        node.resume_pulls()?;
         Ok(node)
     }
 
@@ -165,19 +163,28 @@ impl Node {
         Ok(())
     }
 
-    fn resume_pulls(self: &Arc<Self>) -> anyhow::Result<()> {
-        let membership = self.membership.try_read()?;
-        if let Some(change) = membership.last_change() {
-            for id in membership.pending() {
-                if let Some(from) = change.from.member(id) {
-                    self.spawn_pull(change.clone(), from.clone());
-                }
-            }
-        }
-        Ok(())
+    /// The pulls this node owes: every old owner it still has keys pending from, with
+    /// the change that gave them ([`crate::pulls`] runs them).
+    pub async fn pending_pulls(&self) -> Vec<(Change, Member)> {
+        let membership = self.membership.read().await;
+        let Some(change) = membership.last_change() else {
+            return Vec::new();
+        };
+        membership
+            .pending()
+            .iter()
+            .filter_map(|&id| change.from.member(id))
+            .map(|from| (change.clone(), from.clone()))
+            .collect()
     }
 
-    fn record_fault(&self, fault: String) {
+    /// A receiver that wakes on every change of the node's membership or fault.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Records why a pull gave up; every request that waits for it is answered with it.
+    pub(crate) fn record_fault(&self, fault: String) {
         tracing::error!(%fault, "giving up on a pull");
         *self
             .fault

@@ -75,6 +75,7 @@ pub async fn run(
             .check_bind(listener.local_addr()?)
             .map_err(anyhow::Error::msg)?;
         let node = Node::open(config, url)?;
+        crate::pulls::supervise(&node);
         let view = node.view().await;
         tracing::info!(
             addr = %listener.local_addr()?,

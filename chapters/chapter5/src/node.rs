@@ -36,11 +36,13 @@ use crate::machine::{Applied, Machine};
 use crate::raft::{Message, NodeId, Raft, Ready, Role, Timing};
 use crate::storage::Storage;
 
+mod addresses;
 mod checks;
 mod config;
 mod driver;
 mod peers;
 
+use addresses::AddressBook;
 use checks::check_message;
 pub use checks::{MAX_TERM, check_against};
 pub use config::{Config, Peer};
@@ -124,7 +126,8 @@ struct Shared {
     status: Status,
     /// Why the node stopped acting, if it did: every command is answered with it.
     fault: Option<CommandError>,
-    urls: HashMap<NodeId, String>,
+    /// Where every member is: the one address book.
+    addresses: AddressBook,
 }
 
 /// A running node: the handle the HTTP handlers use.
@@ -181,21 +184,20 @@ impl Node {
             Duration::from_millis(config.timing.election_min_ms.max(100)),
             &config.cluster_key,
         )?;
+        let addresses = AddressBook::new(&config);
         let mut outboxes = HashMap::new();
-        for peer in &config.peers {
+        for &peer in &members {
+            let Some(link) = addresses.link(peer) else {
+                continue;
+            };
             let (tx, rx) = mpsc::channel(MAX_QUEUED_MESSAGES);
-            outboxes.insert(peer.id, tx);
-            tokio::spawn(send_to_peer(http.clone(), peer.clone(), rx));
+            outboxes.insert(peer, tx);
+            tokio::spawn(send_to_peer(http.clone(), peer, link.to_string(), rx));
         }
         let shared = Arc::new(Mutex::new(Shared {
             status: status_of(&raft, &Machine::new(), 0, Duration::ZERO),
             fault: None,
-            urls: config
-                .peers
-                .iter()
-                .map(|p| (p.id, p.url.clone()))
-                .chain([(config.id, config.advertise_url.clone())])
-                .collect(),
+            addresses,
         }));
         let (events, inbox) = mpsc::channel(MAX_QUEUED_EVENTS);
         let driver = Driver {
@@ -233,7 +235,7 @@ impl Node {
 
     /// The address of the node `id`, as it advertised itself (or as configured).
     pub fn url_of(&self, id: NodeId) -> Option<String> {
-        self.lock().urls.get(&id).cloned()
+        self.lock().addresses.public(id)
     }
 
     // ANCHOR: receive
@@ -257,7 +259,7 @@ impl Node {
         if let Some(fault) = self.lock().fault.clone() {
             return Err(Refused::Stopped(fault.to_string()));
         }
-        let urls: Vec<(NodeId, String)> = envelopes
+        let said: Vec<(NodeId, String)> = envelopes
             .iter()
             .map(|e| (e.from, e.from_url.clone()))
             .collect();
@@ -269,7 +271,12 @@ impl Node {
                 return Err(Refused::Stopped("the node is shutting down".into()));
             }
         }
-        self.lock().urls.extend(urls);
+        {
+            let mut shared = self.lock();
+            for (id, url) in &said {
+                shared.addresses.learn(*id, url);
+            }
+        }
         answer
             .await
             .unwrap_or_else(|_| Err(Refused::Stopped("the node is shutting down".into())))

@@ -30,6 +30,9 @@ mod ex7_client;
 #[path = "chapter5/simulation.rs"]
 mod simulation;
 
+#[path = "chapter5/safety.rs"]
+mod safety;
+
 #[path = "chapter5/chapter.rs"]
 mod chapter;
 

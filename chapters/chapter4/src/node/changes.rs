@@ -1,4 +1,4 @@
-//! Membership changes: installing a change and pulling what it gains (on every node),
+//! Membership changes: installing a change and recording what it gains (on every node),
 //! and carrying a join or a leave out across the cluster (on the node asked).
 
 use super::*;
@@ -6,7 +6,8 @@ use super::*;
 impl Node {
     // ANCHOR: install
     /// Installs `change` (under the write lock), makes it durable before anything acts
-    /// on it, and starts pulling the keys this node gains.
+    /// on it, and announces it: the pulls of the keys this node gains start then
+    /// ([`crate::pulls`]).
     pub async fn install(self: &Arc<Self>, change: &Change) -> Result<Installed, ApiError> {
         let mut membership = self.membership.write().await;
         let before = membership.clone();
@@ -18,9 +19,6 @@ impl Node {
                     "node {} cannot save its new ring: {e:#}",
                     self.id
                 )));
-            }
-            for from in &installed.pull_from {
-                self.spawn_pull(change.clone(), from.clone());
             }
             self.changed.send_modify(|n| *n += 1);
             tracing::info!(
@@ -48,53 +46,6 @@ impl Node {
         }
         self.changed.send_modify(|n| *n += 1);
         Ok(())
-    }
-
-    /// Pulls from `from` until it succeeds, the pull is no longer needed, or the node
-    /// stops (the task dies with the node's runtime; a restart resumes it). A pull that
-    /// panics, or that the old owner cannot serve because of a bug, is a fault: recorded
-    /// and reported to every request that waits for it, not retried.
-    pub(super) fn spawn_pull(self: &Arc<Self>, change: Change, from: Member) {
-        let node = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(20);
-            loop {
-                {
-                    let membership = node.membership.read().await;
-                    if membership.ring() != &change.to || !membership.pending().contains(&from.id) {
-                        return;
-                    }
-                }
-                let attempt = {
-                    let (node, change, from) = (Arc::clone(&node), change.clone(), from.clone());
-                    tokio::spawn(async move { transfer::pull(&node, &change, &from).await })
-                };
-                let error = match attempt.await {
-                    Ok(Ok(keys)) => {
-                        tracing::info!(from = from.id, keys, "pulled keys");
-                        return;
-                    }
-                    Ok(Err(e @ (ApiError::NotImplemented(_) | ApiError::Internal(_)))) => {
-                        node.record_fault(format!("the pull from node {}: {e}", from.id));
-                        return;
-                    }
-                    Ok(Err(e)) => e.to_string(),
-                    Err(join) if join.is_panic() => {
-                        let message =
-                            plumbing::unfinished::payload_message(join.into_panic().as_ref());
-                        node.record_fault(format!(
-                            "the pull from node {} panicked: {message}",
-                            from.id
-                        ));
-                        return;
-                    }
-                    Err(join) => join.to_string(),
-                };
-                tracing::warn!(from = from.id, %error, "pull failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-            }
-        });
     }
 
     /// `GET /cluster`.

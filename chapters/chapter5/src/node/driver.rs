@@ -121,7 +121,7 @@ impl Driver {
                 Err(not_leader) => {
                     let leader = not_leader.leader.and_then(|id| {
                         let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-                        shared.urls.get(&id).cloned()
+                        shared.addresses.public(id)
                     });
                     let _ = reply.send(Err(CommandError::NotLeader { leader }));
                 }
@@ -199,9 +199,7 @@ impl Driver {
         );
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         let fault = shared.fault.as_ref().map(ToString::to_string);
-        let leader = status
-            .leader_id
-            .and_then(|id| shared.urls.get(&id).cloned());
+        let leader = status.leader_id.and_then(|id| shared.addresses.public(id));
         shared.status = Status {
             leader,
             fault,

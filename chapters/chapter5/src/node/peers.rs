@@ -7,10 +7,11 @@ use super::*;
 /// envelopes and [`MAX_REQUEST_BYTES`] bytes; drops what cannot be delivered.
 pub(super) async fn send_to_peer(
     http: reqwest::Client,
-    peer: Peer,
+    peer: NodeId,
+    link: String,
     mut outbox: mpsc::Receiver<Envelope>,
 ) {
-    let url = format!("{}/internal/raft", peer.url.trim_end_matches('/'));
+    let url = format!("{}/internal/raft", link.trim_end_matches('/'));
     let mut next: Option<Vec<u8>> = None;
     loop {
         let first = match next.take() {
@@ -50,9 +51,9 @@ pub(super) async fn send_to_peer(
         match request.send().await {
             Ok(response) if response.status().is_success() => {}
             Ok(response) => {
-                tracing::debug!(peer = peer.id, status = %response.status(), "a peer refused messages")
+                tracing::debug!(peer, status = %response.status(), "a peer refused messages")
             }
-            Err(e) => tracing::trace!(peer = peer.id, error = %e, "a peer is unreachable"),
+            Err(e) => tracing::trace!(peer, error = %e, "a peer is unreachable"),
         }
     }
 }
