@@ -38,6 +38,7 @@ pub mod validate;
 )]
 #[cfg_attr(feature = "solution", path = "../../../solutions/chapter1/error.rs")]
 pub mod error;
+pub mod extract;
 
 #[cfg_attr(
     not(feature = "solution"),

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::routing::get;
 use axum::{BoxError, Json, Router};
 use tower::ServiceBuilder;
@@ -24,8 +23,9 @@ use tracing::{Instrument, Level};
 
 use crate::api::{DeleteResponse, Entry, Health, PutRequest, Status};
 use crate::error::ApiError;
+use crate::extract::{JsonBody, Key};
 use crate::store::{Store, StoreError};
-use crate::validate::{MAX_BODY_BYTES, validate_key};
+use crate::validate::MAX_BODY_BYTES;
 
 /// A node's settings.
 #[derive(Debug, Clone)]
@@ -178,42 +178,5 @@ fn store_error(key: &str, error: StoreError) -> ApiError {
         StoreError::VersionMismatch { expected, current } => {
             ApiError::VersionMismatch { expected, current }
         }
-    }
-}
-
-/// The `{key}` path segment, percent-decoded and validated.
-#[derive(Debug)]
-pub struct Key(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Key {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let key = plumbing::api::path_key::<S, ApiError>(parts, state).await?;
-        validate_key(&key)?;
-        Ok(Key(key))
-    }
-}
-
-/// A JSON body whose every rejection is an [`ApiError`] that says what is wrong.
-#[derive(Debug)]
-pub struct JsonBody<T>(pub T);
-
-impl<S, T> FromRequest<S> for JsonBody<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        plumbing::api::json_object(
-            request,
-            state,
-            "the expected {\"value\": string, \"if_version\"?: number}",
-            &format!("the body is larger than the limit of {MAX_BODY_BYTES} bytes (1 MiB)"),
-        )
-        .await
-        .map(JsonBody)
     }
 }

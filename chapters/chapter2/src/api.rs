@@ -9,6 +9,7 @@
 //! errors: ErrorBody, e.g. {"error": "invalid_key", "message": "..."}
 //! ```
 
+use plumbing::json_body::Shape;
 use serde::{Deserialize, Serialize};
 
 /// The body of `PUT /kv/{key}`. Unknown fields are rejected, so a typo such as
@@ -86,4 +87,10 @@ pub struct Status {
     pub fsync: crate::wal::FsyncPolicy,
     /// Milliseconds since it started.
     pub uptime_ms: u64,
+}
+
+// How each route's body is described to a client whose body is refused
+// (`extract::JsonBody`).
+impl Shape for PutRequest {
+    const SHAPE: &'static str = r#"{"value": string, "if_version"?: number}"#;
 }

@@ -43,6 +43,7 @@ pub mod api;
 pub mod bench;
 pub mod client;
 pub mod error;
+pub mod extract;
 pub mod server;
 pub mod validate;
 

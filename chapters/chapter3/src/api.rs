@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 
+use plumbing::json_body::Shape;
 use serde::{Deserialize, Serialize};
 
 /// The body of `PUT /kv/{key}`. Unknown fields are rejected, so a typo such as
@@ -202,4 +203,19 @@ pub struct LogStats {
     pub syncs: u64,
     /// Snapshots written (compactions and snapshots installed from the leader).
     pub snapshots: u64,
+}
+
+// How each route's body is described to a client whose body is refused
+// (`extract::JsonBody`).
+impl Shape for PutRequest {
+    const SHAPE: &'static str = r#"{"value": string, "if_version"?: number}"#;
+}
+
+impl Shape for crate::replication::AppendRequest {
+    const SHAPE: &'static str = r#"{"term": number, "leader_id": number, "leader_url": string, "prev_index": number, "prev_term": number, "entries": [entry], "leader_commit": number}"#;
+}
+
+impl Shape for SnapshotRequest {
+    const SHAPE: &'static str =
+        r#"{"term": number, "leader_id": number, "leader_url": string, "snapshot": snapshot}"#;
 }

@@ -47,6 +47,7 @@ pub mod client;
 pub mod api;
 pub mod bench;
 pub mod error;
+pub mod extract;
 pub mod node;
 pub mod server;
 pub mod storage;

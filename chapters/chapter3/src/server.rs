@@ -15,8 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
 use plumbing::cluster_key::require_cluster_key;
@@ -28,9 +27,10 @@ use tracing::{Instrument, Level};
 
 use crate::api::{DeleteResponse, Entry, Health, PutRequest, SnapshotRequest, Status};
 use crate::error::ApiError;
+use crate::extract::{JsonBody, Key};
 use crate::node::{Config, Node, WriteError};
 use crate::replication::{AppendRequest, AppendResponse};
-use crate::validate::{MAX_BODY_BYTES, validate_key};
+use crate::validate::MAX_BODY_BYTES;
 
 /// The body limit of `/internal/append`: the leader caps a batch's bytes (see
 /// [`crate::node::MAX_APPEND_BYTES`]) so that a legal one always fits.
@@ -222,41 +222,4 @@ async fn health(State(node): State<Arc<Node>>) -> Json<Health> {
 
 async fn status(State(node): State<Arc<Node>>) -> Json<Status> {
     Json(node.status())
-}
-
-/// The `{key}` path segment, percent-decoded and validated.
-#[derive(Debug)]
-pub struct Key(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Key {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let key = plumbing::api::path_key::<S, ApiError>(parts, state).await?;
-        validate_key(&key)?;
-        Ok(Key(key))
-    }
-}
-
-/// A JSON body whose every rejection is an [`ApiError`] that says what is wrong.
-#[derive(Debug)]
-pub struct JsonBody<T>(pub T);
-
-impl<S, T> FromRequest<S> for JsonBody<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        plumbing::api::json_object(
-            request,
-            state,
-            "what this route expects",
-            "the body is larger than this route's limit (1 MiB for a value)",
-        )
-        .await
-        .map(JsonBody)
-    }
 }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::membership::Change;
 use crate::ring::{Member, NodeId, Ring};
 use crate::store::MovedEntry;
+use plumbing::json_body::Shape;
 
 /// The response header naming the node that served a `/kv/` request.
 pub const SERVED_BY: &str = "x-served-by";
@@ -222,4 +223,30 @@ pub struct Status {
     pub fsync: crate::wal::FsyncPolicy,
     /// Milliseconds since it started.
     pub uptime_ms: u64,
+}
+
+// How each route's body is described to a client whose body is refused
+// (`extract::JsonBody`).
+impl Shape for PutRequest {
+    const SHAPE: &'static str = r#"{"value": string, "if_version"?: number}"#;
+}
+
+impl Shape for JoinRequest {
+    const SHAPE: &'static str = r#"{"id": number, "url": string}"#;
+}
+
+impl Shape for LeaveRequest {
+    const SHAPE: &'static str = r#"{"id": number}"#;
+}
+
+impl Shape for crate::membership::Change {
+    const SHAPE: &'static str = r#"{"from": ring, "to": ring}"#;
+}
+
+impl Shape for HandoffRequest {
+    const SHAPE: &'static str = r#"{"change": {"from": ring, "to": ring}, "to": number}"#;
+}
+
+impl Shape for ReleaseRequest {
+    const SHAPE: &'static str = r#"{"epoch": number, "to": number}"#;
 }

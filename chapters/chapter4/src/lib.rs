@@ -57,6 +57,7 @@ pub mod bench;
 pub mod client;
 pub mod cluster_client;
 pub mod error;
+pub mod extract;
 pub mod node;
 pub mod pulls;
 pub mod record;

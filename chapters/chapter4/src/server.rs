@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -31,10 +31,11 @@ use crate::api::{
     LeaveRequest, PutRequest, ReleaseRequest, ReleaseResponse, SERVED_BY, Status,
 };
 use crate::error::ApiError;
+use crate::extract::{JsonBody, Key};
 use crate::membership::Change;
 use crate::node::{Config, KvOp, KvReply, Node};
 use crate::transfer;
-use crate::validate::{MAX_BODY_BYTES, validate_key};
+use crate::validate::MAX_BODY_BYTES;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -284,42 +285,5 @@ impl<S: Send + Sync> FromRequestParts<S> for Hops {
                     ))
                 }),
         }
-    }
-}
-
-/// The `{key}` path segment, percent-decoded and validated.
-#[derive(Debug)]
-pub struct Key(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Key {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let key = plumbing::api::path_key::<S, ApiError>(parts, state).await?;
-        validate_key(&key)?;
-        Ok(Key(key))
-    }
-}
-
-/// A JSON body whose every rejection is an [`ApiError`] that says what is wrong.
-#[derive(Debug)]
-pub struct JsonBody<T>(pub T);
-
-impl<S, T> FromRequest<S> for JsonBody<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        plumbing::api::json_object(
-            request,
-            state,
-            "what this route expects",
-            &format!("the body is larger than the limit of {MAX_BODY_BYTES} bytes (1 MiB)"),
-        )
-        .await
-        .map(JsonBody)
     }
 }

@@ -19,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::Message;
+use plumbing::json_body::Shape;
 
 /// The header naming a client, for exactly-once writes.
 pub const CLIENT_ID_HEADER: &str = "x-client-id";
@@ -142,4 +143,14 @@ pub struct Status {
     /// If the node's core stopped (an unfinished exercise, a bug), why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+}
+
+// How each route's body is described to a client whose body is refused
+// (`extract::JsonBody`).
+impl Shape for PutRequest {
+    const SHAPE: &'static str = r#"{"value": string, "if_version"?: number}"#;
+}
+
+impl Shape for Batch {
+    const SHAPE: &'static str = r#"{"envelopes": [{"from": number, "to": number, "from_url": string, "message": message}]}"#;
 }

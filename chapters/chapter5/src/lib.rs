@@ -46,6 +46,7 @@ pub mod client;
 pub mod api;
 pub mod bench;
 pub mod error;
+pub mod extract;
 pub mod machine;
 pub mod node;
 pub mod protocol;

@@ -12,6 +12,13 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+/// A route's body type, as an error message describes it to a person: what a refused
+/// body should have been, e.g. `{"value": string, "if_version"?: number}`.
+pub trait Shape {
+    /// The expected body, written as JSON with types for values.
+    const SHAPE: &'static str;
+}
+
 /// Bodies that are valid JSON but not an object, for tests of every route that takes a
 /// body. The first three are what serde's derived `Deserialize` would take for
 /// `{"value": "v", "if_version": 1}` if nothing refused them.

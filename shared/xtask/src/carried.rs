@@ -1,5 +1,7 @@
 //! Carried lesson code: where a later chapter uses an earlier chapter's finished student
-//! code unchanged, its copy is generated from that chapter's solution, never kept by hand.
+//! code unchanged, its copy is generated from that chapter's solution, never kept by hand;
+//! so is given code every chapter shares that depends on the chapter's own types (the
+//! request extractors, which return the chapter's `ApiError`).
 //!
 //! A student in chapter 4 must see the whole system, including chapter 2's log, so the
 //! chapter carries it: `chapters/chapter4/src/wal.rs` is `solutions/chapter2/wal.rs` with
@@ -25,6 +27,26 @@ pub struct Carried {
 
 /// Every carried file, in chapter order.
 pub const CARRIED: &[Carried] = &[
+    Carried {
+        path: "chapters/chapter2/src/extract.rs",
+        from: "chapters/chapter1/src/extract.rs",
+        what: "chapter 1's request extractors",
+    },
+    Carried {
+        path: "chapters/chapter3/src/extract.rs",
+        from: "chapters/chapter1/src/extract.rs",
+        what: "chapter 1's request extractors",
+    },
+    Carried {
+        path: "chapters/chapter4/src/extract.rs",
+        from: "chapters/chapter1/src/extract.rs",
+        what: "chapter 1's request extractors",
+    },
+    Carried {
+        path: "chapters/chapter5/src/extract.rs",
+        from: "chapters/chapter1/src/extract.rs",
+        what: "chapter 1's request extractors",
+    },
     Carried {
         path: "chapters/chapter2/src/client.rs",
         from: "solutions/chapter1/client.rs",
@@ -81,9 +103,15 @@ pub fn generate(ws: &Workspace) -> anyhow::Result<Vec<Generated>> {
 /// The copy of `source`: a header, then the source without its exercise markers, its
 /// book anchors, and the sentence that says which exercises live in it.
 fn carry(carried: &Carried, source: &str) -> String {
+    // A lesson's file is carried as its solution: the student's code, finished.
+    let finished = if carried.from.starts_with("solutions/") {
+        ", finished"
+    } else {
+        ""
+    };
     let mut out = format!(
         "//! Carried from `{}` by `cargo xtask exercises`:\n\
-         //! {}, finished. Edit that file and regenerate;\n\
+         //! {}{finished}. Edit that file and regenerate;\n\
          //! `cargo xtask check` fails while this copy differs.\n\
          //!\n",
         carried.from, carried.what
