@@ -116,7 +116,24 @@ fn carry(carried: &Carried, source: &str) -> String {
          //!\n",
         carried.from, carried.what
     );
-    for line in source.lines() {
+    out.push_str(&finished_code(source));
+    out
+}
+
+/// A source as finished code: without exercise markers, book anchors, the sentence
+/// that says which exercises live in it, or a carried copy's header. What a copy holds,
+/// and what `cargo xtask diff chapterA chapterB` compares.
+pub fn finished_code(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut lines = source.lines().peekable();
+    if lines
+        .peek()
+        .is_some_and(|l| l.starts_with("//! Carried from"))
+    {
+        // The header: three lines and a blank doc line.
+        lines.by_ref().take(4).for_each(drop);
+    }
+    for line in lines {
         let code = line.trim_start();
         let marker = [START, HINT, END, "// ANCHOR: ", "// ANCHOR_END: "]
             .iter()
@@ -166,6 +183,11 @@ mod tests {
         for gone in ["EXERCISE", "HINT", "ANCHOR", "lives here"] {
             assert!(!copy.contains(gone), "{gone} left in:\n{copy}");
         }
+        assert_eq!(
+            finished_code(&copy),
+            finished_code(source),
+            "a copy compares equal to its source"
+        );
         assert!(
             copy.contains("fn double(x: u32) -> u32 {\n    x * 2\n}\n"),
             "{copy}"

@@ -279,14 +279,29 @@ fn whole_system(ws: &Workspace, chapter: &Chapter) -> anyhow::Result<String> {
         format!("chapters/{}/src", chapter.name()),
         format!("solutions/{}", chapter.name()),
     ] {
-        for entry in std::fs::read_dir(ws.root.join(&source))? {
-            let entry = entry?;
-            if entry.file_type()?.is_file() {
-                std::fs::copy(entry.path(), dir.join(entry.file_name()))?;
-            }
-        }
+        copy_finished(&ws.root.join(&source), &dir)?;
     }
     Ok(relative)
+}
+
+/// Copies `from` into `to`, subfolders included, each Rust file as finished code
+/// ([`crate::carried::finished_code`]): markers, anchors and carried headers are not
+/// what a lesson adds.
+fn copy_finished(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_finished(&entry.path(), &target)?;
+        } else if entry.path().extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(entry.path())?;
+            std::fs::write(target, crate::carried::finished_code(&text))?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Test outcomes from `cargo test` output: `(name, passed)` for every `test x ... ok|FAILED` line.
