@@ -187,7 +187,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    plumbing::cli::init_logs(matches!(cli.command, Command::Serve { .. }));
+    plumbing::cli::init_logs(if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    });
 
     match cli.command {
         Command::Serve {

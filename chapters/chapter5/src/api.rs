@@ -109,6 +109,9 @@ pub struct Batch {
     pub envelopes: Vec<Envelope>,
 }
 
+/// How many of its log's last entries a node's status shows.
+pub const LOG_TAIL: u64 = 48;
+
 /// The answer to `GET /status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
@@ -136,6 +139,17 @@ pub struct Status {
     pub applied_index: u64,
     /// Elections this node started since it started.
     pub elections: u64,
+    /// Milliseconds until its election timer fires; `None` on a leader (it sends
+    /// heartbeats instead).
+    #[serde(default)]
+    pub election_due_ms: Option<u64>,
+    /// The terms of its log's last entries (at most [`LOG_TAIL`]), oldest first; the first
+    /// is the entry at `log_tail_from`. What the live cluster's page draws.
+    #[serde(default)]
+    pub log_tail: Vec<u64>,
+    /// The index of the first entry of `log_tail`.
+    #[serde(default)]
+    pub log_tail_from: u64,
     /// The election timeout range and heartbeat interval, in milliseconds.
     pub timing: crate::raft::Timing,
     /// Milliseconds since it started.

@@ -45,6 +45,7 @@ pub mod client;
 
 pub mod api;
 pub mod bench;
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod machine;

@@ -94,6 +94,28 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:7000")]
         node: String,
     },
+    /// The live cluster: nodes of this chapter (your code, unless built with `--features
+    /// solution`) in this process behind fault-injecting proxies, a small recorded
+    /// workload, and a web page that shows every node's role, term, timer and log live and
+    /// crashes, cuts and heals on a click. Runs until Ctrl-C.
+    Demo {
+        /// Nodes in the group (3 to 9).
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// Where to serve the page (loopback only; port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        addr: SocketAddr,
+        /// Timing preset: `slow` (1-2 s elections, easy to watch) or `fast` (150-300 ms).
+        #[arg(long, default_value = "slow")]
+        timing: String,
+        /// Seeds the network's faults and the workload's choices.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// On Ctrl-C, save the run (frames, events, history) to this file; the page's
+        /// "Open a recording" replays it.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
     /// Print every node's role and term whenever they change, until Ctrl-C.
     Watch {
         #[command(flatten)]
@@ -173,7 +195,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    plumbing::cli::init_logs(matches!(cli.command, Command::Serve { .. }));
+    plumbing::cli::init_logs(match cli.command {
+        Command::Serve { .. } => "info",
+        // The page is the demo's output: a node's 503 while it has no leader is expected.
+        Command::Demo { .. } => "warn,tower_http=off",
+        _ => "warn",
+    });
 
     match cli.command {
         Command::Serve {
@@ -188,11 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             key,
         } => {
             let cluster_key = key.key()?;
-            let mut timing = match timing.as_str() {
-                "fast" => Timing::FAST,
-                "slow" => Timing::SLOW,
-                other => anyhow::bail!("unknown timing preset {other:?}: use fast or slow"),
-            };
+            let mut timing = preset(&timing)?;
             if let Some((min, max)) = election_ms {
                 timing.election_min_ms = min;
                 timing.election_max_ms = max;
@@ -216,6 +239,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             chapter5::run(listener, config, plumbing::api::shutdown_signal()).await
         }
+        Command::Demo {
+            nodes,
+            addr,
+            timing,
+            seed,
+            record,
+        } => demo(nodes, addr, preset(&timing)?, seed, record).await,
         Command::Get { key, nodes } => {
             let client = Client::new(&nodes.nodes)?;
             let answer = client.get(&key).await?;
@@ -317,6 +347,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Polls every node's status and prints a line whenever who leads, or a term, changes.
+/// A timing preset by name.
+fn preset(name: &str) -> anyhow::Result<Timing> {
+    match name {
+        "fast" => Ok(Timing::FAST),
+        "slow" => Ok(Timing::SLOW),
+        other => anyhow::bail!("unknown timing preset {other:?}: use fast or slow"),
+    }
+}
+
+/// Serves the live cluster until Ctrl-C; then saves the run if asked.
+async fn demo(
+    nodes: usize,
+    addr: SocketAddr,
+    timing: Timing,
+    seed: u64,
+    record: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let options = harness::dashboard::Options {
+        nodes,
+        addr,
+        seed,
+        title: format!("chapter 5, {nodes} nodes electing their own leader"),
+        ..harness::dashboard::Options::default()
+    };
+    let dashboard = chapter5::demo::start(options, timing).await?;
+    // One line a script can read (the browser test does), then what to do.
+    println!("live cluster: {}", dashboard.url());
+    println!(
+        "open it in a browser; crash the leader and watch another take over. Ctrl-C stops \
+         the nodes{}.",
+        if record.is_some() {
+            " and saves the recording"
+        } else {
+            ""
+        }
+    );
+    plumbing::api::shutdown_signal().await;
+    if let Some(path) = record {
+        plumbing::cli::save_json(&path, &dashboard.recording())?;
+    }
+    Ok(())
+}
+
 async fn watch(nodes: Vec<String>) -> anyhow::Result<()> {
     let http = plumbing::http::client(Duration::from_millis(500))?;
     let urls: Vec<String> = nodes

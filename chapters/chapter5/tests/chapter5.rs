@@ -47,3 +47,6 @@ mod internal;
 
 #[path = "chapter5/storage.rs"]
 mod storage;
+
+#[path = "chapter5/dashboard.rs"]
+mod dashboard;

@@ -153,8 +153,15 @@ pub struct Call {
 impl Recorder {
     /// A recorder whose clock starts now.
     pub fn new() -> Self {
+        Self::starting_at(Instant::now())
+    }
+
+    /// A recorder whose clock started at `start`: recorders that share a start share a
+    /// clock, so their histories can be put side by side (the live cluster keeps one
+    /// recorder per window of keys).
+    pub fn starting_at(start: Instant) -> Self {
         Self {
-            start: Instant::now(),
+            start,
             operations: Arc::new(Mutex::new(Vec::new())),
         }
     }

@@ -6,6 +6,9 @@
 //! - [`cluster`] and [`network`]: `n` nodes on loopback behind one TCP proxy per
 //!   directed link, so a test can partition, cut, delay and drop traffic, isolate a
 //!   client, and kill and restart nodes, with no fault logic in the nodes.
+//! - [`dashboard`]: the live cluster: a chapter's nodes behind the proxies, a recorded
+//!   workload checked as it runs, and a web page that shows it all and crashes, cuts and
+//!   heals on a click.
 //! - [`loopback`]: a loopback address of its own for each cluster, so a crashed node's
 //!   port taken by another test's node is never reached by this cluster's clients.
 //! - [`cluster_key`]: the cluster's secret that internal routes require (`401`
@@ -38,6 +41,7 @@
 //! runs their server; it hands them a listener, an id and a shutdown signal.
 
 pub mod cluster;
+pub mod dashboard;
 pub mod disk;
 pub mod eventually;
 pub mod history;

@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -57,6 +58,11 @@ pub struct LinkState {
 #[derive(Debug)]
 pub struct Link {
     state: Mutex<LinkState>,
+    /// Connections let through in this direction: with clients that open one connection
+    /// per request (the chapters' nodes do), requests sent over the link.
+    connections: AtomicU64,
+    /// Bytes forwarded in this direction.
+    bytes: AtomicU64,
     rng: Mutex<fastrand::Rng>,
     changed: watch::Sender<u64>,
 }
@@ -66,6 +72,8 @@ impl Link {
     pub fn new(seed: u64) -> Self {
         Self {
             state: Mutex::new(LinkState::default()),
+            connections: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             changed: watch::Sender::new(0),
         }
@@ -84,6 +92,17 @@ impl Link {
     pub fn update(&self, f: impl FnOnce(&mut LinkState)) {
         f(&mut self.lock());
         self.changed.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// Connections let through in this direction so far (what the live cluster's page
+    /// shows per second on each link).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Bytes forwarded in this direction so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     fn should_drop(&self) -> bool {
@@ -130,6 +149,7 @@ pub fn spawn_proxy(
                 let Ok(outbound) = TcpStream::connect(target).await else {
                     return;
                 };
+                forward.connections.fetch_add(1, Ordering::Relaxed);
                 let _ = inbound.set_nodelay(true);
                 let _ = outbound.set_nodelay(true);
                 let mut changes = (forward.changed.subscribe(), backward.changed.subscribe());
@@ -190,5 +210,6 @@ async fn pump(
         if to.write_all(&buffer[..n]).await.is_err() {
             return;
         }
+        link.bytes.fetch_add(n as u64, Ordering::Relaxed);
     }
 }

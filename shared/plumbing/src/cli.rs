@@ -31,12 +31,12 @@ where
 }
 
 /// Sends the logs to stderr (coloured on a terminal), filtered by `RUST_LOG` when it is
-/// set: `info` for a serving node, `warn` for a one-shot command.
-pub fn init_logs(serving: bool) {
-    let default_level = if serving { "info" } else { "warn" };
+/// set and by `default` otherwise (`info` for a serving node, `warn` for a one-shot
+/// command).
+pub fn init_logs(default: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -8,11 +8,13 @@
 //! - `mutants.rs`: the known mutants each chapter's tests must catch (`MUTANTS.md`).
 //! - `progress.rs`: `progress`, the student's view of what passes.
 //! - `book.rs`: `book [--serve]` and the check that every `{{#include}}` resolves.
+//! - `browser.rs`: `browser [--update-book]`, the live cluster's page in headless Chromium.
 //! - `figures.rs`: `figures`, benchmark results (JSON) to the book's SVG figures.
 //! - `stress.rs`: `stress`, a chapter's tests run many times at once, failures kept.
 //! - `timings.rs`: `timings`, each chapter's warm suite time and its slowest tests.
 
 mod book;
+mod browser;
 mod carried;
 mod check;
 mod diagrams;
@@ -68,6 +70,13 @@ enum Task {
         /// Serve it on http://localhost:3000 and rebuild on change.
         #[arg(long)]
         serve: bool,
+    },
+    /// Drive the live cluster's page (`chapter5 demo`) in headless Chromium: crash the
+    /// leader, isolate the next, heal, and check what the page shows.
+    Browser {
+        /// Copy the screenshot into book/src/figures/live-cluster.png.
+        #[arg(long)]
+        update_book: bool,
     },
     /// Redraw the book's figures from the benchmark results in book/src/figures/*.json
     /// and the kept histories in book/src/figures/histories/.
@@ -133,6 +142,7 @@ fn main() -> anyhow::Result<()> {
         Task::Progress { chapter } => progress::run(&ws, chapter.as_deref()),
         Task::Diff { first, second } => workspace::diff(&ws, &first, second.as_deref()),
         Task::Book { serve } => book::build(&ws, serve),
+        Task::Browser { update_book } => browser::run(&ws, update_book),
         Task::Figures => figures::draw_all(&ws).and_then(|()| histories::draw_all(&ws)),
         Task::Histories => histories::record(&ws),
         Task::Mutants { chapter } => check::mutants(&ws, chapter.as_deref()),

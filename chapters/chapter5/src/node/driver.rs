@@ -2,6 +2,7 @@
 //! works in rounds (feed, persist, send, apply).
 
 use super::*;
+use crate::api::LOG_TAIL;
 use crate::protocol::{Entry, HardState};
 
 impl Driver {
@@ -231,6 +232,8 @@ pub(super) fn status_of(
     elections: u64,
     uptime: Duration,
 ) -> Status {
+    let now = uptime.as_millis() as u64;
+    let tail_from = raft.last_index().saturating_sub(LOG_TAIL - 1).max(1);
     Status {
         id: raft.id(),
         role: raft.role().to_string(),
@@ -244,8 +247,14 @@ pub(super) fn status_of(
         commit_index: raft.commit_index(),
         applied_index: machine.applied_index(),
         elections,
+        election_due_ms: (raft.role() != Role::Leader)
+            .then(|| raft.election_deadline().saturating_sub(now)),
+        log_tail: (tail_from..=raft.last_index())
+            .filter_map(|index| raft.term_at(index))
+            .collect(),
+        log_tail_from: tail_from,
         timing: raft.timing(),
-        uptime_ms: uptime.as_millis() as u64,
+        uptime_ms: now,
         fault: None,
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chapter5::{Client, ClientError, Retry};
+use chapter5::demo::run_op;
+use chapter5::{Client, Retry};
 use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::linearizability::{Verdict, check};
 
@@ -17,36 +18,6 @@ pub async fn recorded(recorder: &Recorder, client: &Client, id: usize, op: KvOp)
     let outcome = run_op(client, &op).await;
     call.finish(outcome.clone());
     outcome
-}
-
-/// Runs one recorded operation through the retrying client: an answer is its output;
-/// anything else (the client gave up) leaves the outcome unknown.
-async fn run_op(client: &Client, op: &KvOp) -> Outcome {
-    let output = match op {
-        KvOp::Get { key } => client
-            .get(key)
-            .await
-            .map(|e| KvOutput::Value(e.map(|e| (e.value, e.version)))),
-        KvOp::Put {
-            key,
-            value,
-            if_version,
-        } => {
-            let put = match if_version {
-                None => client.put(key, value).await,
-                Some(version) => client.put_if(key, value, *version).await,
-            };
-            match put {
-                Err(ClientError::VersionMismatch { current }) => Ok(KvOutput::Mismatch { current }),
-                other => other.map(|e| KvOutput::Written { version: e.version }),
-            }
-        }
-        KvOp::Delete { key } => match client.delete(key).await {
-            Err(ClientError::NotFound) => Ok(KvOutput::NotFound),
-            other => other.map(|version| KvOutput::Deleted { version }),
-        },
-    };
-    output.map_or(Outcome::Unknown, Outcome::Ok)
 }
 
 /// The version a key is at after an operation returned `output`, if it says.

@@ -1,0 +1,289 @@
+//! `cargo xtask browser [--update-book]`: the live cluster's page, driven in a real
+//! headless Chromium (Debian's `chromium` and `chromium-driver`) through WebDriver.
+//!
+//! It runs what a new user runs, `chapter5 demo` (the reference build), opens the page,
+//! and checks what a user relies on: five nodes and exactly one leader; crash the leader
+//! with its button and a different leader appears, with no acknowledged write lost; cut
+//! the new leader off and it steps down; heal, restart, and the running verdict is still
+//! linearizable over windows checked after the faults. Then it takes the screenshot the
+//! book shows (`--update-book` copies it into `book/src/figures/`).
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde::Deserialize;
+
+use crate::workspace::Workspace;
+
+/// How long any one step may take before the check fails.
+const PATIENCE: Duration = Duration::from_secs(40);
+
+/// The page as the checks read it (see `app.js`: each card's `data-role`, the numbers'
+/// `data-*` attributes).
+#[derive(Debug, Deserialize)]
+struct Seen {
+    roles: Vec<String>,
+    lost: String,
+    verdict: String,
+    windows: u64,
+    latency: String,
+}
+
+const READ_PAGE: &str = r#"
+const cards = [...document.querySelectorAll('.node-card')];
+const el = (id) => document.getElementById(id);
+return {
+  roles: cards.map((c) => c.dataset.role),
+  lost: el('lost').dataset.lost || '',
+  verdict: el('verdict').dataset.verdict || '',
+  windows: Number(el('checked').dataset.windows || 0),
+  latency: el('latency').dataset.ms || '',
+};"#;
+
+/// A child process killed when this goes out of scope.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
+    for tool in ["chromium", "chromedriver"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            bail!("no {tool} on this machine: apt install chromium chromium-driver");
+        }
+    }
+    crate::workspace::run(ws.cargo().args([
+        "build",
+        "-p",
+        "chapter5",
+        "--features",
+        "solution",
+        "--bin",
+        "chapter5",
+    ]))?;
+    let (demo, url) = start_demo(ws)?;
+    let driver_port = free_port()?;
+    let driver = Killed(
+        Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting chromedriver")?,
+    );
+    let shot = ws.root.join("target/xtask/browser/live-cluster.png");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(drive(driver_port, &url, &shot));
+    drop((demo, driver));
+    let measured = outcome?;
+    println!("{measured}");
+    if update_book {
+        let figure = ws.root.join("book/src/figures/live-cluster.png");
+        std::fs::copy(&shot, &figure)?;
+        println!("copied the screenshot to {}", figure.display());
+    }
+    Ok(())
+}
+
+/// Starts `chapter5 demo` on a free port and reads the page's URL from its first line.
+fn start_demo(ws: &Workspace) -> anyhow::Result<(Killed, String)> {
+    let binary = ws.root.join("target/debug/chapter5");
+    let mut child = Command::new(&binary)
+        .args([
+            "demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--timing",
+            "fast",
+            "--seed",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let stdout = child.stdout.take().context("the demo's output")?;
+    let demo = Killed(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("live cluster: ") {
+                let _ = tx.send(url.trim().to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(PATIENCE)
+        .context("the demo did not print `live cluster: <url>`")?;
+    Ok((demo, url))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Drives the page; returns what was measured.
+async fn drive(driver_port: u16, url: &str, shot: &PathBuf) -> anyhow::Result<String> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1100"]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let webdriver = format!("http://127.0.0.1:{driver_port}");
+    let started = Instant::now();
+    let client = loop {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(client) => break client,
+            // chromedriver may still be starting.
+            Err(_) if started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => bail!("could not start a browser session: {e}"),
+        }
+    };
+    let result = steps(&client, url, shot).await;
+    if result.is_err() {
+        // What the page looked like when it failed.
+        if let Ok(png) = client.screenshot().await {
+            let failed = shot.with_file_name("failed.png");
+            let _ = std::fs::create_dir_all(shot.parent().unwrap_or(shot));
+            let _ = std::fs::write(&failed, png);
+            eprintln!("the page at the failure: {}", failed.display());
+        }
+    }
+    let _ = client.close().await;
+    result
+}
+
+async fn seen(client: &Client) -> anyhow::Result<Seen> {
+    let value = client.execute(READ_PAGE, Vec::new()).await?;
+    Ok(serde_json::from_value(value)?)
+}
+
+/// Polls the page until `ok` picks something out of it; fails naming `what` and the
+/// page's last state.
+async fn until<T>(
+    client: &Client,
+    what: &str,
+    ok: impl Fn(&Seen) -> Option<T>,
+) -> anyhow::Result<T> {
+    let started = Instant::now();
+    loop {
+        let page = seen(client).await?;
+        if let Some(found) = ok(&page) {
+            return Ok(found);
+        }
+        if started.elapsed() > PATIENCE {
+            bail!("waited {PATIENCE:?} for {what}; the page shows {page:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn leaders(page: &Seen) -> Vec<usize> {
+    page.roles
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| *r == "leader")
+        .map(|(i, _)| i)
+        .collect()
+}
+
+async fn click(client: &Client, id: &str) -> anyhow::Result<()> {
+    client
+        .find(Locator::Id(id))
+        .await
+        .with_context(|| format!("no #{id} on the page"))?
+        .click()
+        .await
+        .with_context(|| format!("clicking #{id}"))?;
+    Ok(())
+}
+
+async fn steps(client: &Client, url: &str, shot: &PathBuf) -> anyhow::Result<String> {
+    client.goto(url).await?;
+    let first = until(client, "five nodes and exactly one leader", |p| {
+        let l = leaders(p);
+        (p.roles.len() == 5 && l.len() == 1).then(|| l[0])
+    })
+    .await?;
+    println!("the page shows five nodes; node {first} leads");
+
+    click(client, &format!("crash-{first}")).await?;
+    let clicked = Instant::now();
+    until(client, "the crashed leader drawn as crashed", |p| {
+        (p.roles[first] == "crashed").then_some(())
+    })
+    .await?;
+    let drawn = clicked.elapsed();
+    let second = until(client, "a different leader, nothing lost", |p| {
+        let l = leaders(p);
+        (l.len() == 1 && l[0] != first && p.lost == "0").then(|| l[0])
+    })
+    .await?;
+    println!("crashed node {first}; node {second} took over; lost writes: 0");
+
+    click(client, "isolate-leader").await?;
+    until(client, "the isolated leader stepping down", |p| {
+        (p.roles[second] != "leader").then_some(())
+    })
+    .await?;
+    println!("cut node {second} off: it stepped down");
+
+    click(client, "heal-all").await?;
+    click(client, &format!("restart-{first}")).await?;
+    let healed = seen(client).await?.windows;
+    let page = until(
+        client,
+        "windows checked after healing, linearizable, nothing lost",
+        |p| {
+            let l = leaders(p);
+            (p.windows >= healed + 2 && l.len() == 1 && !p.roles.contains(&"crashed".to_string()))
+                .then_some(())
+                .map(|()| p.verdict.clone())
+        },
+    )
+    .await?;
+    let last = seen(client).await?;
+    if page != "linearizable" || last.lost != "0" {
+        bail!(
+            "after healing the verdict is {page:?} with {} lost writes",
+            last.lost
+        );
+    }
+    println!(
+        "healed: the verdict is linearizable over {} windows, 0 lost",
+        last.windows
+    );
+
+    let png = client.screenshot().await?;
+    std::fs::create_dir_all(shot.parent().unwrap_or(shot))?;
+    std::fs::write(shot, png)?;
+    Ok(format!(
+        "the page passed; crash → drawn as crashed in {} ms (click, crash, next frame, \
+         paint); last frame → pixels {} ms; screenshot {}",
+        drawn.as_millis(),
+        last.latency,
+        shot.display()
+    ))
+}
