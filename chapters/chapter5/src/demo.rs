@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::dashboard::{Dashboard, Exec, Options};
+use harness::dashboard::Exec;
+pub use harness::dashboard::{Dashboard, Options};
 use harness::history::{KvOp, KvOutput, Outcome};
 
 use crate::client::{Client, ClientError, Retry};

@@ -364,12 +364,12 @@ async fn demo(
     seed: u64,
     record: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let options = harness::dashboard::Options {
+    let options = chapter5::demo::Options {
         nodes,
         addr,
         seed,
         title: format!("chapter 5, {nodes} nodes electing their own leader"),
-        ..harness::dashboard::Options::default()
+        ..chapter5::demo::Options::default()
     };
     let dashboard = chapter5::demo::start(options, timing).await?;
     // One line a script can read (the browser test does), then what to do.

@@ -200,6 +200,31 @@ async fn until<T>(
     }
 }
 
+/// Saves the run as the "Save a recording" link would, opens it as "Open a recording"
+/// would (the page's own `openRecording`), and moves the slider to the first frame: the
+/// page must switch to replay and draw that frame, with no leader yet.
+async fn replay(client: &Client) -> anyhow::Result<u64> {
+    let script = r#"
+const done = arguments[arguments.length - 1];
+fetch('/api/recording').then((r) => r.text()).then(async (text) => {
+  await openRecording(new File([text], 'recording.json', { type: 'application/json' }));
+  const slider = document.getElementById('slider');
+  slider.value = 0;
+  slider.dispatchEvent(new Event('input'));
+  done({
+    mode: document.getElementById('mode').dataset.mode,
+    frames: Number(slider.max) + 1,
+    leaders: document.querySelectorAll('.node-card[data-role="leader"]').length,
+  });
+}).catch((e) => done({ error: String(e) }));"#;
+    let answer = client.execute_async(script, Vec::new()).await?;
+    let frames = answer["frames"].as_u64().unwrap_or(0);
+    if answer["mode"] != "replay" || frames < 10 || answer["leaders"] != 0 {
+        bail!("the recording did not replay as expected: {answer}");
+    }
+    Ok(frames)
+}
+
 fn leaders(page: &Seen) -> Vec<usize> {
     page.roles
         .iter()
@@ -228,6 +253,10 @@ async fn steps(client: &Client, url: &str, shot: &PathBuf) -> anyhow::Result<Str
     })
     .await?;
     println!("the page shows five nodes; node {first} leads");
+    until(client, "a first window checked before any fault", |p| {
+        (p.windows >= 1 && p.verdict == "linearizable").then_some(())
+    })
+    .await?;
 
     click(client, &format!("crash-{first}")).await?;
     let clicked = Instant::now();
@@ -242,6 +271,10 @@ async fn steps(client: &Client, url: &str, shot: &PathBuf) -> anyhow::Result<Str
     })
     .await?;
     println!("crashed node {first}; node {second} took over; lost writes: 0");
+    // The book's picture: a crashed node, a new leader, a new term.
+    let png = client.screenshot().await?;
+    std::fs::create_dir_all(shot.parent().unwrap_or(shot))?;
+    std::fs::write(shot, png)?;
 
     click(client, "isolate-leader").await?;
     until(client, "the isolated leader stepping down", |p| {
@@ -276,9 +309,8 @@ async fn steps(client: &Client, url: &str, shot: &PathBuf) -> anyhow::Result<Str
         last.windows
     );
 
-    let png = client.screenshot().await?;
-    std::fs::create_dir_all(shot.parent().unwrap_or(shot))?;
-    std::fs::write(shot, png)?;
+    let frames = replay(client).await?;
+    println!("replayed the run so far in the page: {frames} frames, slider at the start");
     Ok(format!(
         "the page passed; crash → drawn as crashed in {} ms (click, crash, next frame, \
          paint); last frame → pixels {} ms; screenshot {}",

@@ -60,6 +60,9 @@ pub struct WorkloadView {
     pub verdict: String,
     /// The first violation, if any (its timeline is at `/timeline`).
     pub violation: Option<ViolationView>,
+    /// Why the clients stopped, if they did (a client that panicked: an unfinished
+    /// exercise, say).
+    pub fault: Option<String>,
 }
 
 /// One second of the workload.
@@ -125,6 +128,7 @@ pub struct Workload {
     seconds: Mutex<VecDeque<Second>>,
     totals: Mutex<Totals>,
     history: Mutex<VecDeque<Operation>>,
+    fault: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Workload {
@@ -154,6 +158,7 @@ impl Workload {
             seconds: Mutex::new(VecDeque::new()),
             totals: Mutex::new(Totals::default()),
             history: Mutex::new(VecDeque::new()),
+            fault: Mutex::new(None),
         }
     }
 
@@ -182,6 +187,27 @@ impl Workload {
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
         self.resume.notify_waiters();
+    }
+
+    /// Runs one call on its own task, so that a client that panics (an unfinished
+    /// exercise) stops the workload with its message instead of killing a task silently.
+    async fn call(&self, c: usize, op: KvOp) -> Result<Outcome, String> {
+        match tokio::spawn((self.exec)(c, op)).await {
+            Ok(outcome) => Ok(outcome),
+            Err(join) => {
+                let message = if join.is_panic() {
+                    let message = plumbing::unfinished::payload_message(join.into_panic().as_ref());
+                    message
+                        .trim_start_matches("not yet implemented: ")
+                        .to_string()
+                } else {
+                    join.to_string()
+                };
+                lock(&self.fault).get_or_insert_with(|| format!("the clients stopped: {message}"));
+                self.stop();
+                Err(message)
+            }
+        }
     }
 
     fn window_now(&self) -> u64 {
@@ -222,7 +248,9 @@ impl Workload {
             };
             let call = recorder.invoke(c, op.clone());
             let began = Instant::now();
-            let outcome = (self.exec)(c, op).await;
+            let Ok(outcome) = self.call(c, op).await else {
+                return; // the workload stopped; `fault` says why
+            };
             call.finish(outcome.clone());
             self.count(began.elapsed(), &outcome);
             if let Some(w) = lock(&self.windows).get_mut(&window) {
@@ -299,7 +327,9 @@ impl Workload {
         for key in keys {
             let op = KvOp::Get { key: key.clone() };
             let call = recorder.invoke(self.clients, op.clone());
-            let outcome = (self.exec)(self.clients, op).await;
+            let Ok(outcome) = self.call(self.clients, op).await else {
+                return false;
+            };
             call.finish(outcome.clone());
             match outcome {
                 Outcome::Ok(KvOutput::Value(found)) => {
@@ -407,6 +437,7 @@ impl Workload {
             undecided_windows: totals.undecided,
             verdict: verdict.into(),
             violation: totals.violation.clone(),
+            fault: lock(&self.fault).clone(),
         }
     }
 

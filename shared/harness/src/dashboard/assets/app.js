@@ -136,6 +136,8 @@ function drawWorkload(w) {
   if (w.violation) {
     $("verdict").innerHTML = `not linearizable: <a href="/timeline" target="_blank">key ${esc(w.violation.key)}</a>`;
   }
+  $("workload-fault").hidden = !w.fault;
+  $("workload-fault").textContent = w.fault || "";
   $("acked").textContent = w.acknowledged_writes;
   $("lost").textContent = w.lost_writes;
   $("lost").dataset.lost = w.lost_writes;
