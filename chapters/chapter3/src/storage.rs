@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use plumbing::disk::{AppendFile, Disk, write_atomically};
+use plumbing::frame;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -36,10 +37,8 @@ pub const LOG_FILE: &str = "log";
 pub const SNAPSHOT_FILE: &str = "snapshot.json";
 /// The term file's name.
 pub const META_FILE: &str = "meta.json";
-/// The largest frame payload a reader accepts.
-const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// The most key and value bytes the committer puts in one frame, so that a frame stays
-/// under [`MAX_PAYLOAD_BYTES`] even with every byte escaped into JSON.
+/// under [`frame::MAX_PAYLOAD_BYTES`] even with every byte escaped into JSON.
 const MAX_FRAME_ENTRY_BYTES: usize = 8 * 1024 * 1024;
 
 /// What survives a restart besides the log: the highest term seen.
@@ -49,21 +48,9 @@ pub struct Meta {
     pub term: u64,
 }
 
-/// The frame of a batch of entries: length, CRC32 of the payload, JSON payload. An
-/// encoding failure is an error: nothing is written then, never an empty frame.
+/// The frame of a batch of entries (see [`plumbing::frame`]).
 pub fn encode(entries: &[LogEntry]) -> io::Result<Vec<u8>> {
-    let payload = serde_json::to_vec(entries).map_err(io::Error::other)?;
-    if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(io::Error::other(format!(
-            "a frame of {} bytes is larger than a reader accepts",
-            payload.len()
-        )));
-    }
-    let mut frame = Vec::with_capacity(8 + payload.len());
-    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    frame.extend_from_slice(&payload);
-    Ok(frame)
+    frame::encode(entries)
 }
 
 /// Appends `entries` as frames of at most [`MAX_FRAME_ENTRY_BYTES`] of keys and values,
@@ -90,21 +77,9 @@ fn append_synced(log: &mut dyn AppendFile, mut entries: &[LogEntry]) -> io::Resu
 }
 
 /// The entries of the frame at the start of `bytes` and the frame's length, or why
-/// there is none.
+/// there is none (see [`plumbing::frame`]).
 pub fn decode(bytes: &[u8]) -> Result<(Vec<LogEntry>, usize), String> {
-    let header = bytes.get(..8).ok_or("incomplete header")?;
-    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let expected = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if length > MAX_PAYLOAD_BYTES {
-        return Err(format!("impossible length {length}"));
-    }
-    let payload = bytes.get(8..8 + length).ok_or("incomplete payload")?;
-    if crc32fast::hash(payload) != expected {
-        return Err("checksum mismatch".into());
-    }
-    let entries =
-        serde_json::from_slice(payload).map_err(|e| format!("not a batch of entries: {e}"))?;
-    Ok((entries, 8 + length))
+    frame::decode(bytes)
 }
 
 /// Applies the supersede rule: `entry` replaces every entry from its index on.
@@ -180,31 +155,21 @@ pub fn recover(disk: &dyn Disk, dir: &Path) -> Result<Recovered, RecoveryError> 
     let log_path = dir.join(LOG_FILE);
     if files.contains(&log_path) {
         let bytes = disk.read(&log_path)?;
-        let mut offset = 0;
-        while offset < bytes.len() {
-            match decode(&bytes[offset..]) {
-                Ok((batch, length)) => {
-                    offset += length;
-                    for entry in batch {
-                        if entry.index > snapshot.last_index {
-                            push_superseding(&mut entries, entry);
-                        }
-                    }
-                }
-                Err(reason) => {
-                    if (offset + 1..bytes.len()).any(|at| decode(&bytes[at..]).is_ok()) {
-                        return Err(RecoveryError::CorruptLog {
-                            path: log_path,
-                            offset,
-                            reason,
-                        });
-                    }
-                    tracing::warn!(path = %log_path.display(), offset, "the log ends in a torn write; truncating it");
-                    disk.truncate(&log_path, offset as u64)?;
-                    disk.sync_file(&log_path)?;
-                    break;
-                }
+        let scanned =
+            frame::scan::<LogEntry>(&bytes).map_err(|damaged| RecoveryError::CorruptLog {
+                path: log_path.clone(),
+                offset: damaged.offset,
+                reason: damaged.reason,
+            })?;
+        for entry in scanned.batches.into_iter().flatten() {
+            if entry.index > snapshot.last_index {
+                push_superseding(&mut entries, entry);
             }
+        }
+        if let Some((offset, _)) = scanned.torn {
+            tracing::warn!(path = %log_path.display(), offset, "the log ends in a torn write; truncating it");
+            disk.truncate(&log_path, offset as u64)?;
+            disk.sync_file(&log_path)?;
         }
     }
     let log = disk.open_append(&log_path)?;

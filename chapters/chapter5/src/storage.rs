@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use plumbing::disk::{AppendFile, Disk, write_atomically};
+use plumbing::frame;
 
 use crate::raft::{Entry, HardState};
 
@@ -28,45 +29,19 @@ use crate::raft::{Entry, HardState};
 pub const LOG_FILE: &str = "log";
 /// The term-and-vote file's name.
 pub const HARD_STATE_FILE: &str = "hard_state.json";
-/// The largest frame payload a reader accepts.
-const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// The most key and value bytes [`Storage::persist`] puts in one frame, so that a frame
-/// stays under [`MAX_PAYLOAD_BYTES`] even with every byte escaped into JSON.
+/// stays under [`frame::MAX_PAYLOAD_BYTES`] even with every byte escaped into JSON.
 pub const MAX_FRAME_ENTRY_BYTES: usize = 8 * 1024 * 1024;
 
-/// The frame of a batch of entries: length, CRC32 of the payload, JSON payload. An
-/// encoding failure is an error: nothing is written then, never an empty frame.
+/// The frame of a batch of entries (see [`plumbing::frame`]).
 pub fn encode(entries: &[Entry]) -> io::Result<Vec<u8>> {
-    let payload = serde_json::to_vec(entries).map_err(io::Error::other)?;
-    if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(io::Error::other(format!(
-            "a frame of {} bytes is larger than a reader accepts",
-            payload.len()
-        )));
-    }
-    let mut frame = Vec::with_capacity(8 + payload.len());
-    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    frame.extend_from_slice(&payload);
-    Ok(frame)
+    frame::encode(entries)
 }
 
 /// The entries of the frame at the start of `bytes` and the frame's length, or why
-/// there is none.
+/// there is none (see [`plumbing::frame`]).
 pub fn decode(bytes: &[u8]) -> Result<(Vec<Entry>, usize), String> {
-    let header = bytes.get(..8).ok_or("incomplete header")?;
-    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let expected = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if length > MAX_PAYLOAD_BYTES {
-        return Err(format!("impossible length {length}"));
-    }
-    let payload = bytes.get(8..8 + length).ok_or("incomplete payload")?;
-    if crc32fast::hash(payload) != expected {
-        return Err("checksum mismatch".into());
-    }
-    let entries =
-        serde_json::from_slice(payload).map_err(|e| format!("not a batch of entries: {e}"))?;
-    Ok((entries, 8 + length))
+    frame::decode(bytes)
 }
 
 /// Why a node could not recover its data.
@@ -147,38 +122,28 @@ impl Storage {
         let mut log: Vec<Entry> = Vec::new();
         if files.contains(&log_path) {
             let bytes = disk.read(&log_path)?;
-            let mut offset = 0;
-            while offset < bytes.len() {
-                match decode(&bytes[offset..]) {
-                    Ok((entries, length)) => {
-                        offset += length;
-                        for entry in entries {
-                            let previous = log.len() as u64;
-                            if entry.index == 0 || entry.index > previous + 1 {
-                                return Err(RecoveryError::Gap {
-                                    path: log_path,
-                                    index: entry.index,
-                                    previous,
-                                });
-                            }
-                            log.truncate(entry.index as usize - 1);
-                            log.push(entry);
-                        }
-                    }
-                    Err(reason) => {
-                        if (offset + 1..bytes.len()).any(|at| decode(&bytes[at..]).is_ok()) {
-                            return Err(RecoveryError::CorruptLog {
-                                path: log_path,
-                                offset,
-                                reason,
-                            });
-                        }
-                        tracing::warn!(path = %log_path.display(), offset, "the log ends in a torn write; truncating it");
-                        disk.truncate(&log_path, offset as u64)?;
-                        disk.sync_file(&log_path)?;
-                        break;
-                    }
+            let scanned =
+                frame::scan::<Entry>(&bytes).map_err(|damaged| RecoveryError::CorruptLog {
+                    path: log_path.clone(),
+                    offset: damaged.offset,
+                    reason: damaged.reason,
+                })?;
+            for entry in scanned.batches.into_iter().flatten() {
+                let previous = log.len() as u64;
+                if entry.index == 0 || entry.index > previous + 1 {
+                    return Err(RecoveryError::Gap {
+                        path: log_path,
+                        index: entry.index,
+                        previous,
+                    });
                 }
+                log.truncate(entry.index as usize - 1);
+                log.push(entry);
+            }
+            if let Some((offset, _)) = scanned.torn {
+                tracing::warn!(path = %log_path.display(), offset, "the log ends in a torn write; truncating it");
+                disk.truncate(&log_path, offset as u64)?;
+                disk.sync_file(&log_path)?;
             }
         }
         let file = disk.open_append(&log_path)?;

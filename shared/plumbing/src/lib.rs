@@ -3,9 +3,12 @@
 //!
 //! - [`api`]: the client API's plumbing: reading a key and a JSON body, the fallbacks,
 //!   the answer of a panicking handler, the shutdown signal.
-//! - [`cli`]: the key-value command every chapter's tool runs and prints.
+//! - [`cli`]: what every chapter's binary shares: `main`, the logs, the cluster key's
+//!   flag, saving results, and the key-value command the tools run and print.
 //! - [`disk`]: the file abstraction storage code uses, and the real file system; whole
 //!   files are replaced with [`disk::write_atomically`].
+//! - [`frame`]: the log's frame (chapter 2's lesson, finished) and the scan that reads a
+//!   whole log, truncating a torn tail and refusing damage before it.
 //! - [`json_body`]: a request body read strictly as a JSON object of a route's type.
 //! - [`limits`]: at most N requests of a route at once, `503` past that.
 //! - [`cluster_key`]: the cluster's secret on internal routes: the `401` middleware, the
@@ -20,6 +23,7 @@ pub mod api;
 pub mod cli;
 pub mod cluster_key;
 pub mod disk;
+pub mod frame;
 pub mod http;
 pub mod json_body;
 pub mod limits;
