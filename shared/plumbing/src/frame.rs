@@ -155,7 +155,7 @@ mod tests {
         bytes.extend_from_slice(&[0; 12]);
         assert!(
             decode::<u32>(&bytes)
-                .unwrap_err()
+                .expect_err("a length past the limit")
                 .contains("impossible length")
         );
     }
