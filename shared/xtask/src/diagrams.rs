@@ -4,9 +4,8 @@
 //! the vendored mermaid's own parser in headless Chromium and fails naming the page and
 //! line of each one it refuses.
 
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
@@ -49,7 +48,8 @@ pub fn check(ws: &Workspace) -> anyhow::Result<()> {
             "--dump-dom",
         ])
         .arg(format!("file://{}", page.display()));
-    let out = output_within(command, LIMIT).with_context(|| format!("running {browser}"))?;
+    let out = crate::workspace::output_within(&mut command, LIMIT)
+        .with_context(|| format!("running {browser}"))?;
     let dom = String::from_utf8_lossy(&out.stdout);
     let report = between(&dom, "<pre id=\"out\">", "</pre>")
         .map(|r| {
@@ -135,42 +135,6 @@ mermaid.initialize({{ startOnLoad: false }});
 /// that hangs must fail the check, not the CI run.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Runs `command` to completion, or kills it after `limit`.
-fn output_within(mut command: Command, limit: Duration) -> anyhow::Result<Output> {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    // Read the output on threads of their own, so a full pipe cannot stall the browser.
-    let stdout = child.stdout.take().context("the browser's stdout")?;
-    let stderr = child.stderr.take().context("the browser's stderr")?;
-    let read = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let (out, err) = (read(Box::new(stdout)), read(Box::new(stderr)));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("the browser did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ok(Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
-
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = text.find(start)? + start.len();
     let to = text[from..].find(end)? + from;
@@ -192,21 +156,24 @@ fn browser() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
+    use crate::workspace::output_within;
 
     #[test]
     fn a_command_that_hangs_is_killed_at_the_limit_and_one_that_ends_is_read_whole() {
         let mut hang = Command::new("sleep");
         hang.arg("30");
         let started = Instant::now();
-        assert!(output_within(hang, Duration::from_millis(200)).is_err());
+        assert!(output_within(&mut hang, Duration::from_millis(200)).is_err());
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "killed, not waited for"
         );
         let mut echo = Command::new("echo");
         echo.arg("<pre id=\"out\">ok a</pre>");
-        let out = output_within(echo, Duration::from_secs(10)).expect("echo ends");
+        let out = output_within(&mut echo, Duration::from_secs(10)).expect("echo ends");
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(between(&text, "<pre id=\"out\">", "</pre>"), Some("ok a"));
     }

@@ -191,7 +191,8 @@ pub fn output_within(command: &mut Command, limit: std::time::Duration) -> anyho
         if started.elapsed() > limit {
             // The whole process group: cargo and the test binary it started.
             let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", child.id())])
+                // `--`: without it procps' kill reads `-<pid>` as something other than a group.
+                .args(["-KILL", "--", &format!("-{}", child.id())])
                 .status();
             let _ = child.wait();
             bail!(
