@@ -9,7 +9,7 @@
 //! book shows (`--update-book` copies it into `book/src/figures/`).
 
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -55,10 +55,11 @@ impl Drop for Killed {
 }
 
 pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
-    for tool in ["chromium", "chromedriver"] {
-        if Command::new(tool).arg("--version").output().is_err() {
-            bail!("no {tool} on this machine: apt install chromium chromium-driver");
-        }
+    let Some(chromium) = on_path("chromium") else {
+        bail!("no chromium on this machine: apt install chromium chromium-driver");
+    };
+    if on_path("chromedriver").is_none() {
+        bail!("no chromedriver on this machine: apt install chromium-driver");
     }
     crate::workspace::run(ws.cargo().args([
         "build",
@@ -83,7 +84,7 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(drive(driver_port, &url, &shot));
+    let outcome = runtime.block_on(drive(&chromium, driver_port, &url, &shot));
     drop((demo, driver));
     let measured = outcome?;
     println!("{measured}");
@@ -128,6 +129,13 @@ fn start_demo(ws: &Workspace) -> anyhow::Result<(Killed, String)> {
     Ok((demo, url))
 }
 
+/// Where `name` is on `PATH`, if it is.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -135,12 +143,17 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Drives the page; returns what was measured.
-async fn drive(driver_port: u16, url: &str, shot: &PathBuf) -> anyhow::Result<String> {
+async fn drive(
+    chromium: &Path,
+    driver_port: u16,
+    url: &str,
+    shot: &PathBuf,
+) -> anyhow::Result<String> {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
-            "binary": "/usr/bin/chromium",
+            "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1100"]
         }),
     );
