@@ -26,6 +26,10 @@ use crate::exercises;
 use crate::variants::{self, Switchable, Variant};
 use crate::workspace::{self, Workspace, test_exercise, test_outcomes};
 
+mod copy;
+pub(crate) use copy::make_plain_copy;
+use copy::{cargo_in, make_copy};
+
 /// What may stand at the top of the repository.
 const TOP_LEVEL: &[&str] = &[
     "Cargo.toml",
@@ -138,55 +142,6 @@ fn reference_tests(ws: &Workspace) -> anyhow::Result<()> {
         ]))?;
     }
     Ok(())
-}
-
-/// Copies what a build needs (not target/, not .git) into `copy`, with fresh exercises.
-fn make_copy(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
-    make_plain_copy(ws, copy)?;
-    exercises::write_to(copy, &exercises::generate(ws, |_| true)?)
-}
-
-/// Copies what a build needs (not target/, not .git, not exercises/) into `copy`.
-pub(crate) fn make_plain_copy(ws: &Workspace, copy: &Path) -> anyhow::Result<()> {
-    if copy.exists() {
-        std::fs::remove_dir_all(copy)?;
-    }
-    for entry in [
-        "Cargo.toml",
-        "Cargo.lock",
-        ".cargo",
-        "chapters",
-        "shared",
-        "solutions",
-    ] {
-        copy_tree(&ws.root.join(entry), &copy.join(entry))?;
-    }
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
-    if from.is_dir() {
-        std::fs::create_dir_all(to)?;
-        for entry in std::fs::read_dir(from)? {
-            let entry = entry?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
-        }
-    } else if from.exists() {
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::copy(from, to)
-            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
-    }
-    Ok(())
-}
-
-/// A cargo command run in the copy, building into the copy's own target directory.
-fn cargo_in(ws: &Workspace, copy: &Path) -> std::process::Command {
-    let mut command = ws.cargo();
-    let target = ws.root.join("target/xtask/skeleton-target");
-    command.current_dir(copy).env("CARGO_TARGET_DIR", target);
-    command
 }
 
 /// The skeleton (every exercise stubbed, as a student gets it) compiles without a
