@@ -31,7 +31,7 @@
 //! The node's side of the contract is its `/status` JSON: `role`, `term`, `voted_for`,
 //! `leader_id`, `commit_index`, `applied_index`, `last_index`, and, where the chapter has
 //! them, `election_due_ms`, `log_tail`, `log_tail_from` and `timing.election_max_ms`
-//! ([`observe::Probed`]). The workload runs through an [`Exec`], the chapter's client.
+//! ([`Probed`]). The workload runs through an [`Exec`], the chapter's client.
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -21,7 +21,7 @@ pub const MAX_OPERATIONS: usize = 20_000;
 /// A saved run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recording {
-    /// [`FORMAT`].
+    /// The format, 1.
     pub format: u32,
     /// What the page calls the system.
     pub title: String,
@@ -29,12 +29,12 @@ pub struct Recording {
     pub frames: Vec<Frame>,
     /// Every event, oldest first.
     pub events: Vec<Event>,
-    /// The workload's calls (the latest [`MAX_OPERATIONS`]), on the recorder's clock.
+    /// The workload's calls (the latest 20,000), on the recorder's clock.
     pub history: Vec<Operation>,
 }
 
 impl Recording {
-    /// Keeps `frame` if it is at least [`EVERY_MS`] after the last one kept.
+    /// Keeps `frame` if it is at least 250 ms after the last one kept.
     pub fn add_frame(&mut self, frame: &Frame) {
         if self
             .frames

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::SimState;
 
-/// How a [`SimDisk::crash`] treats the unsynced tail of an append-only file.
+/// How a [`SimDisk::crash`](super::SimDisk::crash) treats the unsynced tail of an append-only file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrashMode {
     /// Decided per file by the seed: lose it, or tear it.
