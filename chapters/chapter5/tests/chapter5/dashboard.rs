@@ -39,6 +39,17 @@ async fn until<T>(
 ) -> T {
     harness::eventually(PATIENCE, what, || async {
         let frame = state(http, url).await?;
+        // A node whose core stopped (an unfinished exercise) will not get there: say so
+        // now, in its words, instead of waiting out the deadline.
+        let stopped = frame.nodes.iter().find_map(|n| {
+            n.status
+                .fault
+                .as_ref()
+                .map(|fault| format!("node {} stopped: {fault}", n.id))
+        });
+        if let Some(why) = stopped.or_else(|| frame.workload.fault.clone()) {
+            panic!("waiting for {what}: {why}");
+        }
         ok(&frame).ok_or_else(|| {
             let roles: Vec<String> = frame
                 .nodes
