@@ -4,12 +4,14 @@
 //! role, term, election timer and log, and crashes, cuts and heals on a click. See
 //! [`harness::dashboard`] for the page and its state API.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use harness::dashboard::Exec;
 pub use harness::dashboard::{Dashboard, Options};
 use harness::history::{KvOp, KvOutput, Outcome};
+use harness::node::NodeContext;
 
 use crate::client::{Client, ClientError, Retry};
 use crate::node::{Config, Peer};
@@ -21,29 +23,38 @@ pub async fn start(options: Options, timing: Timing) -> anyhow::Result<Dashboard
     let seed = options.seed;
     Dashboard::start(
         options,
-        move |ctx| {
-            let config = Config {
-                id: ctx.id,
-                peers: ctx
-                    .peers
-                    .iter()
-                    .map(|p| Peer {
-                        id: p.id,
-                        url: p.url.clone(),
-                    })
-                    .collect(),
-                advertise_url: format!("http://{}", ctx.addr),
-                data_dir: ctx.data_dir.clone(),
-                timing,
-                seed: Some(seed),
-                cluster_key: ctx.cluster_key.clone(),
-                ..Config::default()
-            };
-            crate::run(ctx.listener, config, ctx.shutdown)
-        },
+        move |ctx| node_in_cluster(ctx, timing, seed),
         |urls, n| clients(urls, n, timing),
     )
     .await
+}
+
+/// Runs one node of a harness [`Cluster`](harness::cluster::Cluster): its peers are the
+/// cluster's proxies, its data directory and key the cluster's. The live cluster and the
+/// chapter's loopback tests start their nodes this way.
+pub fn node_in_cluster(
+    ctx: NodeContext,
+    timing: Timing,
+    seed: u64,
+) -> impl Future<Output = anyhow::Result<()>> {
+    let config = Config {
+        id: ctx.id,
+        peers: ctx
+            .peers
+            .iter()
+            .map(|p| Peer {
+                id: p.id,
+                url: p.url.clone(),
+            })
+            .collect(),
+        advertise_url: format!("http://{}", ctx.addr),
+        data_dir: ctx.data_dir.clone(),
+        timing,
+        seed: Some(seed),
+        cluster_key: ctx.cluster_key.clone(),
+        ..Config::default()
+    };
+    crate::run(ctx.listener, config, ctx.shutdown)
 }
 
 /// `n` clients of the group at `urls`, each giving up on a call after a few election

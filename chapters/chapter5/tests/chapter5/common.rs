@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chapter5::api::{Command, Status};
 use chapter5::raft::{Entry, HardState, Message, Raft, Ready, Role, Timing};
-use chapter5::{Config, Peer};
 use harness::cluster::{Cluster, http_client};
 
 /// How long anything a test waits for may take before the test fails (a generous bound
@@ -216,23 +215,7 @@ impl Net {
 /// A group of `n` nodes on loopback behind fault-injecting proxies.
 pub fn group(n: usize, seed: u64) -> Cluster {
     Cluster::start(n, seed, move |ctx| {
-        let config = Config {
-            id: ctx.id,
-            peers: ctx
-                .peers
-                .iter()
-                .map(|p| Peer {
-                    id: p.id,
-                    url: p.url.clone(),
-                })
-                .collect(),
-            advertise_url: format!("http://{}", ctx.addr),
-            data_dir: ctx.data_dir.clone(),
-            seed: Some(seed),
-            cluster_key: ctx.cluster_key.clone(),
-            ..Config::default()
-        };
-        chapter5::run(ctx.listener, config, ctx.shutdown)
+        chapter5::demo::node_in_cluster(ctx, Timing::default(), seed)
     })
     .expect("starting a loopback cluster should always work")
 }

@@ -291,6 +291,9 @@ impl Workload {
     async fn checker(self: Arc<Self>, shared: Arc<Shared>) {
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
+            if self.stopped.load(Ordering::SeqCst) {
+                return; // a client failed: its exec would fail the final reads too
+            }
             let ready: Vec<(u64, Recorder)> = {
                 let mut windows = lock(&self.windows);
                 let now = self.window_now();
