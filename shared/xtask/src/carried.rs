@@ -82,6 +82,21 @@ pub const CARRIED: &[Carried] = &[
         from: "solutions/chapter1/validate.rs",
         what: "chapter 1's key rules, exercise 1.3",
     },
+    Carried {
+        path: "chapters/chapter6/src/extract.rs",
+        from: "chapters/chapter1/src/extract.rs",
+        what: "chapter 1's request extractors",
+    },
+    Carried {
+        path: "chapters/chapter6/src/validate.rs",
+        from: "solutions/chapter1/validate.rs",
+        what: "chapter 1's key rules, exercise 1.3",
+    },
+    Carried {
+        path: "chapters/chapter6/src/client.rs",
+        from: "solutions/chapter5/client.rs",
+        what: "chapter 5's client, exercise 5.7",
+    },
 ];
 
 /// Every carried copy, as it must be.

@@ -1,0 +1,62 @@
+//! Chapter 6: snapshots, a self-healing group whose log forgets.
+//!
+//! Chapter 5's group, whose log no longer grows for ever. When enough entries have been
+//! applied since the last snapshot, a node snapshots its state machine (the map and the
+//! table of answered requests), makes the snapshot durable, and drops the entries it
+//! covers, from memory and from disk. A restart loads the snapshot and replays only the
+//! log after it. A follower that needs entries its leader has dropped is sent the
+//! snapshot instead, in pieces, and installs it.
+//!
+//! # Layout
+//! Yours to finish (in `exercises/chapter6/`):
+//! - [`raft`]: chapter 5's core over a log that begins at a snapshot: indexes and terms
+//!   across the boundary, and where a restarted node starts (6.1); appends that begin
+//!   inside the snapshot (6.4). Its child module `snapshots`: when a snapshot is due
+//!   (6.2), compacting the log under it (6.3), sending the snapshot instead of entries
+//!   (6.5), installing one (6.6).
+//!
+//! Given:
+//! - [`client`]: chapter 5's client (exercise 5.7, finished).
+//! - [`protocol`]: entries, snapshots, messages (now `InstallSnapshot`), `Ready`.
+//! - [`api`]: the JSON shapes: the client API, envelopes, `/status` (now with the
+//!   snapshot and the log's size).
+//! - [`error`]: API errors.
+//! - [`storage`]: the term, the vote, the snapshot and the log after it on disk, and
+//!   the order of writes that makes compaction crash-safe.
+//! - [`machine`]: the map and the table of answered requests, and their snapshot.
+//! - [`node`]: the async shell: one driver task around the core, peer senders, waiting
+//!   clients; it takes the snapshots the core asks for.
+//! - [`server`], [`validate`]: the router and chapter 1's key rules.
+//! - [`bench`]: disk and memory over a long run, a far-behind follower's catch-up, and
+//!   restart time, with and without snapshots.
+//! - [`demo`]: the live cluster of chapter 5, with this chapter's nodes.
+//! - `main.rs`: the `chapter6` binary (`serve`, `get`, `put`, `delete`, `status`, `demo`,
+//!   `bench`).
+
+// The student's files are mounted from exercises/, the reference from solutions/;
+// `--features solution` switches. Tests are the same for both.
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter6/raft.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter6/raft.rs")]
+pub mod raft;
+
+pub mod api;
+pub mod bench;
+pub mod client;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod machine;
+pub mod node;
+pub mod protocol;
+pub mod server;
+pub mod storage;
+pub mod validate;
+
+pub use client::{Client, ClientError, Retry};
+pub use error::ApiError;
+pub use node::{Config, Node, Peer};
+pub use raft::{Raft, Role, Timing};
+pub use server::{app, run};
