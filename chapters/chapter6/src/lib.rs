@@ -27,7 +27,9 @@
 //! - [`node`]: the async shell: one driver task around the core, peer senders, waiting
 //!   clients; it takes the snapshots the core asks for.
 //! - [`server`], [`validate`]: the router and chapter 1's key rules.
-//! - [`bench`]: disk and memory over a long run, a far-behind follower's catch-up, and
+//! - [`replicas`]: three replicas of the real core, machine and storage in one thread,
+//!   wired by a queue (the benchmark's group, and the long tests').
+//! - [`bench`]: disk held over a long run, a far-behind follower's catch-up, and
 //!   restart time, with and without snapshots.
 //! - [`demo`]: the live cluster of chapter 5, with this chapter's nodes.
 //! - `main.rs`: the `chapter6` binary (`serve`, `get`, `put`, `delete`, `status`, `demo`,
@@ -51,6 +53,7 @@ pub mod extract;
 pub mod machine;
 pub mod node;
 pub mod protocol;
+pub mod replicas;
 pub mod server;
 pub mod storage;
 pub mod validate;

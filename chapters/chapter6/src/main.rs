@@ -9,7 +9,7 @@
 //! chapter6 get greeting                                    # KV_NODES from the environment
 //! chapter6 status --node http://127.0.0.1:7001             # snapshot, log size, indexes
 //! chapter6 watch --nodes ...                               # who leads, every 100 ms
-//! chapter6 bench --out results.json                        # elections and failover
+//! chapter6 bench --out results.json                        # what snapshots buy
 //! ```
 
 use std::net::SocketAddr;
@@ -130,28 +130,22 @@ enum Command {
         #[command(flatten)]
         nodes: NodesArg,
     },
-    /// Time elections (the Raft paper's Figure 16) and failover after SIGKILL.
+    /// Measure what snapshots buy: disk held over a long run, a far-behind follower's
+    /// catch-up and a restart, against history length, with and without snapshots.
     Bench {
-        /// Nodes per group.
-        #[arg(long, default_value_t = 5)]
-        nodes: usize,
-        /// Elections per timeout range.
-        #[arg(long, default_value_t = 200)]
-        trials: usize,
-        /// Election timeout ranges, comma-separated `min-max` in ms.
+        /// Writes in the long run.
+        #[arg(long, default_value_t = 100_000)]
+        writes: u64,
+        /// Distinct keys the writes cycle over.
+        #[arg(long, default_value_t = 10_000)]
+        keys: u64,
+        /// History lengths for catch-up and restart, comma-separated.
         #[arg(
             long,
             value_delimiter = ',',
-            value_parser = parse_range,
-            default_value = "150-150,150-151,150-155,150-175,150-200,150-300"
+            default_value = "10,100,1000,10000,100000"
         )]
-        ranges: Vec<(u64, u64)>,
-        /// Leader kills (SIGKILL) in the failover experiment (0: skip it).
-        #[arg(long, default_value_t = 100)]
-        kills: usize,
-        /// Give up on one election after this many seconds.
-        #[arg(long, default_value_t = 10.0)]
-        cap_seconds: f64,
+        histories: Vec<u64>,
         /// Where to put the groups' data (a fresh folder inside it; removed after).
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -308,55 +302,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Watch { nodes } => watch(nodes.nodes).await,
         Command::Bench {
-            nodes,
-            trials,
-            ranges,
-            kills,
-            cap_seconds,
+            writes,
+            keys,
+            histories,
             dir,
             out,
         } => {
             let options = BenchOptions {
-                nodes,
-                election_trials: trials,
-                ranges,
-                failover_trials: kills,
-                cap: Duration::from_secs_f64(cap_seconds),
+                writes,
+                keys,
+                histories,
                 dir,
-                program: std::env::current_exe()?,
             };
-            let results = bench::run(&options).await?;
+            let results = tokio::task::spawn_blocking(move || bench::run(&options)).await??;
             println!(
-                "{} on {} ({}), {} nodes",
-                results.benchmark, results.machine, results.date, results.nodes
+                "{} on {} ({})",
+                results.benchmark, results.machine, results.date
             );
+            for run in &results.long_runs {
+                if let Some(last) = run.points.last() {
+                    println!(
+                        "{:>13}: after {} writes the log file is {} bytes ({} entries in memory), the snapshot {} bytes",
+                        run.mode,
+                        last.writes,
+                        last.log_bytes,
+                        last.log_entries,
+                        last.snapshot_bytes
+                    );
+                }
+            }
             println!(
-                "{:>12} {:>8} {:>10} {:>10} {:>10}",
-                "timeout ms", "trials", "median ms", "p99 ms", "> cap"
+                "{:>13} {:>8} {:>13} {:>13} {:>8} {:>11}",
+                "mode", "writes", "catch-up ms", "entries sent", "pieces", "restart ms"
             );
-            for run in &results.elections {
+            for h in &results.histories {
                 println!(
-                    "{:>12} {:>8} {:>10.0} {:>10.0} {:>10}",
-                    format!("{}-{}", run.min_ms, run.max_ms),
-                    run.samples_ms.len() + run.censored,
-                    run.median_ms,
-                    run.p99_ms,
-                    run.censored
+                    "{:>13} {:>8} {:>13.1} {:>13} {:>8} {:>11.1}",
+                    h.mode, h.writes, h.catch_up_ms, h.entries_sent, h.pieces_sent, h.restart_ms
                 );
             }
-            if let Some(failover) = &results.failover {
-                println!(
-                    "SIGKILL the leader ({}-{} ms): {} kills, unavailable median {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-                    failover.timing.election_min_ms,
-                    failover.timing.election_max_ms,
-                    failover.samples_ms.len(),
-                    failover.median_ms,
-                    failover.p99_ms,
-                    failover.max_ms
-                );
-            }
-            if let Some(out) = out {
-                plumbing::cli::save_json(&out, &results)?;
+            if let Some(path) = out {
+                plumbing::cli::save_json(&path, &results)?;
             }
             Ok(())
         }

@@ -33,9 +33,6 @@ mod safety;
 #[path = "chapter6/catch_up.rs"]
 mod catch_up;
 
-#[path = "chapter6/replicas.rs"]
-mod replicas;
-
 #[path = "chapter6/bounded.rs"]
 mod bounded;
 

@@ -1,15 +1,18 @@
 //! Long runs through a group of three built from the real core, state machine and
-//! storage (see `replicas.rs`): 100,000 writes with every log bounded, and a follower
+//! storage (`chapter6::replicas`, on the simulated disk: in memory, so a run takes a
+//! second, not minutes of fsyncs): 100,000 writes with every log bounded, and a follower
 //! that missed 10,000 writes brought back by a snapshot.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use chapter6::machine::Machine;
-use chapter6::raft::{Message, Role, Timing};
+use chapter6::raft::Message;
+use chapter6::replicas::{GROUP, Group, Replica, put};
 use harness::disk::SimDisk;
 
 use crate::common::compaction;
-use crate::replicas::{GROUP, Replica, elected, heartbeat, put, write};
 
 const WRITES: u64 = 100_000;
 const KEYS: u64 = 10_000;
@@ -21,16 +24,16 @@ const MAX_LOG_ENTRIES: u64 = EVERY + 64 + 1;
 /// value): the log file stays under this.
 const MAX_LOG_BYTES: u64 = MAX_LOG_ENTRIES * 100;
 
+fn root() -> &'static Path {
+    Path::new("/data")
+}
+
 #[test]
 fn chapter_100000_writes_keep_every_log_bounded_and_every_value_reads_back() {
     let disk = SimDisk::new(1);
     let settings = compaction(EVERY, 256 * 1024);
-    let (mut replicas, mut now) = elected(&disk, settings);
-    assert_eq!(
-        leader(&replicas).raft.role(),
-        Role::Leader,
-        "node 0 timed out first and won"
-    );
+    let mut group = Group::elected(Arc::new(disk.mount()), root(), settings)
+        .expect("a group starts on an empty disk");
     let mut expected = BTreeMap::new();
     let mut largest = (0, 0);
     for round in 0..WRITES.div_ceil(64) {
@@ -41,9 +44,8 @@ fn chapter_100000_writes_keep_every_log_bounded_and_every_value_reads_back() {
                 put(key, value)
             })
             .collect();
-        now += 1;
-        write(&mut replicas, 0, commands, now);
-        for (id, r) in replicas.iter().flatten().enumerate() {
+        group.write(commands).expect("the simulated disk works");
+        for (id, r) in group.replicas.iter().flatten().enumerate() {
             let entries = r.raft.log().len() as u64;
             let bytes = r.storage.log_bytes();
             largest = (largest.0.max(entries), largest.1.max(bytes));
@@ -57,9 +59,10 @@ fn chapter_100000_writes_keep_every_log_bounded_and_every_value_reads_back() {
         }
     }
     // A heartbeat tells the followers the last writes are committed.
-    heartbeat(&mut replicas, 0, now + Timing::FAST.heartbeat_ms);
+    group.heartbeat().expect("the simulated disk works");
     assert!(
-        replicas
+        group
+            .replicas
             .iter()
             .flatten()
             .all(|r| r.raft.snapshot().index >= WRITES - EVERY),
@@ -79,13 +82,14 @@ fn chapter_100000_writes_keep_every_log_bounded_and_every_value_reads_back() {
             );
         }
     };
-    for (id, r) in replicas.iter().flatten().enumerate() {
+    for (id, r) in group.replicas.iter().flatten().enumerate() {
         check(&format!("node {id}"), &r.machine);
     }
     // Restarted from its disk: snapshot plus the log after it, nothing more.
-    drop(replicas);
+    drop(group);
     for id in 0..GROUP {
-        let restarted = Replica::start(id, &disk, settings);
+        let restarted = Replica::start(id, Arc::new(disk.mount()), root(), settings)
+            .unwrap_or_else(|e| panic!("node {id} does not restart: {e}"));
         assert!(
             restarted.raft.log().len() as u64 <= MAX_LOG_ENTRIES,
             "node {id} replays only the tail after its snapshot"
@@ -99,36 +103,27 @@ fn chapter_100000_writes_keep_every_log_bounded_and_every_value_reads_back() {
     }
 }
 
-fn leader(replicas: &[Option<Replica>]) -> &Replica {
-    replicas[0].as_ref().expect("node 0 is up")
-}
-
 #[test]
 fn chapter_a_follower_down_for_10000_writes_catches_up_through_a_snapshot_not_10000_entries() {
     let disk = SimDisk::new(2);
-    let settings = compaction(1_000, 64 * 1024);
-    let (mut replicas, mut now) = elected(&disk, settings);
-    replicas[2] = None; // crashed: what it made durable stays on the disk
+    let mut group = Group::elected(Arc::new(disk.mount()), root(), compaction(1_000, 64 * 1024))
+        .expect("a group starts on an empty disk");
+    group.crash(2); // what it made durable stays on the disk
     for round in 0..10_000 / 50 {
         let commands = (round * 50..(round + 1) * 50)
             .map(|k| put(format!("key{k}"), format!("value{k}")))
             .collect();
-        now += 1;
-        write(&mut replicas, 0, commands, now);
+        group.write(commands).expect("the simulated disk works");
     }
-    let snapshot = leader(&replicas).raft.snapshot().index;
+    let snapshot = group.replica(0).raft.snapshot().index;
     assert!(
         snapshot >= 9_000,
         "the leader compacted (snapshot at {snapshot})"
     );
-    replicas[2] = Some(Replica::start(2, &disk, settings));
+    group.restart(2).expect("node 2 restarts");
     let mut delivered = Vec::new();
-    for beat in 1..=10 {
-        delivered.extend(heartbeat(
-            &mut replicas,
-            0,
-            now + beat * Timing::FAST.heartbeat_ms,
-        ));
+    for _ in 0..10 {
+        delivered.extend(group.heartbeat().expect("the simulated disk works"));
     }
     let to_follower = |pick: fn(&Message) -> u64| -> u64 {
         delivered
@@ -142,13 +137,16 @@ fn chapter_a_follower_down_for_10000_writes_catches_up_through_a_snapshot_not_10
         Message::Append { entries, .. } => entries.len() as u64,
         _ => 0,
     });
-    let back = replicas[2].as_ref().expect("up");
-    let ahead = leader(&replicas);
     assert!(pieces >= 1, "node 2 was sent the leader's snapshot");
     assert!(
         entries < 1_000,
         "node 2 was sent {entries} entries: only those after the snapshot, not the 10,000 it missed"
     );
+    let (leader_last, leader_machine) = {
+        let leader = group.replica(0);
+        (leader.raft.last_index(), leader.machine.clone())
+    };
+    let back = group.replica(2);
     assert_eq!(
         back.raft.snapshot().index,
         snapshot,
@@ -156,11 +154,11 @@ fn chapter_a_follower_down_for_10000_writes_catches_up_through_a_snapshot_not_10
     );
     assert_eq!(
         back.raft.last_index(),
-        ahead.raft.last_index(),
+        leader_last,
         "and has the log after it"
     );
     assert_eq!(
-        back.machine, ahead.machine,
+        back.machine, leader_machine,
         "its state machine equals the leader's"
     );
     println!("caught up with {pieces} snapshot pieces and {entries} entries");
