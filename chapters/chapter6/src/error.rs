@@ -1,3 +1,7 @@
+//! Carried from `chapters/chapter5/src/error.rs` by `cargo xtask exercises`:
+//! chapter 5's API errors. Edit that file and regenerate;
+//! `cargo xtask check` fails while this copy differs.
+//!
 //! The API's errors: one enum, one JSON shape, one status code each.
 //!
 //! As chapter 3 left it, plus `409 stale_request` (a retried write older than the client's

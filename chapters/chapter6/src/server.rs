@@ -1,3 +1,7 @@
+//! Carried from `chapters/chapter5/src/server.rs` by `cargo xtask exercises`:
+//! chapter 5's HTTP server. Edit that file and regenerate;
+//! `cargo xtask check` fails while this copy differs.
+//!
 //! The HTTP server: the client API and the route between nodes.
 //!
 //! Every client request becomes a [`Command`] that goes through the leader's log: reads

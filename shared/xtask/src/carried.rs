@@ -97,6 +97,26 @@ pub const CARRIED: &[Carried] = &[
         from: "solutions/chapter5/client.rs",
         what: "chapter 5's client, exercise 5.7",
     },
+    Carried {
+        path: "chapters/chapter6/src/server.rs",
+        from: "chapters/chapter5/src/server.rs",
+        what: "chapter 5's HTTP server",
+    },
+    Carried {
+        path: "chapters/chapter6/src/error.rs",
+        from: "chapters/chapter5/src/error.rs",
+        what: "chapter 5's API errors",
+    },
+    Carried {
+        path: "chapters/chapter6/src/node/addresses.rs",
+        from: "chapters/chapter5/src/node/addresses.rs",
+        what: "chapter 5's address book",
+    },
+    Carried {
+        path: "chapters/chapter6/src/node/peers.rs",
+        from: "chapters/chapter5/src/node/peers.rs",
+        what: "chapter 5's peer senders",
+    },
 ];
 
 /// Every carried copy, as it must be.

@@ -1,3 +1,7 @@
+//! Carried from `chapters/chapter5/src/node/addresses.rs` by `cargo xtask exercises`:
+//! chapter 5's address book. Edit that file and regenerate;
+//! `cargo xtask check` fails while this copy differs.
+//!
 //! Where each member is: the one address book a node keeps.
 //!
 //! A member has two addresses, for two different readers:

@@ -1,3 +1,7 @@
+//! Carried from `chapters/chapter5/src/node/peers.rs` by `cargo xtask exercises`:
+//! chapter 5's peer senders. Edit that file and regenerate;
+//! `cargo xtask check` fails while this copy differs.
+//!
 //! The peer senders: one task and one bounded queue per peer, batching envelopes into
 //! requests of bounded size.
 
