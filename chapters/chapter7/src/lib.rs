@@ -1,0 +1,69 @@
+//! Chapter 7, the capstone: shards on self-healing groups.
+//!
+//! Many replica groups, each a chapter-6 group, each owning some of a fixed number of
+//! shards; a configuration service that says, in numbered configurations, which group
+//! owns which shard; and shards that move between groups when groups join or leave,
+//! while clients keep reading and writing, without losing or duplicating anything.
+//!
+//! This crate holds the chapter's sans-IO cores, driven in its tests by the deterministic
+//! simulator (each group, and the service, as one machine that applies operations in
+//! order: what a chapter-6 group gives you).
+//!
+//! # Layout
+//! Yours to finish (in `exercises/chapter7/`):
+//! - [`placement`]: a key's shard (7.1) and the rebalancing rule (7.2).
+//! - [`group`]: a group's sharded machine: serving only the shards it owns (7.3), and
+//!   the freeze, install and delete steps, fenced by configuration number (7.4).
+//! - [`mover`]: the controller's state machine that carries out a configuration
+//!   change, resumable by anyone (7.5).
+//! - [`router`]: the client's routing, refresh and retry (7.6).
+//!
+//! Given:
+//! - [`config`]: configurations and the moves between two of them.
+//! - [`shard`]: one shard's data: its keys, versions and table of answered requests.
+//! - [`service`]: the configuration service's machine: queries, proposals fenced by
+//!   configuration number (two controllers cannot both win), and finishing a change.
+
+// The student's files are mounted from exercises/, the reference from solutions/;
+// `--features solution` switches. Tests are the same for both.
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter7/placement.rs"
+)]
+#[cfg_attr(
+    feature = "solution",
+    path = "../../../solutions/chapter7/placement.rs"
+)]
+pub mod placement;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter7/group.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/group.rs")]
+pub mod group;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter7/mover.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/mover.rs")]
+pub mod mover;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter7/router.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/router.rs")]
+pub mod router;
+
+pub mod config;
+pub mod service;
+pub mod shard;
+
+pub use config::{Config, GroupId, Move, NO_GROUP, ShardId};
+pub use group::{Group, GroupOp, GroupReply, ShardState};
+pub use mover::{Action, Mover, Step};
+pub use router::{Client, Next};
+pub use service::{Change, Service, ServiceOp, ServiceReply};
+pub use shard::{Answer, Command, RequestId, ShardData};

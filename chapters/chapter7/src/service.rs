@@ -1,0 +1,189 @@
+//! The configuration service's state machine: the numbered configurations, and the one
+//! change that may be moving.
+//!
+//! It is what a chapter-6 group replicates (so it survives crashes like any group); here it
+//! is the deterministic machine alone. A change goes through two steps:
+//! 1. [`ServiceOp::Propose`] names the configuration it builds on (`base`). It is taken
+//!    only if `base` is the latest configuration and no other change is moving: of two
+//!    controllers that read the same configuration and propose at once, exactly one wins
+//!    (a compare-and-set on the configuration number). The new configuration is
+//!    *pending*: groups have not moved their shards yet, clients still route by the latest.
+//! 2. [`ServiceOp::Finish`] makes the pending configuration the latest, once every shard
+//!    it moves has moved. Anyone may send it (the controller that proposed, or another
+//!    that found the change half done): it is idempotent.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, GroupId, NO_GROUP, ShardId};
+use crate::placement::rebalance;
+
+// ANCHOR: ops
+/// A change to the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// New groups, with their servers; the shards are rebalanced.
+    Join(BTreeMap<GroupId, Vec<String>>),
+    /// Groups leave; their shards go to the others, rebalanced.
+    Leave(Vec<GroupId>),
+    /// One shard to one group, by hand (no rebalancing).
+    Move { shard: ShardId, group: GroupId },
+}
+
+/// A request to the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceOp {
+    /// Configuration `num`, or the latest (`None`), and the pending one.
+    Query { num: Option<u64> },
+    /// Make `change` on top of configuration `base`.
+    Propose { base: u64, change: Change },
+    /// Configuration `num`'s shards have moved: it becomes the latest.
+    Finish { num: u64 },
+}
+// ANCHOR_END: ops
+
+/// The service's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceReply {
+    /// The configuration asked for, and the pending one if a change is moving.
+    Config {
+        config: Config,
+        pending: Option<Config>,
+    },
+    /// The proposal was taken: this configuration is now pending.
+    Proposed(Config),
+    /// Configuration `num` is the latest.
+    Finished { num: u64 },
+    /// Refused, with why (the configuration number moved on, a change is moving, or the
+    /// change names groups or shards that do not fit).
+    Refused(String),
+}
+
+/// Every configuration so far, and the pending one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    configs: Vec<Config>,
+    pending: Option<Config>,
+}
+
+impl Service {
+    /// A service whose configuration 0 has `shards` shards and no group.
+    pub fn new(shards: usize) -> Service {
+        Service {
+            configs: vec![Config::initial(shards)],
+            pending: None,
+        }
+    }
+
+    /// The latest configuration.
+    pub fn latest(&self) -> &Config {
+        self.configs
+            .last()
+            .expect("configuration 0 is never removed")
+    }
+
+    /// The configuration proposed and still moving, if any.
+    pub fn pending(&self) -> Option<&Config> {
+        self.pending.as_ref()
+    }
+
+    /// Configuration `num`, latest or pending.
+    pub fn config(&self, num: u64) -> Option<&Config> {
+        self.configs
+            .get(num as usize)
+            .or(self.pending.as_ref().filter(|p| p.num == num))
+    }
+
+    /// Applies one request.
+    pub fn apply(&mut self, op: &ServiceOp) -> ServiceReply {
+        match op {
+            ServiceOp::Query { num } => {
+                let config = match num {
+                    Some(n) => match self.configs.get(*n as usize) {
+                        Some(c) => c.clone(),
+                        None => {
+                            return ServiceReply::Refused(format!(
+                                "no configuration {n} yet (the latest is {})",
+                                self.latest().num
+                            ));
+                        }
+                    },
+                    None => self.latest().clone(),
+                };
+                ServiceReply::Config {
+                    config,
+                    pending: self.pending.clone(),
+                }
+            }
+            ServiceOp::Propose { base, change } => self.propose(*base, change),
+            ServiceOp::Finish { num } => match &self.pending {
+                Some(p) if p.num == *num => {
+                    self.configs
+                        .push(self.pending.take().expect("matched above"));
+                    ServiceReply::Finished { num: *num }
+                }
+                _ if *num <= self.latest().num => ServiceReply::Finished { num: *num },
+                _ => ServiceReply::Refused(format!(
+                    "configuration {num} was never proposed (the latest is {})",
+                    self.latest().num
+                )),
+            },
+        }
+    }
+
+    fn propose(&mut self, base: u64, change: &Change) -> ServiceReply {
+        let latest = self.latest();
+        if let Some(p) = &self.pending {
+            return ServiceReply::Refused(format!(
+                "configuration {} is still moving: finish it first",
+                p.num
+            ));
+        }
+        if base != latest.num {
+            return ServiceReply::Refused(format!(
+                "proposed on configuration {base}, but the latest is {}",
+                latest.num
+            ));
+        }
+        let mut next = latest.clone();
+        next.num += 1;
+        match change {
+            Change::Join(joining) => {
+                if let Some(g) = joining
+                    .keys()
+                    .find(|g| **g == NO_GROUP || next.groups.contains_key(g))
+                {
+                    return ServiceReply::Refused(format!("group {g} cannot join: taken or 0"));
+                }
+                next.groups.extend(joining.clone());
+            }
+            Change::Leave(leaving) => {
+                if let Some(g) = leaving.iter().find(|g| !next.groups.contains_key(g)) {
+                    return ServiceReply::Refused(format!("group {g} is not in the configuration"));
+                }
+                next.groups.retain(|g, _| !leaving.contains(g));
+                if next.groups.is_empty() {
+                    return ServiceReply::Refused(
+                        "the last groups cannot leave: their shards would have nowhere to go"
+                            .to_string(),
+                    );
+                }
+            }
+            Change::Move { shard, group } => {
+                if *shard >= next.shards.len() || !next.groups.contains_key(group) {
+                    return ServiceReply::Refused(format!(
+                        "cannot move shard {shard} to group {group}: no such shard or group"
+                    ));
+                }
+                next.shards[*shard] = *group;
+                self.pending = Some(next.clone());
+                return ServiceReply::Proposed(next);
+            }
+        }
+        let groups: BTreeSet<GroupId> = next.groups.keys().copied().collect();
+        rebalance(&mut next.shards, &groups);
+        self.pending = Some(next.clone());
+        ServiceReply::Proposed(next)
+    }
+}

@@ -1,0 +1,37 @@
+//! Chapter 7's tests, one module per exercise, plus the chapter-wide ones.
+//!
+//! `cargo test -p chapter7 ex4` runs the tests of exercise 7.4; `chapter_` tests need
+//! every exercise.
+
+#[path = "chapter7/common.rs"]
+mod common;
+
+#[path = "chapter7/ex1_shard_of.rs"]
+mod ex1_shard_of;
+
+#[path = "chapter7/ex2_rebalance.rs"]
+mod ex2_rebalance;
+
+#[path = "chapter7/ex3_serve.rs"]
+mod ex3_serve;
+
+#[path = "chapter7/ex4_fencing.rs"]
+mod ex4_fencing;
+
+#[path = "chapter7/ex5_mover.rs"]
+mod ex5_mover;
+
+#[path = "chapter7/ex6_client.rs"]
+mod ex6_client;
+
+#[path = "chapter7/service.rs"]
+mod service;
+
+#[path = "chapter7/mover_crashes.rs"]
+mod mover_crashes;
+
+#[path = "chapter7/sim_nodes.rs"]
+mod sim_nodes;
+
+#[path = "chapter7/simulation.rs"]
+mod simulation;

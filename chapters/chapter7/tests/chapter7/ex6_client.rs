@@ -1,0 +1,104 @@
+//! Exercise 7.6: the client routes by its cached configuration, refreshes it on
+//! `wrong_group`, and retries the same request.
+
+use chapter7::{Answer, Client, Command, Config, GroupReply, Next, RequestId};
+
+use crate::common::{World, get, join, key_in, put};
+
+fn config_with_two_groups() -> (World, Config) {
+    let mut world = World::new(&[1, 2]);
+    world.change(join(&[1]));
+    let config = world.change(join(&[2]));
+    (world, config)
+}
+
+fn request(command: &Command) -> Option<&RequestId> {
+    match command {
+        Command::Get { .. } => None,
+        Command::Put { request, .. } | Command::Delete { request, .. } => request.as_ref(),
+    }
+}
+
+#[test]
+fn ex6_writes_get_fresh_request_ids_reads_need_none() {
+    let mut client = Client::new("alice", Config::initial(crate::common::SHARDS));
+    let first = client.start(put("a", "1"));
+    assert_eq!(
+        request(&first),
+        Some(&RequestId {
+            client: "alice".into(),
+            seq: 1
+        }),
+        "a write carries the client's name and a number, for the group's table"
+    );
+    assert_eq!(client.pending(), Some(&first), "the command is in flight");
+    let answered = client.on_reply(GroupReply::Answer(Answer::Written { version: 1 }));
+    assert_eq!(answered, Next::Done(Answer::Written { version: 1 }));
+    assert_eq!(client.pending(), None, "answered: nothing in flight");
+    let second = client.start(put("a", "2"));
+    assert_eq!(
+        request(&second).map(|r| r.seq),
+        Some(2),
+        "the next write, the next id"
+    );
+    client.on_reply(GroupReply::Answer(Answer::Written { version: 2 }));
+    let read = client.start(get("a"));
+    assert_eq!(read, get("a"), "a read is sent as it is");
+}
+
+#[test]
+fn ex6_wrong_group_asks_for_a_refresh_and_the_retry_keeps_its_id() {
+    let (world, config) = config_with_two_groups();
+    let key = key_in(0);
+    let mut client = Client::new(
+        "bob",
+        world
+            .service
+            .config(1)
+            .expect("configuration 1 exists")
+            .clone(),
+    );
+    let sent = client.start(put(&key, "x"));
+    assert_eq!(
+        client.target(),
+        1,
+        "configuration 1 gives every shard to group 1"
+    );
+    assert_eq!(
+        client.on_reply(GroupReply::WrongGroup { shard: 0 }),
+        Next::Refresh,
+        "wrong_group: the cached configuration is old; ask the service"
+    );
+    assert_eq!(
+        client.pending(),
+        Some(&sent),
+        "the command stays in flight, with the same request id, so a write that did \
+         take effect is not applied twice"
+    );
+    client.on_config(config.clone());
+    assert_eq!(client.config().num, 2);
+    assert_eq!(
+        client.target(),
+        config.owner(0),
+        "routed by the new configuration"
+    );
+}
+
+#[test]
+fn ex6_an_older_configuration_arriving_late_is_ignored() {
+    let (world, config) = config_with_two_groups();
+    let mut client = Client::new("carol", config.clone());
+    client.on_config(
+        world
+            .service
+            .config(1)
+            .expect("configuration 1 exists")
+            .clone(),
+    );
+    assert_eq!(
+        client.config().num,
+        2,
+        "answers from the service can arrive out of order: never go back to an older \
+         configuration"
+    );
+}

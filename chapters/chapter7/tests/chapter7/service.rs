@@ -1,0 +1,83 @@
+//! The configuration service's machine (given): proposals fenced by configuration number,
+//! so two controllers cannot both change the configuration; one change moving at a time.
+
+use chapter7::{Change, ServiceOp, ServiceReply};
+
+use crate::common::{World, join};
+
+#[test]
+fn chapter_two_controllers_proposing_on_the_same_configuration_one_wins() {
+    let mut world = World::new(&[1, 2, 3]);
+    world.change(join(&[1]));
+    let a = world.service.apply(&ServiceOp::Propose {
+        base: 1,
+        change: join(&[2]),
+    });
+    let b = world.service.apply(&ServiceOp::Propose {
+        base: 1,
+        change: join(&[3]),
+    });
+    assert!(
+        matches!(a, ServiceReply::Proposed(ref c) if c.num == 2),
+        "{a:?}"
+    );
+    assert!(
+        matches!(b, ServiceReply::Refused(_)),
+        "a second proposal on configuration 1 must lose: {b:?}"
+    );
+    world.run(&mut world.mover());
+    let c = world.service.apply(&ServiceOp::Propose {
+        base: 1,
+        change: join(&[3]),
+    });
+    assert!(
+        matches!(c, ServiceReply::Refused(_)),
+        "configuration 1 is no longer the latest: {c:?}"
+    );
+    assert_eq!(world.service.latest().num, 2);
+    assert_eq!(
+        world
+            .service
+            .latest()
+            .groups
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+}
+
+#[test]
+fn chapter_invalid_changes_are_refused_and_change_nothing() {
+    let mut world = World::new(&[1]);
+    world.change(join(&[1]));
+    for change in [
+        join(&[1]),
+        join(&[0]),
+        Change::Leave(vec![9]),
+        Change::Leave(vec![1]),
+        Change::Move {
+            shard: 99,
+            group: 1,
+        },
+        Change::Move { shard: 0, group: 4 },
+    ] {
+        let reply = world.service.apply(&ServiceOp::Propose {
+            base: 1,
+            change: change.clone(),
+        });
+        assert!(
+            matches!(reply, ServiceReply::Refused(_)),
+            "{change:?}: {reply:?}"
+        );
+    }
+    assert!(world.service.pending().is_none());
+    assert!(matches!(
+        world.service.apply(&ServiceOp::Finish { num: 9 }),
+        ServiceReply::Refused(_)
+    ));
+    assert!(matches!(
+        world.service.apply(&ServiceOp::Query { num: Some(5) }),
+        ServiceReply::Refused(_)
+    ));
+}

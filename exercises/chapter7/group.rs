@@ -1,0 +1,216 @@
+// This file is yours to edit: replace each `todo!()` with your code, then run the
+// chapter's tests. It was generated from solutions/chapter7/group.rs by `cargo xtask exercises`;
+// running that again overwrites your work, so do it only to start over.
+//! A replica group's sharded state machine: which shards it serves, and the steps that
+//! move a shard in or out, each fenced by configuration number.
+//!
+//! Exercises 7.3 and 7.4 live here. In the running system this machine sits where
+//! chapter 6's map did: every operation below is an entry of the group's Raft log, so the
+//! whole group applies it in the same order and it survives crashes. Nothing here does
+//! I/O.
+//!
+//! Each shard is in one state, tagged with the configuration that put it there:
+//! - `Serving { num }`: the group owns it since configuration `num` and answers clients;
+//! - `Frozen { num }`: configuration `num` gives it to another group: the group keeps the
+//!   data for the mover and answers no client;
+//! - `Absent { num }`: the group holds nothing of it (since configuration `num`).
+//!
+//! A step for configuration `num` on a shard whose state has a number at or above `num`
+//! has already happened, or been overtaken: it changes nothing (fencing). That is what
+//! lets a mover repeat every step, and a stale or duplicated message arrive at any time.
+
+// The stubs leave some parameters, imports and helpers unused until you write the code;
+// delete this line once every exercise in the file is done.
+#![allow(unused_variables, unused_imports, dead_code)]
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{GroupId, ShardId};
+use crate::placement::shard_of;
+use crate::shard::{Answer, Command, ShardData};
+
+/// Where a shard stands in one group, and since which configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShardState {
+    Absent { num: u64 },
+    Serving { num: u64 },
+    Frozen { num: u64 },
+}
+
+impl ShardState {
+    /// The configuration that put the shard in this state.
+    pub fn num(self) -> u64 {
+        match self {
+            ShardState::Absent { num }
+            | ShardState::Serving { num }
+            | ShardState::Frozen { num } => num,
+        }
+    }
+}
+
+/// An operation on a group's machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupOp {
+    /// A client's command.
+    Client(Command),
+    /// Stop serving `shard`, which configuration `num` gives away, and hand over its data.
+    Freeze { shard: ShardId, num: u64 },
+    /// Start serving `shard`, which configuration `num` gives this group, from `data`.
+    Install {
+        shard: ShardId,
+        num: u64,
+        data: ShardData,
+    },
+    /// Drop `shard`'s data, frozen for configuration `num` (its new owner has it).
+    Delete { shard: ShardId, num: u64 },
+}
+
+/// A group's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupReply {
+    /// The client's command ran.
+    Answer(Answer),
+    /// This group does not serve the key's shard now: ask the service where it is.
+    WrongGroup { shard: ShardId },
+    /// `shard` is frozen for configuration `num`; here is its data.
+    Frozen {
+        shard: ShardId,
+        num: u64,
+        data: ShardData,
+    },
+    /// `shard` is served here since configuration `num`.
+    Installed { shard: ShardId, num: u64 },
+    /// `shard`'s data is gone from here, since configuration `num` or later.
+    Deleted { shard: ShardId, num: u64 },
+    /// The step for configuration `num` is behind this shard's state (`now`): done already
+    /// or overtaken; nothing changed.
+    Stale {
+        shard: ShardId,
+        num: u64,
+        now: ShardState,
+    },
+    /// The step does not fit the shard's state (`now`) and is not behind it either:
+    /// nothing changed. A correct mover never sees this; it is here so that a wrong or
+    /// forged message is refused instead of obeyed.
+    Refused {
+        shard: ShardId,
+        num: u64,
+        now: ShardState,
+    },
+}
+
+/// One group's shards: their states and the data of those it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    id: GroupId,
+    states: Vec<ShardState>,
+    data: BTreeMap<ShardId, ShardData>,
+}
+
+impl Group {
+    /// Group `id` with `shards` shards, holding none.
+    pub fn new(id: GroupId, shards: usize) -> Group {
+        Group {
+            id,
+            states: vec![ShardState::Absent { num: 0 }; shards],
+            data: BTreeMap::new(),
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> GroupId {
+        self.id
+    }
+
+    /// Every shard's state, by shard.
+    pub fn states(&self) -> &[ShardState] {
+        &self.states
+    }
+
+    /// The data it holds (shards serving or frozen).
+    pub fn data(&self) -> &BTreeMap<ShardId, ShardData> {
+        &self.data
+    }
+
+    /// Applies one operation (one committed entry of the group's log).
+    pub fn apply(&mut self, op: GroupOp) -> GroupReply {
+        match op {
+            GroupOp::Client(command) => self.serve(&command),
+            GroupOp::Freeze { shard, num } => self.freeze(shard, num),
+            GroupOp::Install { shard, num, data } => self.install(shard, num, data),
+            GroupOp::Delete { shard, num } => self.delete(shard, num),
+        }
+    }
+
+    /// The state of `shard`, or a refusal for a shard that does not exist (a peer's
+    /// bytes are input like any other).
+    fn state(&self, shard: ShardId, num: u64) -> Result<ShardState, GroupReply> {
+        self.states.get(shard).copied().ok_or(GroupReply::Refused {
+            shard,
+            num,
+            now: ShardState::Absent { num: 0 },
+        })
+    }
+
+    // ANCHOR: serve
+    /// Runs a client's command if this group serves the key's shard now.
+    fn serve(&mut self, command: &Command) -> GroupReply {
+        // EXERCISE 7.3: answer only for a shard this group serves; any other gets wrong_group
+        // HINT: A frozen shard still has its data here, but its next owner may already be taking writes: it serves nobody.
+        todo!(
+            "exercise 7.3 is not implemented yet: edit exercises/chapter7/group.rs: answer only for a shard this group serves; any other gets wrong_group (book: chapter 7, exercise 3)"
+        )
+    }
+    // ANCHOR_END: serve
+
+    // ANCHOR: fencing
+    /// Freezes `shard` for configuration `num` and hands over its data.
+    fn freeze(&mut self, shard: ShardId, num: u64) -> GroupReply {
+        let now = match self.state(shard, num) {
+            Ok(now) => now,
+            Err(refused) => return refused,
+        };
+        // EXERCISE 7.4: freeze a shard served under an older configuration; repeat a freeze for the same one; refuse the rest
+        // HINT: Compare the step's `num` with the state's: below it the step is new, equal may be a repeat, above it is stale.
+        todo!(
+            "exercise 7.4 is not implemented yet: edit exercises/chapter7/group.rs: freeze a shard served under an older configuration; repeat a freeze for the same one; refuse the rest (book: chapter 7, exercise 4)"
+        )
+    }
+
+    fn frozen(&self, shard: ShardId, num: u64) -> GroupReply {
+        GroupReply::Frozen {
+            shard,
+            num,
+            data: self.data.get(&shard).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Starts serving `shard` from `data`, for configuration `num`.
+    fn install(&mut self, shard: ShardId, num: u64, data: ShardData) -> GroupReply {
+        let now = match self.state(shard, num) {
+            Ok(now) => now,
+            Err(refused) => return refused,
+        };
+        // EXERCISE 7.4: install a shard absent since an older configuration; a repeated install keeps what the shard holds now
+        // HINT: By the time a repeat arrives the shard may have taken writes: installing the old data again would lose them.
+        todo!(
+            "exercise 7.4 is not implemented yet: edit exercises/chapter7/group.rs: install a shard absent since an older configuration; a repeated install keeps what the shard holds now (book: chapter 7, exercise 4)"
+        )
+    }
+
+    /// Drops `shard`'s data, frozen for configuration `num`.
+    fn delete(&mut self, shard: ShardId, num: u64) -> GroupReply {
+        let now = match self.state(shard, num) {
+            Ok(now) => now,
+            Err(refused) => return refused,
+        };
+        // EXERCISE 7.4: delete only a shard frozen for this configuration; a repeat finds it absent
+        // HINT: Never delete a shard the group serves, whatever the message says.
+        todo!(
+            "exercise 7.4 is not implemented yet: edit exercises/chapter7/group.rs: delete only a shard frozen for this configuration; a repeat finds it absent (book: chapter 7, exercise 4)"
+        )
+    }
+    // ANCHOR_END: fencing
+}

@@ -1,0 +1,112 @@
+//! The client's side: route a key by a cached configuration, refresh it when a group says
+//! `wrong_group`, and retry the same request (same id) until it is answered.
+//!
+//! Exercise 7.6 lives here. Like the rest it does no I/O: the shell sends the command to
+//! [`Client::target`], asks the service for the latest configuration when told to, and
+//! feeds back what it hears.
+
+use crate::config::{Config, GroupId, NO_GROUP};
+use crate::group::GroupReply;
+use crate::placement::shard_of;
+use crate::shard::{Answer, Command, RequestId};
+
+/// What the shell does next with the command in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// It was answered: this is its result.
+    Done(Answer),
+    /// Ask the service for the latest configuration, then send the same command again.
+    Refresh,
+    /// The answer was not for the command in flight (a late one): keep waiting.
+    Ignore,
+}
+
+/// One client: its name, its last request's number, its cached configuration, and the
+/// command it is waiting on.
+#[derive(Debug, Clone)]
+pub struct Client {
+    name: String,
+    seq: u64,
+    config: Config,
+    pending: Option<Command>,
+}
+
+impl Client {
+    /// A client called `name` (its request ids' prefix: unique per client), starting from
+    /// `config` (configuration 0 is fine: it routes nowhere and asks for a refresh).
+    pub fn new(name: &str, config: Config) -> Client {
+        Client {
+            name: name.to_string(),
+            seq: 0,
+            config,
+            pending: None,
+        }
+    }
+
+    /// Its cached configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The command it waits on, as sent (with its request id).
+    pub fn pending(&self) -> Option<&Command> {
+        self.pending.as_ref()
+    }
+
+    /// The group the command in flight goes to now ([`NO_GROUP`]: none known; refresh).
+    pub fn target(&self) -> GroupId {
+        self.pending.as_ref().map_or(NO_GROUP, |command| {
+            self.config
+                .owner(shard_of(command.key(), self.config.shards.len().max(1)))
+        })
+    }
+
+    // ANCHOR: client
+    /// Starts `command`: a write gets this client's next request id, which every retry of
+    /// it keeps. Returns the command to send.
+    pub fn start(&mut self, command: Command) -> Command {
+        // EXERCISE 7.6: give a write the next request id, keep it as the command in flight
+        // HINT: The id is (this client's name, a number one higher than the last): the group's table answers a retry from it.
+        let mut command = command;
+        self.seq += 1;
+        let id = RequestId {
+            client: self.name.clone(),
+            seq: self.seq,
+        };
+        match &mut command {
+            Command::Get { .. } => {}
+            Command::Put { request, .. } | Command::Delete { request, .. } => *request = Some(id),
+        }
+        self.pending = Some(command.clone());
+        command
+        // END EXERCISE 7.6
+    }
+
+    /// A group answered the command in flight (the shell drops answers to earlier
+    /// commands: it numbers its sends).
+    pub fn on_reply(&mut self, reply: GroupReply) -> Next {
+        // EXERCISE 7.6: an answer ends the command; wrong_group means the cached configuration is old
+        if self.pending.is_none() {
+            return Next::Ignore;
+        }
+        match reply {
+            GroupReply::Answer(answer) => {
+                self.pending = None;
+                Next::Done(answer)
+            }
+            GroupReply::WrongGroup { .. } => Next::Refresh,
+            _ => Next::Ignore,
+        }
+        // END EXERCISE 7.6
+    }
+
+    /// The service answered with `config`.
+    pub fn on_config(&mut self, config: Config) {
+        // EXERCISE 7.6: keep the newer configuration: answers arrive late and out of order
+        if config.num > self.config.num {
+            self.config = config;
+        }
+        // END EXERCISE 7.6
+    }
+    // ANCHOR_END: client
+}
