@@ -35,3 +35,6 @@ mod sim_nodes;
 
 #[path = "chapter7/simulation.rs"]
 mod simulation;
+
+#[path = "chapter7/spread.rs"]
+mod spread;

@@ -85,6 +85,17 @@ impl fmt::Display for KvOutput {
     }
 }
 
+/// Something that happened to the system rather than a call of a client (a crash, a
+/// partition, a configuration change), at `at` on the operations' clock. A violation's
+/// timeline draws it across every lane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// When, on the clock of [`Operation::invoke`].
+    pub at: u64,
+    /// What, in a few words: `crash node 2`, `configuration 4`.
+    pub what: String,
+}
+
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {

@@ -24,7 +24,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::history::{KvOp, KvOutput, Operation};
+use crate::history::{Event, KvOp, KvOutput, Operation};
 
 /// The checker's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,6 +243,12 @@ fn step_all(states: &[KeyState], op: &KvOp, output: Option<&KvOutput>) -> Vec<Ke
 /// undecided ones share what is left: a violation on one key is reported even if
 /// another key's search runs out of time.
 pub fn check(history: &[Operation], budget: Duration) -> Verdict {
+    check_with_events(history, &[], budget)
+}
+
+/// [`check`], with what happened to the system meanwhile (crashes, partitions,
+/// configuration changes): a violation's timeline draws `events` on the same time axis.
+pub fn check_with_events(history: &[Operation], events: &[Event], budget: Duration) -> Verdict {
     let start = Instant::now();
     let mut by_key: BTreeMap<&str, Vec<Operation>> = BTreeMap::new();
     for op in history.iter().filter(|op| !op.failed) {
@@ -253,7 +259,7 @@ pub fn check(history: &[Operation], budget: Duration) -> Verdict {
     for (key, operations) in &by_key {
         match check_key(operations, Instant::now() + share) {
             Some(true) => {}
-            Some(false) => return violation(key, operations),
+            Some(false) => return violation(key, operations, events),
             None => undecided.push(*key),
         }
     }
@@ -261,7 +267,7 @@ pub fn check(history: &[Operation], budget: Duration) -> Verdict {
         let operations = &by_key[key];
         match check_key(operations, start + budget) {
             Some(true) => {}
-            Some(false) => return violation(key, operations),
+            Some(false) => return violation(key, operations, events),
             None => {
                 return Verdict::Inconclusive {
                     key: key.to_string(),
@@ -274,11 +280,11 @@ pub fn check(history: &[Operation], budget: Duration) -> Verdict {
     Verdict::Linearizable
 }
 
-fn violation(key: &str, operations: &[Operation]) -> Verdict {
+fn violation(key: &str, operations: &[Operation], events: &[Event]) -> Verdict {
     Verdict::Violation {
         key: key.to_string(),
         operations: operations.to_vec(),
-        timeline: crate::timeline::write(key, operations).ok(),
+        timeline: crate::timeline::write(key, operations, events).ok(),
     }
 }
 

@@ -225,6 +225,11 @@ impl<N: SimNode> Simulation<N> {
     pub fn node(&self, id: NodeId) -> Option<&N> {
         self.nodes.get(id).and_then(Option::as_ref)
     }
+    /// Node `id` to change between events, if it runs: how a test hands a node its work
+    /// (a list of changes to make, the keys to use) after the simulation started it.
+    pub fn node_mut(&mut self, id: NodeId) -> Option<&mut N> {
+        self.nodes.get_mut(id).and_then(Option::as_mut)
+    }
     /// What happened so far.
     pub fn stats(&self) -> SimStats {
         self.stats

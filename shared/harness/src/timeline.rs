@@ -1,16 +1,20 @@
 //! A timeline of one key's history as an HTML page with an inline SVG: one lane per
 //! client, one bar per operation from its call to its return, labelled with what it
-//! asked and what it got. Unknown outcomes run to the right edge, dashed.
+//! asked and what it got. Unknown outcomes run to the right edge, dashed. Events that are
+//! not client calls (crashes, partitions, configuration changes: [`Event`]) are drawn as
+//! red lines across every lane, on the same time axis, so the operation a fault preceded
+//! is plain to see.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::history::Operation;
+use crate::history::{Event, Operation};
 
-/// Writes the timeline of `key`'s operations under the workspace's `target/` folder
-/// (or the system's temporary folder) and returns the page's path.
-pub fn write(key: &str, operations: &[Operation]) -> std::io::Result<PathBuf> {
+/// Writes the timeline of `key`'s operations, with `events` across it, under the
+/// workspace's `target/` folder (or the system's temporary folder) and returns the page's
+/// path.
+pub fn write(key: &str, operations: &[Operation], events: &[Event]) -> std::io::Result<PathBuf> {
     let dir = target_dir().join("linearizability");
     std::fs::create_dir_all(&dir)?;
     let safe: String = key
@@ -28,7 +32,7 @@ pub fn write(key: &str, operations: &[Operation]) -> std::io::Result<PathBuf> {
     let pid = std::process::id();
     let n = WRITTEN.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{safe}-{stamp}-{pid}-{n}.html"));
-    std::fs::write(&path, render(key, operations))?;
+    std::fs::write(&path, render(key, operations, events))?;
     Ok(path)
 }
 
@@ -51,16 +55,22 @@ fn escape(text: &str) -> String {
 }
 
 /// The page's HTML.
-pub fn render(key: &str, operations: &[Operation]) -> String {
+pub fn render(key: &str, operations: &[Operation], events: &[Event]) -> String {
+    let faults = if events.is_empty() {
+        ""
+    } else {
+        " Red lines are what happened to the system meanwhile (crashes, partitions, \
+         configuration changes), on the same clock."
+    };
     format!(
         "<!doctype html><meta charset=\"utf-8\"><title>history of {k}</title>\
          <h2>The history of key {k} is not linearizable</h2>\
          <p>Each bar is one operation, from its call (left edge) to its return (right edge). \
          Linearizability needs one instant inside every bar such that the operations, applied in that \
          order, give exactly the results shown. No such order exists. Dashed bars never returned: they may \
-         have taken effect at any time after their call, or not at all. Hover a bar for its full label.</p>{svg}",
+         have taken effect at any time after their call, or not at all.{faults} Hover a bar for its full label.</p>{svg}",
         k = escape(key),
-        svg = svg(operations, None, Scale::RealTime)
+        svg = svg(operations, events, None, Scale::RealTime)
     )
 }
 
@@ -89,8 +99,41 @@ fn label(op: &Operation) -> String {
     format!("{} → {output}", op.op)
 }
 
-/// The x of every call's start and end (`None`: it never returned), and the right edge.
-fn positions(operations: &[Operation], scale: Scale) -> (Vec<(f64, Option<f64>)>, f64) {
+/// Where a drawing puts things: every call's start and end (`None`: it never returned),
+/// every event shown (its index in the events given, and its x), and the right edge.
+struct Placed {
+    calls: Vec<(f64, Option<f64>)>,
+    events: Vec<(usize, f64)>,
+    right: f64,
+}
+
+/// What happens at one instant of an event-ordered drawing. At one instant, returns come
+/// first (a call at the instant another returned did not overlap it), then events, then
+/// calls (a fault at the instant of a call is drawn before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Mark {
+    Return(usize),
+    Event(usize),
+    Call(usize),
+}
+
+/// The events inside the operations' span (a key's history is a window of the run; the
+/// faults outside it explain nothing in it).
+fn within(operations: &[Operation], events: &[Event]) -> Vec<usize> {
+    let start = operations.iter().map(|op| op.invoke).min().unwrap_or(0);
+    let end = operations
+        .iter()
+        .filter_map(|op| op.ret)
+        .chain(operations.iter().map(|op| op.invoke))
+        .max()
+        .unwrap_or(0);
+    (0..events.len())
+        .filter(|&i| (start..=end).contains(&events[i].at))
+        .collect()
+}
+
+fn positions(operations: &[Operation], events: &[Event], scale: Scale) -> Placed {
+    let shown = within(operations, events);
     match scale {
         Scale::RealTime => {
             let start = operations.iter().map(|op| op.invoke).min().unwrap_or(0);
@@ -103,34 +146,48 @@ fn positions(operations: &[Operation], scale: Scale) -> (Vec<(f64, Option<f64>)>
                 .max(start + 1);
             let span = (end - start) as f64 * 1.1;
             let x = |t: u64| LEFT + t.saturating_sub(start) as f64 / span * WIDTH;
-            let placed = operations
-                .iter()
-                .map(|op| (x(op.invoke), op.ret.map(x)))
-                .collect();
-            (placed, LEFT + WIDTH)
+            Placed {
+                calls: operations
+                    .iter()
+                    .map(|op| (x(op.invoke), op.ret.map(x)))
+                    .collect(),
+                events: shown.iter().map(|&i| (i, x(events[i].at))).collect(),
+                right: LEFT + WIDTH,
+            }
         }
         Scale::EventOrder => {
-            // Every call and return, in time order (a return before a call at the same
-            // instant: the call did not overlap it).
-            let mut events: Vec<(u64, bool, usize)> = Vec::new();
+            let mut marks: Vec<(u64, Mark)> = Vec::new();
             for (i, op) in operations.iter().enumerate() {
-                events.push((op.invoke, true, i));
+                marks.push((op.invoke, Mark::Call(i)));
                 if let Some(ret) = op.ret {
-                    events.push((ret, false, i));
+                    marks.push((ret, Mark::Return(i)));
                 }
             }
-            events.sort_unstable();
-            let mut placed: Vec<(f64, Option<f64>)> = vec![(0.0, None); operations.len()];
+            marks.extend(shown.iter().map(|&i| (events[i].at, Mark::Event(i))));
+            marks.sort_unstable();
+            let mut placed = Placed {
+                calls: vec![(0.0, None); operations.len()],
+                events: Vec::new(),
+                right: 0.0,
+            };
             let mut x = LEFT;
-            for (_, is_call, i) in events {
-                if is_call {
-                    x += 12.0;
-                    placed[i].0 = x;
-                } else {
-                    let fits =
-                        placed[i].0 + CHAR * label(&operations[i]).chars().count() as f64 + 10.0;
-                    x = (x + 12.0).max(fits);
-                    placed[i].1 = Some(x);
+            for (_, mark) in marks {
+                match mark {
+                    Mark::Call(i) => {
+                        x += 12.0;
+                        placed.calls[i].0 = x;
+                    }
+                    Mark::Event(i) => {
+                        x += 12.0;
+                        placed.events.push((i, x));
+                    }
+                    Mark::Return(i) => {
+                        let fits = placed.calls[i].0
+                            + CHAR * label(&operations[i]).chars().count() as f64
+                            + 10.0;
+                        x = (x + 12.0).max(fits);
+                        placed.calls[i].1 = Some(x);
+                    }
                 }
             }
             let unknown_room = operations
@@ -138,19 +195,63 @@ fn positions(operations: &[Operation], scale: Scale) -> (Vec<(f64, Option<f64>)>
                 .filter(|op| op.ret.is_none())
                 .map(|op| CHAR * label(op).chars().count() as f64)
                 .fold(0.0, f64::max);
-            (placed, x + unknown_room + 30.0)
+            placed.right = x + unknown_room + 30.0;
+            placed
         }
     }
 }
 
+/// The most rows of event labels above the lanes; past that, labels may overlap (each
+/// keeps its full text in a tooltip).
+const EVENT_ROWS: usize = 6;
+
+/// The row of each placed event's label: the first whose last label ends before this one
+/// starts (labels are 11 px: about 6 px a character), else the row that frees up first.
+fn label_rows(placed: &[(usize, f64)], events: &[Event]) -> Vec<usize> {
+    let mut ends: Vec<f64> = Vec::new();
+    placed
+        .iter()
+        .map(|&(i, x)| {
+            let end = x + 3.0 + 6.0 * events[i].what.chars().count() as f64 + 6.0;
+            let row = match ends.iter().position(|&e| e <= x) {
+                Some(row) => row,
+                None if ends.len() < EVENT_ROWS => {
+                    ends.push(0.0);
+                    ends.len() - 1
+                }
+                None => (0..ends.len())
+                    .min_by(|&a, &b| ends[a].total_cmp(&ends[b]))
+                    .unwrap_or(0),
+            };
+            ends[row] = end;
+            row
+        })
+        .collect()
+}
+
 /// The timeline itself, as a standalone SVG: one lane per client, one bar per call,
-/// under `title` if there is one (the book's figures put the checker's verdict there).
-pub fn svg(operations: &[Operation], title: Option<&str>, scale: Scale) -> String {
-    let (placed, right) = positions(operations, scale);
+/// `events` as red lines across the lanes, under `title` if there is one (the book's
+/// figures put the checker's verdict there).
+pub fn svg(
+    operations: &[Operation],
+    events: &[Event],
+    title: Option<&str>,
+    scale: Scale,
+) -> String {
+    let placed = positions(operations, events, scale);
+    let right = placed.right;
     let mut clients: Vec<usize> = operations.iter().map(|op| op.client).collect();
     clients.sort_unstable();
     clients.dedup();
-    let height = 60.0 + LANE * clients.len() as f64;
+    // The band of event labels, between the title and the lanes: each label goes in the
+    // first row where it does not run into the one before it.
+    let rows = label_rows(&placed.events, events);
+    let band = match rows.iter().max() {
+        None => 0.0,
+        Some(last) => 8.0 + 14.0 * (last + 1) as f64,
+    };
+    let top = 40.0 + band;
+    let height = top + 20.0 + LANE * clients.len() as f64;
     let title_width = title.map_or(0.0, |t| 8.0 + 8.0 * t.chars().count() as f64);
     let w = (right + 20.0).max(title_width);
     let mut svg = String::new();
@@ -165,8 +266,18 @@ pub fn svg(operations: &[Operation], title: Option<&str>, scale: Scale) -> Strin
             escape(title)
         );
     }
+    for (&(i, x), row) in placed.events.iter().zip(&rows) {
+        let what = escape(&events[i].what);
+        let label_y = 40.0 + 14.0 * *row as f64 + 10.0;
+        let _ = write!(
+            svg,
+            r##"<g><title>{what}</title><line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{height:.1}" stroke="#c0392b" stroke-dasharray="3 2"/><text x="{:.1}" y="{label_y:.1}" font-size="11" fill="#c0392b">{what}</text></g>"##,
+            label_y - 9.0,
+            x + 3.0,
+        );
+    }
     for (row, client) in clients.iter().enumerate() {
-        let y = 40.0 + LANE * row as f64;
+        let y = top + LANE * row as f64;
         let _ = write!(
             svg,
             r#"<text x="8" y="{}">client {client}</text>"#,
@@ -180,7 +291,7 @@ pub fn svg(operations: &[Operation], title: Option<&str>, scale: Scale) -> Strin
         );
         for (op, (x0, x1)) in operations
             .iter()
-            .zip(&placed)
+            .zip(&placed.calls)
             .filter(|(op, _)| op.client == *client)
         {
             let x1 = x1.unwrap_or(right).max(x0 + 2.0);
@@ -217,7 +328,7 @@ mod tests {
                 .map(|_| {
                     scope.spawn(|| {
                         (0..8)
-                            .map(|_| write("x", &[]).expect("the page is written"))
+                            .map(|_| write("x", &[], &[]).expect("the page is written"))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -264,7 +375,11 @@ mod tests {
             op(1, 30, Some(40), "a much longer value than the others"),
             op(2, 45, None, "d"),
         ];
-        let (placed, right) = positions(&ops, Scale::EventOrder);
+        let Placed {
+            calls: placed,
+            right,
+            ..
+        } = positions(&ops, &[], Scale::EventOrder);
         let end = |i: usize| placed[i].1.expect("returned");
         assert!(end(0) < placed[1].0, "a before b");
         assert!(placed[1].0 < placed[2].0 && end(2) < end(1), "c inside b");
@@ -279,5 +394,51 @@ mod tests {
             );
         }
         assert!(right > end(1));
+    }
+
+    #[test]
+    fn events_sit_between_the_calls_they_fell_between_on_both_scales() {
+        // a (0..10), a crash at 15, b (20..50), a configuration change at 50 (as b
+        // returns: drawn after the return), an event outside the span (not drawn).
+        let ops = [op(0, 0, Some(10), "a"), op(1, 20, Some(50), "b")];
+        let events = [
+            Event {
+                at: 15,
+                what: "crash 2".into(),
+            },
+            Event {
+                at: 50,
+                what: "configuration 3".into(),
+            },
+            Event {
+                at: 500,
+                what: "heal".into(),
+            },
+        ];
+        for scale in [Scale::RealTime, Scale::EventOrder] {
+            let placed = positions(&ops, &events, scale);
+            let end = |i: usize| placed.calls[i].1.expect("returned");
+            assert_eq!(
+                placed.events.len(),
+                2,
+                "{scale:?}: the event at 500 is outside"
+            );
+            let (crash, change) = (placed.events[0], placed.events[1]);
+            assert_eq!((crash.0, change.0), (0, 1));
+            assert!(
+                end(0) < crash.1 && crash.1 < placed.calls[1].0,
+                "{scale:?}: the crash falls between a and b"
+            );
+            assert!(
+                change.1 >= end(1),
+                "{scale:?}: the change is at b's return or after"
+            );
+        }
+        let drawn = svg(&ops, &events, None, Scale::EventOrder);
+        assert!(drawn.contains("crash 2") && drawn.contains("configuration 3"));
+        assert!(
+            !drawn.contains("heal"),
+            "only the events within the history are drawn"
+        );
     }
 }

@@ -103,6 +103,6 @@ fn draw(kept: &Kept, json: &Path, svg: &Path) -> anyhow::Result<()> {
         }
     };
     let title = format!("{}. {verdict}.", kept.what);
-    let drawing = harness::timeline::svg(&history, Some(&title), Scale::EventOrder);
+    let drawing = harness::timeline::svg(&history, &[], Some(&title), Scale::EventOrder);
     std::fs::write(svg, drawing).with_context(|| format!("writing {}", svg.display()))
 }

@@ -49,7 +49,7 @@ pub enum Phase {
 
 #[derive(Debug)]
 pub struct Controller {
-    script: Vec<Change>,
+    pub script: Vec<Change>,
     next: usize,
     pub phase: Phase,
     seq: u64,
@@ -68,11 +68,13 @@ pub struct SimClient {
     id: usize,
     core: Client,
     pub ops_left: u32,
+    /// The keys it uses.
+    pub keys: Vec<String>,
     seq: u64,
     pub in_flight: Option<InFlight>,
     resend_at: u64,
     seen: HashMap<String, u64>,
-    history: Vec<Operation>,
+    pub history: Vec<Operation>,
 }
 
 #[derive(Debug)]
@@ -192,7 +194,7 @@ impl SimClient {
         if self.in_flight.is_none() && self.ops_left > 0 && ctx.random(0..3) == 0 {
             self.ops_left -= 1;
             self.seq += 1;
-            let key = KEYS[ctx.random(0..KEYS.len() as u64) as usize].to_string();
+            let key = self.keys[ctx.random(0..self.keys.len() as u64) as usize].clone();
             let (op, command) = match ctx.random(0..6) {
                 0 | 1 => (KvOp::Get { key: key.clone() }, Command::Get { key }),
                 2 => (
@@ -370,6 +372,7 @@ impl SimNode for Node {
                 id,
                 core: Client::new(&format!("sim{id}"), Config::initial(SHARDS)),
                 ops_left: 30,
+                keys: KEYS.iter().map(|k| k.to_string()).collect(),
                 seq: 0,
                 in_flight: None,
                 resend_at: 0,

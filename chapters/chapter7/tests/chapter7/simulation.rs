@@ -18,14 +18,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chapter7::{Group, Service, ShardState};
-use harness::history::Operation;
-use harness::linearizability::{Verdict, check};
+use harness::history::{Event, Operation};
+use harness::linearizability::{Verdict, check_with_events};
 use harness::sim::{NodeId, SimConfig, Simulation, check_seeds};
 
 use crate::common::SHARDS;
 use crate::sim_nodes::{CLIENTS, GROUPS, NODES, Node, Phase, SERVICE};
 
-fn service(sim: &Simulation<Node>) -> Option<&Service> {
+pub fn service(sim: &Simulation<Node>) -> Option<&Service> {
     match sim.node(SERVICE) {
         Some(Node::Service(s)) => Some(s),
         _ => None,
@@ -41,7 +41,7 @@ fn groups(sim: &Simulation<Node>) -> impl Iterator<Item = &Group> {
 
 /// No shard served by two groups; a served shard's configuration gives it to the group
 /// serving it; no group ahead of the service.
-fn invariants(sim: &Simulation<Node>) -> Result<(), String> {
+pub fn invariants(sim: &Simulation<Node>) -> Result<(), String> {
     let service = service(sim);
     let newest = service.map(|s| s.pending().unwrap_or(s.latest()).num);
     for shard in 0..SHARDS {
@@ -81,28 +81,103 @@ fn invariants(sim: &Simulation<Node>) -> Result<(), String> {
     Ok(())
 }
 
+/// What a node is, for the timeline.
+fn name(id: NodeId) -> String {
+    match id {
+        SERVICE => "the service".to_string(),
+        id if GROUPS.contains(&id) => format!("group {id}"),
+        id if CLIENTS.contains(&id) => format!("client {id}"),
+        id => format!("controller {id}"),
+    }
+}
+
 /// A seed's faults: crash or restart the service, a group or a controller; partition;
-/// heal.
-fn inject_fault(sim: &mut Simulation<Node>, rng: &mut fastrand::Rng) {
+/// heal. Returns what it changed, for the timeline (nothing: a restart with nothing
+/// down, a heal with nothing cut).
+fn inject_fault(
+    sim: &mut Simulation<Node>,
+    rng: &mut fastrand::Rng,
+    cut: &mut bool,
+) -> Option<String> {
     let servers: Vec<NodeId> = (0..CLIENTS[0]).collect();
     match rng.u8(0..5) {
-        0 => sim.crash(servers[rng.usize(0..servers.len())]),
+        0 => {
+            let id = servers[rng.usize(0..servers.len())];
+            let running = sim.node(id).is_some();
+            sim.crash(id);
+            running.then(|| format!("crash {}", name(id)))
+        }
         1 => {
-            for &id in &servers {
+            let down: Vec<NodeId> = servers
+                .iter()
+                .copied()
+                .filter(|&id| sim.node(id).is_none())
+                .collect();
+            for &id in &down {
                 sim.restart(id);
             }
+            (!down.is_empty()).then(|| {
+                format!(
+                    "restart {}",
+                    down.iter()
+                        .map(|&id| name(id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
         }
         2 => {
             let mut ids: Vec<NodeId> = (0..NODES).collect();
             rng.shuffle(&mut ids);
             let split = rng.usize(1..NODES);
             sim.partition(&[&ids[..split], &ids[split..]]);
+            *cut = true;
+            Some(format!(
+                "partition {:?} | {:?}",
+                &ids[..split],
+                &ids[split..]
+            ))
         }
-        _ => sim.heal(),
+        _ => {
+            sim.heal();
+            std::mem::take(cut).then(|| "heal".to_string())
+        }
     }
 }
 
-fn config() -> SimConfig {
+/// The events of a run, for the timeline: faults, and configurations as the service
+/// takes them.
+#[derive(Default)]
+struct Schedule {
+    events: Vec<Event>,
+    proposed: u64,
+    in_effect: u64,
+}
+
+impl Schedule {
+    fn note(&mut self, at: u64, what: String) {
+        self.events.push(Event { at, what });
+    }
+
+    /// Notes the configurations proposed or put in effect since the last look.
+    fn look(&mut self, sim: &Simulation<Node>, at: u64) {
+        let Some(service) = service(sim) else {
+            return;
+        };
+        if let Some(pending) = service.pending()
+            && pending.num > self.proposed
+        {
+            self.proposed = pending.num;
+            self.note(at, format!("configuration {} proposed", pending.num));
+        }
+        if service.latest().num > self.in_effect {
+            self.in_effect = service.latest().num;
+            self.note(at, format!("configuration {} in effect", self.in_effect));
+        }
+    }
+}
+
+pub fn config() -> SimConfig {
     SimConfig {
         nodes: NODES,
         tick_ms: 10,
@@ -118,18 +193,24 @@ fn config() -> SimConfig {
 fn run(seed: u64, chaos_ms: u64) -> Result<(Vec<Operation>, u64), String> {
     let mut sim: Simulation<Node> = Simulation::new(config(), seed);
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5EED);
+    let mut schedule = Schedule::default();
+    let mut cut = false;
     let mut t = 0;
     while t < chaos_ms {
         t += 10;
         sim.run_until(t, invariants)?;
-        if t.is_multiple_of(100) {
-            inject_fault(&mut sim, &mut rng);
+        schedule.look(&sim, t);
+        if t.is_multiple_of(100)
+            && let Some(what) = inject_fault(&mut sim, &mut rng, &mut cut)
+        {
+            schedule.note(t, what);
         }
     }
     sim.heal();
     for id in 0..NODES {
         sim.restart(id);
     }
+    schedule.note(t, "heal, restart all".to_string());
     let deadline = t + 20_000;
     while !settled(&sim) {
         if t >= deadline {
@@ -140,6 +221,7 @@ fn run(seed: u64, chaos_ms: u64) -> Result<(Vec<Operation>, u64), String> {
         }
         t += 50;
         sim.run_until(t, invariants)?;
+        schedule.look(&sim, t);
     }
     garbage_collected(&sim)?;
     let configs = service(&sim).map_or(0, |s| s.latest().num);
@@ -149,16 +231,17 @@ fn run(seed: u64, chaos_ms: u64) -> Result<(Vec<Operation>, u64), String> {
             history.extend(c.finished_history());
         }
     }
-    match check(&history, Duration::from_secs(10)) {
+    match check_with_events(&history, &schedule.events, Duration::from_secs(10)) {
         Verdict::Linearizable => Ok((history, configs)),
         verdict => Err(format!(
-            "the clients' history is not linearizable: {verdict:?}"
+            "the clients' history is not linearizable (the timeline shows the faults and \
+             configurations on the same axis): {verdict}"
         )),
     }
 }
 
 /// Every client done, every controller idle, no change pending.
-fn settled(sim: &Simulation<Node>) -> bool {
+pub fn settled(sim: &Simulation<Node>) -> bool {
     (0..NODES).all(|id| match sim.node(id) {
         Some(Node::Client(c)) => c.ops_left == 0 && c.in_flight.is_none(),
         Some(Node::Controller(c)) => matches!(c.phase, Phase::Idle),
@@ -167,7 +250,7 @@ fn settled(sim: &Simulation<Node>) -> bool {
     })
 }
 
-fn progress(sim: &Simulation<Node>) -> String {
+pub fn progress(sim: &Simulation<Node>) -> String {
     (0..NODES)
         .map(|id| match sim.node(id) {
             Some(Node::Client(c)) => format!("client {id}: {} left", c.ops_left),

@@ -376,7 +376,7 @@ impl Workload {
                     format!("window {index}: the history of {key} is not linearizable"),
                 );
                 if totals.violation.is_none() {
-                    totals.timeline = Some(crate::timeline::render(&key, &ops));
+                    totals.timeline = Some(crate::timeline::render(&key, &ops, &[]));
                     totals.violation = Some(ViolationView {
                         window: index,
                         key,
