@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{GroupId, ShardId};
 use crate::placement::shard_of;
-use crate::shard::{Answer, Command, ShardData};
+use crate::shard::{Answer, KvCommand, ShardData};
 
 /// Where a shard stands in one group, and since which configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ impl ShardState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GroupOp {
     /// A client's command.
-    Client(Command),
+    Client(KvCommand),
     /// Stop serving `shard`, which configuration `num` gives away, and hand over its data.
     Freeze { shard: ShardId, num: u64 },
     /// Start serving `shard`, which configuration `num` gives this group, from `data`.
@@ -156,7 +156,7 @@ impl Group {
 
     // ANCHOR: serve
     /// Runs a client's command if this group serves the key's shard now.
-    fn serve(&mut self, command: &Command) -> GroupReply {
+    fn serve(&mut self, command: &KvCommand) -> GroupReply {
         // EXERCISE 7.3: answer only for a shard this group serves; any other gets wrong_group
         // HINT: A frozen shard still has its data here, but its next owner may already be taking writes: it serves nobody.
         todo!(

@@ -8,7 +8,7 @@
 use crate::config::{Config, GroupId, NO_GROUP};
 use crate::group::GroupReply;
 use crate::placement::shard_of;
-use crate::shard::{Answer, Command, RequestId};
+use crate::shard::{Answer, KvCommand, RequestId};
 
 /// What the shell does next with the command in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub struct Client {
     name: String,
     seq: u64,
     config: Config,
-    pending: Option<Command>,
+    pending: Option<KvCommand>,
 }
 
 impl Client {
@@ -49,7 +49,7 @@ impl Client {
     }
 
     /// The command it waits on, as sent (with its request id).
-    pub fn pending(&self) -> Option<&Command> {
+    pub fn pending(&self) -> Option<&KvCommand> {
         self.pending.as_ref()
     }
 
@@ -64,7 +64,7 @@ impl Client {
     // ANCHOR: client
     /// Starts `command`: a write gets this client's next request id, which every retry of
     /// it keeps. Returns the command to send.
-    pub fn start(&mut self, command: Command) -> Command {
+    pub fn start(&mut self, command: KvCommand) -> KvCommand {
         // EXERCISE 7.6: give a write the next request id, keep it as the command in flight
         // HINT: The id is (this client's name, a number one higher than the last): the group's table answers a retry from it.
         let mut command = command;
@@ -74,8 +74,10 @@ impl Client {
             seq: self.seq,
         };
         match &mut command {
-            Command::Get { .. } => {}
-            Command::Put { request, .. } | Command::Delete { request, .. } => *request = Some(id),
+            KvCommand::Get { .. } => {}
+            KvCommand::Put { request, .. } | KvCommand::Delete { request, .. } => {
+                *request = Some(id)
+            }
         }
         self.pending = Some(command.clone());
         command

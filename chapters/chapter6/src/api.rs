@@ -85,7 +85,7 @@ pub struct Health {
     pub id: u64,
 }
 
-pub use crate::protocol::{Command, RequestId};
+pub use crate::command::{Command, RequestId};
 
 /// One message between nodes, with its sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,8 @@
 //!
 //! Given:
 //! - [`client`]: chapter 5's client (exercise 5.7, finished).
-//! - [`protocol`]: entries, snapshots, messages (now `InstallSnapshot`), `Ready`.
+//! - [`protocol`]: entries, snapshots, messages (now `InstallSnapshot`), `Ready`;
+//!   [`command`]: what an entry asks the map to do.
 //! - [`api`]: the JSON shapes: the client API, envelopes, `/status` (now with the
 //!   snapshot and the log's size).
 //! - [`error`]: API errors.
@@ -47,6 +48,7 @@ pub mod raft;
 pub mod api;
 pub mod bench;
 pub mod client;
+pub mod command;
 pub mod demo;
 pub mod error;
 pub mod extract;

@@ -6,8 +6,8 @@
 //! while clients keep reading and writing, without losing or duplicating anything.
 //!
 //! This crate holds the chapter's sans-IO cores, driven in its tests by the deterministic
-//! simulator (each group, and the service, as one machine that applies operations in
-//! order: what a chapter-6 group gives you).
+//! simulator, where each group and the service is a log of three replicas running chapter
+//! 6's Raft core with snapshots.
 //!
 //! # Layout
 //! Yours to finish (in `exercises/chapter7/`):
@@ -23,6 +23,10 @@
 //! - [`shard`]: one shard's data: its keys, versions and table of answered requests.
 //! - [`service`]: the configuration service's machine: queries, proposals fenced by
 //!   configuration number (two controllers cannot both win), and finishing a change.
+//! - [`raft`], [`protocol`]: chapter 6's core and protocol, finished, carried unchanged:
+//!   each group and the service is a log of replicas running them.
+//! - [`command`]: what those logs hold (a group's or the service's operations);
+//!   [`machine`]: what a replica applies them to, and its snapshot.
 
 // The student's files are mounted from exercises/, the reference from solutions/;
 // `--features solution` switches. Tests are the same for both.
@@ -57,7 +61,11 @@ pub mod mover;
 #[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/router.rs")]
 pub mod router;
 
+pub mod command;
 pub mod config;
+pub mod machine;
+pub mod protocol;
+pub mod raft;
 pub mod service;
 pub mod shard;
 
@@ -66,4 +74,4 @@ pub use group::{Group, GroupOp, GroupReply, ShardState};
 pub use mover::{Action, Mover, Step};
 pub use router::{Client, Next};
 pub use service::{Change, Service, ServiceOp, ServiceReply};
-pub use shard::{Answer, Command, RequestId, ShardData};
+pub use shard::{Answer, KvCommand, RequestId, ShardData};

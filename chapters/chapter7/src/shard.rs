@@ -18,7 +18,7 @@ pub struct RequestId {
 
 /// A client's command on one key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Command {
+pub enum KvCommand {
     Get {
         key: String,
     },
@@ -34,18 +34,20 @@ pub enum Command {
     },
 }
 
-impl Command {
+impl KvCommand {
     /// The key it touches.
     pub fn key(&self) -> &str {
         match self {
-            Command::Get { key } | Command::Put { key, .. } | Command::Delete { key, .. } => key,
+            KvCommand::Get { key } | KvCommand::Put { key, .. } | KvCommand::Delete { key, .. } => {
+                key
+            }
         }
     }
 
     fn request(&self) -> Option<&RequestId> {
         match self {
-            Command::Get { .. } => None,
-            Command::Put { request, .. } | Command::Delete { request, .. } => request.as_ref(),
+            KvCommand::Get { .. } => None,
+            KvCommand::Put { request, .. } | KvCommand::Delete { request, .. } => request.as_ref(),
         }
     }
 }
@@ -89,7 +91,7 @@ pub struct ShardData {
 
 impl ShardData {
     /// Applies `command`; a write already answered gets its first answer again.
-    pub fn apply(&mut self, command: &Command) -> Answer {
+    pub fn apply(&mut self, command: &KvCommand) -> Answer {
         if let Some(id) = command.request()
             && let Some((seq, answer)) = self.answered.get(&id.client)
         {
@@ -103,8 +105,8 @@ impl ShardData {
             }
         }
         let answer = match command {
-            Command::Get { key } => Answer::Value(self.kv.get(key).cloned()),
-            Command::Put {
+            KvCommand::Get { key } => Answer::Value(self.kv.get(key).cloned()),
+            KvCommand::Put {
                 key,
                 value,
                 if_version,
@@ -122,7 +124,7 @@ impl ShardData {
                     }
                 }
             }
-            Command::Delete { key, .. } => {
+            KvCommand::Delete { key, .. } => {
                 if self.kv.remove(key).is_some() {
                     self.version += 1;
                     Answer::Deleted {

@@ -33,6 +33,9 @@ mod mover_crashes;
 #[path = "chapter7/sim_nodes.rs"]
 mod sim_nodes;
 
+#[path = "chapter7/sim_actors.rs"]
+mod sim_actors;
+
 #[path = "chapter7/simulation.rs"]
 mod simulation;
 

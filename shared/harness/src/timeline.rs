@@ -117,9 +117,8 @@ enum Mark {
     Call(usize),
 }
 
-/// The events inside the operations' span (a key's history is a window of the run; the
-/// faults outside it explain nothing in it).
-fn within(operations: &[Operation], events: &[Event]) -> Vec<usize> {
+/// The first call and the last call or return of `operations`.
+fn span(operations: &[Operation]) -> (u64, u64) {
     let start = operations.iter().map(|op| op.invoke).min().unwrap_or(0);
     let end = operations
         .iter()
@@ -127,6 +126,13 @@ fn within(operations: &[Operation], events: &[Event]) -> Vec<usize> {
         .chain(operations.iter().map(|op| op.invoke))
         .max()
         .unwrap_or(0);
+    (start, end)
+}
+
+/// The events inside the operations' span (a key's history is a window of the run; the
+/// faults outside it explain nothing in it).
+fn within(operations: &[Operation], events: &[Event]) -> Vec<usize> {
+    let (start, end) = span(operations);
     (0..events.len())
         .filter(|&i| (start..=end).contains(&events[i].at))
         .collect()
@@ -136,14 +142,8 @@ fn positions(operations: &[Operation], events: &[Event], scale: Scale) -> Placed
     let shown = within(operations, events);
     match scale {
         Scale::RealTime => {
-            let start = operations.iter().map(|op| op.invoke).min().unwrap_or(0);
-            let end = operations
-                .iter()
-                .filter_map(|op| op.ret)
-                .chain(operations.iter().map(|op| op.invoke))
-                .max()
-                .unwrap_or(start + 1)
-                .max(start + 1);
+            let (start, end) = span(operations);
+            let end = end.max(start + 1);
             let span = (end - start) as f64 * 1.1;
             let x = |t: u64| LEFT + t.saturating_sub(start) as f64 / span * WIDTH;
             Placed {

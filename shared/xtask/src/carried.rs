@@ -117,6 +117,21 @@ pub const CARRIED: &[Carried] = &[
         from: "chapters/chapter5/src/node/peers.rs",
         what: "chapter 5's peer senders",
     },
+    Carried {
+        path: "chapters/chapter7/src/raft.rs",
+        from: "solutions/chapter6/raft.rs",
+        what: "chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules",
+    },
+    Carried {
+        path: "chapters/chapter7/src/snapshots.rs",
+        from: "solutions/chapter6/snapshots.rs",
+        what: "chapter 6's snapshot rules, exercises 6.2, 6.3, 6.5 and 6.6",
+    },
+    Carried {
+        path: "chapters/chapter7/src/protocol.rs",
+        from: "chapters/chapter6/src/protocol.rs",
+        what: "chapter 6's protocol",
+    },
 ];
 
 /// Every carried copy, as it must be.

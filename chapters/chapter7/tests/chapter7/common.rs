@@ -6,19 +6,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chapter7::{
-    Action, Change, Command, Config, Group, GroupId, GroupOp, GroupReply, Mover, RequestId,
+    Action, Change, Config, Group, GroupId, GroupOp, GroupReply, KvCommand, Mover, RequestId,
     Service, ServiceOp, ServiceReply, ShardId,
 };
 
 /// Shards in the tests' worlds.
 pub const SHARDS: usize = 8;
 
-pub fn get(key: &str) -> Command {
-    Command::Get { key: key.into() }
+pub fn get(key: &str) -> KvCommand {
+    KvCommand::Get { key: key.into() }
 }
 
-pub fn put(key: &str, value: &str) -> Command {
-    Command::Put {
+pub fn put(key: &str, value: &str) -> KvCommand {
+    KvCommand::Put {
         key: key.into(),
         value: value.into(),
         if_version: None,
@@ -27,8 +27,8 @@ pub fn put(key: &str, value: &str) -> Command {
 }
 
 /// A write with request id (`client`, `seq`).
-pub fn put_as(key: &str, value: &str, client: &str, seq: u64) -> Command {
-    Command::Put {
+pub fn put_as(key: &str, value: &str, client: &str, seq: u64) -> KvCommand {
+    KvCommand::Put {
         key: key.into(),
         value: value.into(),
         if_version: None,
@@ -135,7 +135,7 @@ impl World {
 
     /// Runs `command` at whichever group the latest configuration names; panics unless
     /// that group answers.
-    pub fn client(&mut self, command: Command) -> chapter7::Answer {
+    pub fn client(&mut self, command: KvCommand) -> chapter7::Answer {
         let shard = chapter7::placement::shard_of(command.key(), SHARDS);
         let owner = self.service.latest().owner(shard);
         match self.group(owner, GroupOp::Client(command.clone())) {

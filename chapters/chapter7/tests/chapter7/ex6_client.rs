@@ -1,7 +1,7 @@
 //! Exercise 7.6: the client routes by its cached configuration, refreshes it on
 //! `wrong_group`, and retries the same request.
 
-use chapter7::{Answer, Client, Command, Config, GroupReply, Next, RequestId};
+use chapter7::{Answer, Client, Config, GroupReply, KvCommand, Next, RequestId};
 
 use crate::common::{World, get, join, key_in, put};
 
@@ -12,10 +12,10 @@ fn config_with_two_groups() -> (World, Config) {
     (world, config)
 }
 
-fn request(command: &Command) -> Option<&RequestId> {
+fn request(command: &KvCommand) -> Option<&RequestId> {
     match command {
-        Command::Get { .. } => None,
-        Command::Put { request, .. } | Command::Delete { request, .. } => request.as_ref(),
+        KvCommand::Get { .. } => None,
+        KvCommand::Put { request, .. } | KvCommand::Delete { request, .. } => request.as_ref(),
     }
 }
 

@@ -1,56 +1,119 @@
-//! The whole sharded system in the deterministic simulator: a configuration service, three
-//! groups, two controllers that race to change the configuration, and three clients, over
-//! a network that loses, delays, reorders and duplicates messages, with crashes and
-//! partitions chosen by the seed.
+//! The whole sharded system in the deterministic simulator: the configuration service and
+//! three groups, each a log of three replicas running chapter 6's Raft with snapshots; two
+//! controllers that race to change the configuration; three clients; over a network that
+//! loses, delays, reorders and duplicates messages, with crashes of any replica or
+//! controller and partitions chosen by the seed. Moves and failovers happen together.
 //!
-//! The service and each group are one node that applies operations in order and keeps all
-//! it applied across a crash: what a chapter-6 group gives (its own safety is chapter 6's
-//! tests). Controllers keep only how far through their list of changes they are; a
-//! restarted one asks the service and finishes any change it finds pending.
-//!
-//! Checked after every event: no shard is served by two groups; a group serves a shard only
-//! for a configuration that gives it that shard; no group is past the service's newest
+//! Checked after every event: at most one leader per term in each log; and on each log's
+//! committed state (its most advanced machine seen so far: committed entries never
+//! change), no shard is served by two groups, a group serves a shard only for a
+//! configuration that gives it that shard, and no group is past the service's newest
 //! configuration (fencing). At the end, with the faults healed: every change finished,
-//! every client's operations done, every moved shard deleted at its old owner, and the
-//! clients' history linearizable.
+//! every client's operations done, every replica of every group holding exactly the
+//! shards it owns (moved shards deleted), and the clients' history linearizable.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chapter7::machine::{Kind, Machine};
+use chapter7::raft::Role;
 use chapter7::{Group, Service, ShardState};
 use harness::history::{Event, Operation};
 use harness::linearizability::{Verdict, check_with_events};
 use harness::sim::{NodeId, SimConfig, Simulation, check_seeds};
 
 use crate::common::SHARDS;
-use crate::sim_nodes::{CLIENTS, GROUPS, NODES, Node, Phase, SERVICE};
+use crate::sim_actors::Phase;
+use crate::sim_nodes::{
+    CLIENTS, CONTROLLERS, LOGS, NODES, Node, REPLICAS, SERVERS, log_of, replicas,
+};
 
-pub fn service(sim: &Simulation<Node>) -> Option<&Service> {
-    match sim.node(SERVICE) {
-        Some(Node::Service(s)) => Some(s),
-        _ => None,
-    }
-}
-
-fn groups(sim: &Simulation<Node>) -> impl Iterator<Item = &Group> {
-    GROUPS.iter().filter_map(|&id| match sim.node(id) {
-        Some(Node::Group(g)) => Some(g),
+/// The running replicas of `log`'s machines.
+fn machines(sim: &Simulation<Node>, log: usize) -> impl Iterator<Item = &Machine> {
+    replicas(log).filter_map(|id| match sim.node(id) {
+        Some(Node::Server(s)) => Some(&s.machine),
         _ => None,
     })
 }
 
-/// No shard served by two groups; a served shard's configuration gives it to the group
-/// serving it; no group ahead of the service.
-pub fn invariants(sim: &Simulation<Node>) -> Result<(), String> {
-    let service = service(sim);
-    let newest = service.map(|s| s.pending().unwrap_or(s.latest()).num);
+/// The most advanced running replica of the service.
+pub fn service(sim: &Simulation<Node>) -> Option<&Service> {
+    machines(sim, 0)
+        .max_by_key(|m| m.applied_index())
+        .and_then(|m| match m.kind() {
+            Kind::Service(s) => Some(s),
+            Kind::Group(_) => None,
+        })
+}
+
+/// What the checks remember between events.
+#[derive(Debug)]
+pub struct Observed {
+    /// (log, term) → the replica that led it.
+    leaders: BTreeMap<(usize, u64), NodeId>,
+    /// Each log's most advanced machine seen so far: its committed state.
+    committed: Vec<Option<Machine>>,
+}
+
+impl Default for Observed {
+    fn default() -> Self {
+        Observed {
+            leaders: BTreeMap::new(),
+            committed: vec![None; LOGS],
+        }
+    }
+}
+
+impl Observed {
+    fn service(&self) -> Option<&Service> {
+        match self.committed[0].as_ref().map(Machine::kind) {
+            Some(Kind::Service(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.committed[1..]
+            .iter()
+            .filter_map(|m| match m.as_ref().map(Machine::kind) {
+                Some(Kind::Group(g)) => Some(g),
+                _ => None,
+            })
+    }
+}
+
+/// Election safety per log, then the shard invariants on the committed states.
+pub fn invariants(sim: &Simulation<Node>, seen: &mut Observed) -> Result<(), String> {
+    for id in 0..SERVERS {
+        let Some(Node::Server(server)) = sim.node(id) else {
+            continue;
+        };
+        let log = log_of(id);
+        if server.raft.role() == Role::Leader
+            && let Some(other) = seen.leaders.insert((log, server.raft.term()), id)
+            && other != id
+        {
+            return Err(format!(
+                "log {log} has two leaders in term {}: replicas {other} and {id}",
+                server.raft.term()
+            ));
+        }
+        let ahead = seen.committed[log]
+            .as_ref()
+            .is_none_or(|m| server.machine.applied_index() > m.applied_index());
+        if ahead {
+            seen.committed[log] = Some(server.machine.clone());
+        }
+    }
+    let Some(service) = seen.service() else {
+        return Ok(());
+    };
+    let newest = service.pending().unwrap_or(service.latest()).num;
     for shard in 0..SHARDS {
         let mut serving = Vec::new();
-        for group in groups(sim) {
+        for group in seen.groups() {
             let state = group.states()[shard];
-            if let Some(newest) = newest
-                && state.num() > newest
-            {
+            if state.num() > newest {
                 return Err(format!(
                     "group {} has shard {shard} {state:?}, but the service's newest \
                      configuration is {newest} (a step ran for a configuration never made)",
@@ -59,14 +122,12 @@ pub fn invariants(sim: &Simulation<Node>) -> Result<(), String> {
             }
             if let ShardState::Serving { num } = state {
                 serving.push(group.id());
-                if let Some(config) = service.and_then(|s| s.config(num))
-                    && config.owner(shard) != group.id()
-                {
+                let owner = service.config(num).map(|c| c.owner(shard));
+                if owner != Some(group.id()) {
                     return Err(format!(
                         "group {} serves shard {shard} for configuration {num}, which gives \
-                         it to group {}",
+                         it to {owner:?}",
                         group.id(),
-                        config.owner(shard)
                     ));
                 }
             }
@@ -84,31 +145,31 @@ pub fn invariants(sim: &Simulation<Node>) -> Result<(), String> {
 /// What a node is, for the timeline.
 fn name(id: NodeId) -> String {
     match id {
-        SERVICE => "the service".to_string(),
-        id if GROUPS.contains(&id) => format!("group {id}"),
+        id if id < REPLICAS => format!("service replica {id}"),
+        id if id < SERVERS => format!("group {} replica {}", log_of(id), id % REPLICAS),
         id if CLIENTS.contains(&id) => format!("client {id}"),
         id => format!("controller {id}"),
     }
 }
 
-/// A seed's faults: crash or restart the service, a group or a controller; partition;
-/// heal. Returns what it changed, for the timeline (nothing: a restart with nothing
-/// down, a heal with nothing cut).
+/// A seed's faults: crash a replica or a controller, restart those down, partition, heal.
+/// Returns what it changed, for the timeline (nothing: a restart with nothing down, a
+/// heal with nothing cut).
 fn inject_fault(
     sim: &mut Simulation<Node>,
     rng: &mut fastrand::Rng,
     cut: &mut bool,
 ) -> Option<String> {
-    let servers: Vec<NodeId> = (0..CLIENTS[0]).collect();
+    let crashable: Vec<NodeId> = (0..SERVERS).chain(CONTROLLERS).collect();
     match rng.u8(0..5) {
         0 => {
-            let id = servers[rng.usize(0..servers.len())];
+            let id = crashable[rng.usize(0..crashable.len())];
             let running = sim.node(id).is_some();
             sim.crash(id);
             running.then(|| format!("crash {}", name(id)))
         }
         1 => {
-            let down: Vec<NodeId> = servers
+            let down: Vec<NodeId> = crashable
                 .iter()
                 .copied()
                 .filter(|&id| sim.node(id).is_none())
@@ -116,15 +177,8 @@ fn inject_fault(
             for &id in &down {
                 sim.restart(id);
             }
-            (!down.is_empty()).then(|| {
-                format!(
-                    "restart {}",
-                    down.iter()
-                        .map(|&id| name(id))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
+            let names: Vec<String> = down.iter().map(|&id| name(id)).collect();
+            (!down.is_empty()).then(|| format!("restart {}", names.join(", ")))
         }
         2 => {
             let mut ids: Vec<NodeId> = (0..NODES).collect();
@@ -160,8 +214,8 @@ impl Schedule {
     }
 
     /// Notes the configurations proposed or put in effect since the last look.
-    fn look(&mut self, sim: &Simulation<Node>, at: u64) {
-        let Some(service) = service(sim) else {
+    fn look(&mut self, seen: &Observed, at: u64) {
+        let Some(service) = seen.service() else {
             return;
         };
         if let Some(pending) = service.pending()
@@ -188,18 +242,52 @@ pub fn config() -> SimConfig {
     }
 }
 
+/// Runs until [`settled`], or fails after `limit_ms` of virtual time.
+pub fn settle(
+    sim: &mut Simulation<Node>,
+    seen: &mut Observed,
+    limit_ms: u64,
+    mut each: impl FnMut(&Observed, u64),
+) -> Result<(), String> {
+    let deadline = sim.now() + limit_ms;
+    while !settled(sim) {
+        if sim.now() >= deadline {
+            return Err(format!(
+                "not settled {limit_ms} ms (virtual) after the faults healed:\n{}",
+                progress(sim)
+            ));
+        }
+        let next = sim.now() + 50;
+        sim.run_until(next, |sim| invariants(sim, seen))?;
+        each(seen, next);
+    }
+    Ok(())
+}
+
+/// What one run did, to check that the runs test something.
+#[derive(Debug)]
+struct Ran {
+    history: Vec<Operation>,
+    /// The configuration it ended on.
+    configs: u64,
+    /// Leaders elected, over the four logs (four would mean no failover).
+    leaders: usize,
+    /// Snapshots installed by replicas running at the end.
+    snapshots: u64,
+}
+
 /// One seed: faults for `chaos_ms`, then healed until everything settles (or a deadline).
-/// Returns the clients' history and the number of the configuration it ended on.
-fn run(seed: u64, chaos_ms: u64) -> Result<(Vec<Operation>, u64), String> {
+fn run(seed: u64, chaos_ms: u64) -> Result<Ran, String> {
     let mut sim: Simulation<Node> = Simulation::new(config(), seed);
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5EED);
+    let mut seen = Observed::default();
     let mut schedule = Schedule::default();
     let mut cut = false;
     let mut t = 0;
     while t < chaos_ms {
         t += 10;
-        sim.run_until(t, invariants)?;
-        schedule.look(&sim, t);
+        sim.run_until(t, |sim| invariants(sim, &mut seen))?;
+        schedule.look(&seen, t);
         if t.is_multiple_of(100)
             && let Some(what) = inject_fault(&mut sim, &mut rng, &mut cut)
         {
@@ -211,18 +299,9 @@ fn run(seed: u64, chaos_ms: u64) -> Result<(Vec<Operation>, u64), String> {
         sim.restart(id);
     }
     schedule.note(t, "heal, restart all".to_string());
-    let deadline = t + 20_000;
-    while !settled(&sim) {
-        if t >= deadline {
-            return Err(format!(
-                "not settled 20 s (virtual) after the faults healed: {}",
-                progress(&sim)
-            ));
-        }
-        t += 50;
-        sim.run_until(t, invariants)?;
-        schedule.look(&sim, t);
-    }
+    settle(&mut sim, &mut seen, 20_000, |seen, at| {
+        schedule.look(seen, at)
+    })?;
     garbage_collected(&sim)?;
     let configs = service(&sim).map_or(0, |s| s.latest().num);
     let mut history = Vec::new();
@@ -231,8 +310,19 @@ fn run(seed: u64, chaos_ms: u64) -> Result<(Vec<Operation>, u64), String> {
             history.extend(c.finished_history());
         }
     }
+    let snapshots = (0..SERVERS)
+        .filter_map(|id| match sim.node(id) {
+            Some(Node::Server(s)) => Some(s.snapshots_installed),
+            _ => None,
+        })
+        .sum();
     match check_with_events(&history, &schedule.events, Duration::from_secs(10)) {
-        Verdict::Linearizable => Ok((history, configs)),
+        Verdict::Linearizable => Ok(Ran {
+            history,
+            configs,
+            leaders: seen.leaders.len(),
+            snapshots,
+        }),
         verdict => Err(format!(
             "the clients' history is not linearizable (the timeline shows the faults and \
              configurations on the same axis): {verdict}"
@@ -240,14 +330,19 @@ fn run(seed: u64, chaos_ms: u64) -> Result<(Vec<Operation>, u64), String> {
     }
 }
 
-/// Every client done, every controller idle, no change pending.
+/// Every client done, every controller idle, no change pending, and every replica of
+/// every log caught up with the others.
 pub fn settled(sim: &Simulation<Node>) -> bool {
-    (0..NODES).all(|id| match sim.node(id) {
+    let actors_done = (SERVERS..NODES).all(|id| match sim.node(id) {
         Some(Node::Client(c)) => c.ops_left == 0 && c.in_flight.is_none(),
         Some(Node::Controller(c)) => matches!(c.phase, Phase::Idle),
-        Some(Node::Service(s)) => s.pending().is_none(),
         _ => true,
-    })
+    });
+    let caught_up = (0..LOGS).all(|log| {
+        let applied: Vec<u64> = machines(sim, log).map(Machine::applied_index).collect();
+        applied.len() == REPLICAS && applied.iter().all(|&a| a == applied[0])
+    });
+    actors_done && caught_up && service(sim).is_some_and(|s| s.pending().is_none())
 }
 
 pub fn progress(sim: &Simulation<Node>) -> String {
@@ -255,45 +350,65 @@ pub fn progress(sim: &Simulation<Node>) -> String {
         .map(|id| match sim.node(id) {
             Some(Node::Client(c)) => format!("client {id}: {} left", c.ops_left),
             Some(Node::Controller(c)) => format!("controller {id}: {:?}", c.phase),
-            Some(Node::Service(s)) => format!(
-                "service: latest {:?}, pending {:?}",
-                s.latest(),
-                s.pending()
+            Some(Node::Server(s)) => format!(
+                "{}: {:?} term {}, applied {}",
+                name(id),
+                s.raft.role(),
+                s.raft.term(),
+                s.machine.applied_index()
             ),
-            Some(Node::Group(g)) => format!("group {id}: {:?}", g.states()),
-            None => format!("node {id}: down"),
+            None => format!("{}: down", name(id)),
         })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-/// Each group holds data for exactly the shards the latest configuration gives it.
+/// Every replica of every group holds data for exactly the shards the latest
+/// configuration gives its group.
 fn garbage_collected(sim: &Simulation<Node>) -> Result<(), String> {
     let latest = service(sim)
         .ok_or("the service is down at the end")?
         .latest();
-    for group in groups(sim) {
-        let held: Vec<usize> = group.data().keys().copied().collect();
-        if held != latest.shards_of(group.id()) {
-            return Err(format!(
-                "group {} holds shards {held:?}; configuration {} gives it {:?} (a moved \
-                 shard not deleted, or one never installed)",
-                group.id(),
-                latest.num,
-                latest.shards_of(group.id())
-            ));
+    for log in 1..LOGS {
+        for machine in machines(sim, log) {
+            let Kind::Group(group) = machine.kind() else {
+                return Err(format!("log {log} holds the service's machine"));
+            };
+            let held: Vec<usize> = group.data().keys().copied().collect();
+            if held != latest.shards_of(group.id()) {
+                return Err(format!(
+                    "a replica of group {} holds shards {held:?}; configuration {} gives it \
+                     {:?} (a moved shard not deleted, or one never installed)",
+                    group.id(),
+                    latest.num,
+                    latest.shards_of(group.id())
+                ));
+            }
         }
     }
     Ok(())
 }
 
 #[test]
-fn chapter_sharded_store_linearizable_through_moves_crashes_and_partitions() {
+fn chapter_sharded_store_linearizable_through_moves_failovers_crashes_and_partitions() {
     let runs = check_seeds(0..1_000, |seed| run(seed, 2_000));
-    let operations: usize = runs.iter().map(|(h, _)| h.len()).sum();
-    let configs: u64 = runs.iter().map(|(_, c)| c).sum();
+    let operations: usize = runs.iter().map(|r| r.history.len()).sum();
+    let configs: u64 = runs.iter().map(|r| r.configs).sum();
+    let leaders: usize = runs.iter().map(|r| r.leaders).sum();
+    let snapshots: u64 = runs.iter().map(|r| r.snapshots).sum();
     eprintln!(
-        "{} runs: {operations} operations, {configs} configurations",
+        "{} runs: {operations} operations, {configs} configurations, {leaders} leaders \
+         elected, {snapshots} snapshots installed",
+        runs.len()
+    );
+    assert!(
+        leaders >= runs.len() * (LOGS + 2),
+        "too few failovers to test moves across them: {leaders} leaders in {} runs",
+        runs.len()
+    );
+    assert!(
+        snapshots >= runs.len() as u64,
+        "too few snapshots installed to test them: {snapshots} in {} runs",
         runs.len()
     );
     assert!(
@@ -309,8 +424,8 @@ fn chapter_sharded_store_linearizable_through_moves_crashes_and_partitions() {
 
 #[test]
 fn chapter_a_seed_replays_exactly() {
-    let (a, _) = run(17, 2_000).expect("seed 17 passes");
-    let (b, _) = run(17, 2_000).expect("seed 17 passes");
+    let a = run(17, 2_000).expect("seed 17 passes").history;
+    let b = run(17, 2_000).expect("seed 17 passes").history;
     assert_eq!(a, b, "the same seed must replay the same run");
     let keys: BTreeMap<&str, usize> = a.iter().fold(BTreeMap::new(), |mut m, op| {
         *m.entry(op.op.key()).or_default() += 1;

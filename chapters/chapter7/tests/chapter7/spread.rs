@@ -6,21 +6,8 @@ use chapter7::{Answer, Change, GroupId, GroupOp, GroupReply};
 use harness::sim::{SimConfig, Simulation, check_seeds};
 
 use crate::common::{SHARDS, World, get, join, key_in, put_as};
-use crate::sim_nodes::{CLIENTS, CONTROLLERS, Node};
-use crate::simulation::{config, invariants, progress, service, settled};
-
-/// Runs until [`settled`], or fails after `limit_ms` of virtual time.
-fn settle(sim: &mut Simulation<Node>, limit_ms: u64) -> Result<(), String> {
-    let deadline = sim.now() + limit_ms;
-    while !settled(sim) {
-        if sim.now() >= deadline {
-            return Err(format!("not settled in {limit_ms} ms: {}", progress(sim)));
-        }
-        let next = sim.now() + 50;
-        sim.run_until(next, invariants)?;
-    }
-    Ok(())
-}
+use crate::sim_nodes::{CLIENTS, CONTROLLERS, Node, replicas};
+use crate::simulation::{Observed, config, invariants, service, settle};
 
 /// Two keys (from `k0, k1, ...`) whose shards `group` owns.
 fn keys_of(group: GroupId, owners: &[GroupId]) -> Vec<String> {
@@ -31,8 +18,8 @@ fn keys_of(group: GroupId, owners: &[GroupId]) -> Vec<String> {
         .collect()
 }
 
-/// Three groups join; then group 1 goes down for good, and one client uses only keys of
-/// group 1's shards, the two others only keys of groups 2 and 3.
+/// Three groups join; then group 1 goes down for good (all three replicas), and one
+/// client uses only keys of group 1's shards, the two others only keys of groups 2 and 3.
 fn one_group_down(seed: u64) -> Result<(), String> {
     let quiet = SimConfig {
         loss: 0.0,
@@ -40,6 +27,7 @@ fn one_group_down(seed: u64) -> Result<(), String> {
         ..config()
     };
     let mut sim: Simulation<Node> = Simulation::new(quiet, seed);
+    let mut seen = Observed::default();
     for (i, &id) in CONTROLLERS.iter().enumerate() {
         if let Some(Node::Controller(c)) = sim.node_mut(id) {
             c.script = if i == 0 {
@@ -54,7 +42,7 @@ fn one_group_down(seed: u64) -> Result<(), String> {
             c.ops_left = 0;
         }
     }
-    settle(&mut sim, 20_000)?;
+    settle(&mut sim, &mut seen, 20_000, |_, _| {})?;
     let latest = service(&sim).ok_or("the service is down")?.latest().clone();
     for group in 1..=3 {
         let held = latest.shards_of(group).len();
@@ -64,7 +52,9 @@ fn one_group_down(seed: u64) -> Result<(), String> {
             ));
         }
     }
-    sim.crash(1);
+    for id in replicas(1) {
+        sim.crash(id);
+    }
     for (&id, group) in CLIENTS.iter().zip(1..) {
         if let Some(Node::Client(c)) = sim.node_mut(id) {
             c.keys = keys_of(group, &latest.shards);
@@ -72,7 +62,7 @@ fn one_group_down(seed: u64) -> Result<(), String> {
         }
     }
     let until = sim.now() + 5_000;
-    sim.run_until(until, invariants)?;
+    sim.run_until(until, |sim| invariants(sim, &mut seen))?;
     for (&id, group) in CLIENTS.iter().zip(1..) {
         let Some(Node::Client(c)) = sim.node(id) else {
             return Err(format!("client {id} is down"));
@@ -111,7 +101,8 @@ fn chapter_a_write_retried_across_a_move_and_a_crash_is_applied_once() {
     // Group 1 applies the write; its answer is lost on the way.
     let first = world.group(1, GroupOp::Client(write.clone()));
     assert_eq!(first, GroupReply::Answer(Answer::Written { version: 1 }));
-    // Group 1 crashes and recovers its machine from what it made durable.
+    // Group 1 crashes and recovers its machine from what it made durable (the
+    // simulator's test runs the same with Raft replicas and failovers).
     let saved = serde_json::to_string(&world.groups[&1]).expect("a group serializes");
     let recovered = serde_json::from_str(&saved).expect("and deserializes");
     world.groups.insert(1, recovered);
