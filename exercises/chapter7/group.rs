@@ -111,7 +111,11 @@ pub struct Group {
 
 impl Group {
     /// Group `id` with `shards` shards, holding none.
+    ///
+    /// # Panics
+    /// If `shards` is 0: every key must have a shard.
     pub fn new(id: GroupId, shards: usize) -> Group {
+        assert!(shards > 0, "a sharded store needs at least one shard");
         Group {
             id,
             states: vec![ShardState::Absent { num: 0 }; shards],
@@ -172,10 +176,10 @@ impl Group {
             Ok(now) => now,
             Err(refused) => return refused,
         };
-        // EXERCISE 7.4: freeze a shard served under an older configuration; repeat a freeze for the same one; refuse the rest
-        // HINT: Compare the step's `num` with the state's: below it the step is new, equal may be a repeat, above it is stale.
+        // EXERCISE 7.4: fence freeze, install and delete by configuration number
+        // HINT: Freeze a shard served under an older configuration; answer a repeated freeze again. Compare the step's `num` with the state's: below it the step is new, equal may be a repeat, above it is stale.
         todo!(
-            "exercise 7.4 is not implemented yet: edit exercises/chapter7/group.rs: freeze a shard served under an older configuration; repeat a freeze for the same one; refuse the rest (book: chapter 7, exercise 4)"
+            "exercise 7.4 is not implemented yet: edit exercises/chapter7/group.rs: fence freeze, install and delete by configuration number (book: chapter 7, exercise 4)"
         )
     }
 

@@ -144,10 +144,10 @@ impl Mover {
     /// Group `group` answered one of the steps.
     pub fn on_reply(&mut self, group: GroupId, reply: GroupReply) {
         let num = self.num;
-        // EXERCISE 7.5: advance a shard's move on the answer to its current step: frozen → install, installed → delete, deleted → done
-        // HINT: Only an answer from the group the step was sent to, for this configuration, counts. A stale answer means that step is behind the shard: it was done before.
+        // EXERCISE 7.5: advance a shard's move on the answer to its current step
+        // HINT: Frozen → install, installed → delete, deleted → done. Only an answer from the group the step was sent to, for this configuration, counts. A stale answer means that step is behind the shard: it was done before.
         todo!(
-            "exercise 7.5 is not implemented yet: edit exercises/chapter7/mover.rs: advance a shard's move on the answer to its current step: frozen → install, installed → delete, deleted → done (book: chapter 7, exercise 5)"
+            "exercise 7.5 is not implemented yet: edit exercises/chapter7/mover.rs: advance a shard's move on the answer to its current step (book: chapter 7, exercise 5)"
         )
     }
     // ANCHOR_END: on_reply

@@ -72,10 +72,10 @@ impl Client {
     /// Starts `command`: a write gets this client's next request id, which every retry of
     /// it keeps. Returns the command to send.
     pub fn start(&mut self, command: KvCommand) -> KvCommand {
-        // EXERCISE 7.6: give a write the next request id, keep it as the command in flight
-        // HINT: The id is (this client's name, a number one higher than the last): the group's table answers a retry from it.
+        // EXERCISE 7.6: give a write the next request id and keep the command in flight
+        // HINT: A write's id is (this client's name, a number one higher than the last): the group's table answers a retry from it.
         todo!(
-            "exercise 7.6 is not implemented yet: edit exercises/chapter7/router.rs: give a write the next request id, keep it as the command in flight (book: chapter 7, exercise 6)"
+            "exercise 7.6 is not implemented yet: edit exercises/chapter7/router.rs: give a write the next request id and keep the command in flight (book: chapter 7, exercise 6)"
         )
     }
 

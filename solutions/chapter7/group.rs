@@ -104,7 +104,11 @@ pub struct Group {
 
 impl Group {
     /// Group `id` with `shards` shards, holding none.
+    ///
+    /// # Panics
+    /// If `shards` is 0: every key must have a shard.
     pub fn new(id: GroupId, shards: usize) -> Group {
+        assert!(shards > 0, "a sharded store needs at least one shard");
         Group {
             id,
             states: vec![ShardState::Absent { num: 0 }; shards],
@@ -172,8 +176,8 @@ impl Group {
             Ok(now) => now,
             Err(refused) => return refused,
         };
-        // EXERCISE 7.4: freeze a shard served under an older configuration; repeat a freeze for the same one; refuse the rest
-        // HINT: Compare the step's `num` with the state's: below it the step is new, equal may be a repeat, above it is stale.
+        // EXERCISE 7.4: fence freeze, install and delete by configuration number
+        // HINT: Freeze a shard served under an older configuration; answer a repeated freeze again. Compare the step's `num` with the state's: below it the step is new, equal may be a repeat, above it is stale.
         match now {
             ShardState::Serving { num: since } if since < num => {
                 self.states[shard] = ShardState::Frozen { num };

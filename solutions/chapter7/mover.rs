@@ -137,8 +137,8 @@ impl Mover {
     /// Group `group` answered one of the steps.
     pub fn on_reply(&mut self, group: GroupId, reply: GroupReply) {
         let num = self.num;
-        // EXERCISE 7.5: advance a shard's move on the answer to its current step: frozen → install, installed → delete, deleted → done
-        // HINT: Only an answer from the group the step was sent to, for this configuration, counts. A stale answer means that step is behind the shard: it was done before.
+        // EXERCISE 7.5: advance a shard's move on the answer to its current step
+        // HINT: Frozen → install, installed → delete, deleted → done. Only an answer from the group the step was sent to, for this configuration, counts. A stale answer means that step is behind the shard: it was done before.
         let shard = match &reply {
             GroupReply::Frozen { shard, num: n, .. }
             | GroupReply::Installed { shard, num: n }

@@ -27,8 +27,8 @@ pub fn shard_of(key: &str, shards: usize) -> ShardId {
 /// group has two shards more than another, as few shards as possible changed owner, and
 /// the same input always gives the same output.
 pub fn rebalance(owners: &mut [GroupId], groups: &BTreeSet<GroupId>) {
-    // EXERCISE 7.2: even, minimal and deterministic: free the shards of departed groups and each group's excess, then fill the groups below their share
-    // HINT: With n shards and g groups every group holds n/g or n/g + 1. Give the n % g larger shares to the groups that hold most already (ties: the smaller id), so fewer shards move.
+    // EXERCISE 7.2: rebalance the shards: even, moving as few as possible, deterministic
+    // HINT: Free the shards of departed groups and each group's excess, then fill the groups below their share. With n shards and g groups every group holds n/g or n/g + 1: give the n % g larger shares to the groups that hold most already (ties: the smaller id), so fewer shards move.
     if groups.is_empty() {
         owners.fill(NO_GROUP);
         return;

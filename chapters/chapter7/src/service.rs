@@ -1,8 +1,9 @@
 //! The configuration service's state machine: the numbered configurations, and the one
 //! change that may be moving.
 //!
-//! It is what a chapter-6 group replicates (so it survives crashes like any group); here it
-//! is the deterministic machine alone. A change goes through two steps:
+//! It is what a chapter-6 group replicates, so it survives crashes like any group (in the
+//! tests' simulator, three replicas running chapter 6's core apply it through
+//! [`crate::machine::Machine`]). A change goes through two steps:
 //! 1. [`ServiceOp::Propose`] names the configuration it builds on (`base`). It is taken
 //!    only if `base` is the latest configuration and no other change is moving: of two
 //!    controllers that read the same configuration and propose at once, exactly one wins
@@ -69,7 +70,11 @@ pub struct Service {
 
 impl Service {
     /// A service whose configuration 0 has `shards` shards and no group.
+    ///
+    /// # Panics
+    /// If `shards` is 0: every key must have a shard.
     pub fn new(shards: usize) -> Service {
+        assert!(shards > 0, "a sharded store needs at least one shard");
         Service {
             configs: vec![Config::initial(shards)],
             pending: None,
