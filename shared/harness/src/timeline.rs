@@ -15,9 +15,35 @@ use crate::history::{Event, Operation};
 /// workspace's `target/` folder (or the system's temporary folder) and returns the page's
 /// path.
 pub fn write(key: &str, operations: &[Operation], events: &[Event]) -> std::io::Result<PathBuf> {
+    save(key, &render(key, operations, events))
+}
+
+/// Writes the timeline of a whole run's calls (every key), with `events` across it, for a
+/// run that broke a rule other than linearizability (`what`: which rule, how), and returns
+/// the page's path. The failure happened at the right end.
+pub fn write_run(
+    what: &str,
+    operations: &[Operation],
+    events: &[Event],
+) -> std::io::Result<PathBuf> {
+    let html = format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>a failed run</title>\
+         <h2>The run failed: {what}</h2>\
+         <p>Each bar is one call of a client, on any key, from its call (left edge) to its \
+         return (right edge); dashed bars never returned. Red lines are what happened to the \
+         system meanwhile (crashes, partitions, configuration changes), on the same clock. The \
+         failure was seen after the last of them. Hover a bar or a line for its full label.</p>{svg}",
+        what = escape(what),
+        svg = svg(operations, events, None, Scale::EventOrder)
+    );
+    save("run", &html)
+}
+
+/// Writes `html` to a new page named after `name` under `target/linearizability/`.
+fn save(name: &str, html: &str) -> std::io::Result<PathBuf> {
     let dir = target_dir().join("linearizability");
     std::fs::create_dir_all(&dir)?;
-    let safe: String = key
+    let safe: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .take(40)
@@ -32,7 +58,7 @@ pub fn write(key: &str, operations: &[Operation], events: &[Event]) -> std::io::
     let pid = std::process::id();
     let n = WRITTEN.fetch_add(1, Ordering::Relaxed);
     let path = dir.join(format!("{safe}-{stamp}-{pid}-{n}.html"));
-    std::fs::write(&path, render(key, operations, events))?;
+    std::fs::write(&path, html)?;
     Ok(path)
 }
 
@@ -70,7 +96,12 @@ pub fn render(key: &str, operations: &[Operation], events: &[Event]) -> String {
          order, give exactly the results shown. No such order exists. Dashed bars never returned: they may \
          have taken effect at any time after their call, or not at all.{faults} Hover a bar for its full label.</p>{svg}",
         k = escape(key),
-        svg = svg(operations, events, None, Scale::RealTime)
+        svg = svg(
+            operations,
+            &within(operations, events),
+            None,
+            Scale::RealTime
+        )
     )
 }
 
@@ -117,32 +148,32 @@ enum Mark {
     Call(usize),
 }
 
-/// The first call and the last call or return of `operations`.
-fn span(operations: &[Operation]) -> (u64, u64) {
-    let start = operations.iter().map(|op| op.invoke).min().unwrap_or(0);
-    let end = operations
-        .iter()
-        .filter_map(|op| op.ret)
-        .chain(operations.iter().map(|op| op.invoke))
-        .max()
-        .unwrap_or(0);
-    (start, end)
+/// The first and last instants of `operations` (calls and returns) and `events`.
+fn span(operations: &[Operation], events: &[Event]) -> (u64, u64) {
+    let times = || {
+        operations
+            .iter()
+            .flat_map(|op| std::iter::once(op.invoke).chain(op.ret))
+            .chain(events.iter().map(|e| e.at))
+    };
+    (times().min().unwrap_or(0), times().max().unwrap_or(0))
 }
 
 /// The events inside the operations' span (a key's history is a window of the run; the
 /// faults outside it explain nothing in it).
-fn within(operations: &[Operation], events: &[Event]) -> Vec<usize> {
-    let (start, end) = span(operations);
-    (0..events.len())
-        .filter(|&i| (start..=end).contains(&events[i].at))
+fn within(operations: &[Operation], events: &[Event]) -> Vec<Event> {
+    let (start, end) = span(operations, &[]);
+    events
+        .iter()
+        .filter(|e| (start..=end).contains(&e.at))
+        .cloned()
         .collect()
 }
 
 fn positions(operations: &[Operation], events: &[Event], scale: Scale) -> Placed {
-    let shown = within(operations, events);
     match scale {
         Scale::RealTime => {
-            let (start, end) = span(operations);
+            let (start, end) = span(operations, events);
             let end = end.max(start + 1);
             let span = (end - start) as f64 * 1.1;
             let x = |t: u64| LEFT + t.saturating_sub(start) as f64 / span * WIDTH;
@@ -151,7 +182,7 @@ fn positions(operations: &[Operation], events: &[Event], scale: Scale) -> Placed
                     .iter()
                     .map(|op| (x(op.invoke), op.ret.map(x)))
                     .collect(),
-                events: shown.iter().map(|&i| (i, x(events[i].at))).collect(),
+                events: (0..events.len()).map(|i| (i, x(events[i].at))).collect(),
                 right: LEFT + WIDTH,
             }
         }
@@ -163,7 +194,12 @@ fn positions(operations: &[Operation], events: &[Event], scale: Scale) -> Placed
                     marks.push((ret, Mark::Return(i)));
                 }
             }
-            marks.extend(shown.iter().map(|&i| (events[i].at, Mark::Event(i))));
+            marks.extend(
+                events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.at, Mark::Event(i))),
+            );
             marks.sort_unstable();
             let mut placed = Placed {
                 calls: vec![(0.0, None); operations.len()],
@@ -415,14 +451,12 @@ mod tests {
                 what: "heal".into(),
             },
         ];
+        let shown = within(&ops, &events);
+        assert_eq!(shown.len(), 2, "the event at 500 is outside the history");
         for scale in [Scale::RealTime, Scale::EventOrder] {
-            let placed = positions(&ops, &events, scale);
+            let placed = positions(&ops, &shown, scale);
             let end = |i: usize| placed.calls[i].1.expect("returned");
-            assert_eq!(
-                placed.events.len(),
-                2,
-                "{scale:?}: the event at 500 is outside"
-            );
+            assert_eq!(placed.events.len(), 2);
             let (crash, change) = (placed.events[0], placed.events[1]);
             assert_eq!((crash.0, change.0), (0, 1));
             assert!(
@@ -434,11 +468,16 @@ mod tests {
                 "{scale:?}: the change is at b's return or after"
             );
         }
-        let drawn = svg(&ops, &events, None, Scale::EventOrder);
-        assert!(drawn.contains("crash 2") && drawn.contains("configuration 3"));
+        let page = render("k", &ops, &events);
+        assert!(page.contains("crash 2") && page.contains("configuration 3"));
         assert!(
-            !drawn.contains("heal"),
-            "only the events within the history are drawn"
+            !page.contains("heal"),
+            "a key's page draws only the events within its history"
+        );
+        let whole = svg(&ops, &events, None, Scale::RealTime);
+        assert!(
+            whole.contains("heal"),
+            "a drawing draws every event it is given"
         );
     }
 }

@@ -279,37 +279,20 @@ struct Ran {
 /// One seed: faults for `chaos_ms`, then healed until everything settles (or a deadline).
 fn run(seed: u64, chaos_ms: u64) -> Result<Ran, String> {
     let mut sim: Simulation<Node> = Simulation::new(config(), seed);
-    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5EED);
     let mut seen = Observed::default();
     let mut schedule = Schedule::default();
-    let mut cut = false;
-    let mut t = 0;
-    while t < chaos_ms {
-        t += 10;
-        sim.run_until(t, |sim| invariants(sim, &mut seen))?;
-        schedule.look(&seen, t);
-        if t.is_multiple_of(100)
-            && let Some(what) = inject_fault(&mut sim, &mut rng, &mut cut)
-        {
-            schedule.note(t, what);
-        }
+    if let Err(failure) = drive(&mut sim, &mut seen, &mut schedule, seed, chaos_ms) {
+        // Not a linearizability failure: draw the whole run, faults included, so the
+        // calls and faults before the broken rule are in one picture.
+        let page = harness::timeline::write_run(&failure, &history(&sim), &schedule.events);
+        let page = page.map_or_else(
+            |e| format!("(the timeline could not be written: {e})"),
+            |path| format!("timeline of the run: {}", path.display()),
+        );
+        return Err(format!("{failure}\n{page}"));
     }
-    sim.heal();
-    for id in 0..NODES {
-        sim.restart(id);
-    }
-    schedule.note(t, "heal, restart all".to_string());
-    settle(&mut sim, &mut seen, 20_000, |seen, at| {
-        schedule.look(seen, at)
-    })?;
-    garbage_collected(&sim)?;
     let configs = service(&sim).map_or(0, |s| s.latest().num);
-    let mut history = Vec::new();
-    for &id in &CLIENTS {
-        if let Some(Node::Client(c)) = sim.node(id) {
-            history.extend(c.finished_history());
-        }
-    }
+    let history = history(&sim);
     let snapshots = (0..SERVERS)
         .filter_map(|id| match sim.node(id) {
             Some(Node::Server(s)) => Some(s.snapshots_installed),
@@ -328,6 +311,49 @@ fn run(seed: u64, chaos_ms: u64) -> Result<Ran, String> {
              configurations on the same axis): {verdict}"
         )),
     }
+}
+
+/// Faults for `chaos_ms`, then healed until everything settles; every moved shard
+/// deleted.
+fn drive(
+    sim: &mut Simulation<Node>,
+    seen: &mut Observed,
+    schedule: &mut Schedule,
+    seed: u64,
+    chaos_ms: u64,
+) -> Result<(), String> {
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5EED);
+    let mut cut = false;
+    let mut t = 0;
+    while t < chaos_ms {
+        t += 10;
+        sim.run_until(t, |sim| invariants(sim, seen))?;
+        schedule.look(seen, t);
+        if t.is_multiple_of(100)
+            && let Some(what) = inject_fault(sim, &mut rng, &mut cut)
+        {
+            schedule.note(t, what);
+        }
+    }
+    sim.heal();
+    for id in 0..NODES {
+        sim.restart(id);
+    }
+    schedule.note(t, "heal, restart all".to_string());
+    settle(sim, seen, 20_000, |seen, at| schedule.look(seen, at))?;
+    garbage_collected(sim)
+}
+
+/// The clients' calls so far, those still waiting recorded as unknown.
+fn history(sim: &Simulation<Node>) -> Vec<Operation> {
+    CLIENTS
+        .iter()
+        .filter_map(|&id| match sim.node(id) {
+            Some(Node::Client(c)) => Some(c.finished_history()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 /// Every client done, every controller idle, no change pending, and every replica of
