@@ -4,6 +4,12 @@
 //! The client's side: route a key by a cached configuration, refresh it when a group says
 //! `wrong_group`, and retry the same request (same id) until it is answered.
 //!
+//! While a change moves, the client also knows the pending configuration. When the owner
+//! in the latest configuration says `wrong_group` (it froze the shard), the client tries
+//! the pending configuration's owner, which serves the shard as soon as it is installed:
+//! a moving shard is then unavailable from its freeze to its install, not until the whole
+//! change is finished.
+//!
 //! Exercise 7.6 lives here. Like the rest it does no I/O: the shell sends the command to
 //! [`Client::target`], asks the service for the latest configuration when told to, and
 //! feeds back what it hears.
@@ -24,17 +30,24 @@ pub enum Next {
     Done(Answer),
     /// Ask the service for the latest configuration, then send the same command again.
     Refresh,
+    /// Send the same command again now: [`Client::target`] names another group.
+    Retry,
     /// The answer was not for the command in flight (a late one): keep waiting.
     Ignore,
 }
 
-/// One client: its name, its last request's number, its cached configuration, and the
+/// One client: its name, its last request's number, its cached configurations, and the
 /// command it is waiting on.
 #[derive(Debug, Clone)]
 pub struct Client {
     name: String,
     seq: u64,
+    /// The latest configuration it knows.
     config: Config,
+    /// The configuration still moving after it, if any.
+    moving: Option<Config>,
+    /// Whether the command in flight goes to its shard's owner in `moving`.
+    ahead: bool,
     pending: Option<KvCommand>,
 }
 
@@ -46,6 +59,8 @@ impl Client {
             name: name.to_string(),
             seq: 0,
             config,
+            moving: None,
+            ahead: false,
             pending: None,
         }
     }
@@ -60,12 +75,31 @@ impl Client {
         self.pending.as_ref()
     }
 
-    /// The group the command in flight goes to now ([`NO_GROUP`]: none known; refresh).
+    /// The pending configuration it knows, if a change is moving.
+    pub fn moving(&self) -> Option<&Config> {
+        self.moving.as_ref()
+    }
+
+    /// The group the command in flight goes to now ([`NO_GROUP`]: none known; refresh):
+    /// its shard's owner in the latest configuration, or in the moving one when the client
+    /// is trying ahead.
     pub fn target(&self) -> GroupId {
+        let config = match (&self.moving, self.ahead) {
+            (Some(moving), true) => moving,
+            _ => &self.config,
+        };
         self.pending.as_ref().map_or(NO_GROUP, |command| {
-            self.config
-                .owner(shard_of(command.key(), self.config.shards.len().max(1)))
+            config.owner(shard_of(command.key(), config.shards.len().max(1)))
         })
+    }
+
+    /// The command in flight's shard's owner in the moving configuration, if that differs
+    /// from the latest's: the group to try when the latest's owner says `wrong_group`.
+    pub fn next_owner(&self) -> Option<GroupId> {
+        let (moving, command) = (self.moving.as_ref()?, self.pending.as_ref()?);
+        let shard = shard_of(command.key(), moving.shards.len().max(1));
+        let owner = moving.owner(shard);
+        (owner != self.config.owner(shard) && owner != NO_GROUP).then_some(owner)
     }
 
     // ANCHOR: client
@@ -82,17 +116,20 @@ impl Client {
     /// A group answered the command in flight (the shell drops answers to earlier
     /// commands: it numbers its sends).
     pub fn on_reply(&mut self, reply: GroupReply) -> Next {
-        // EXERCISE 7.6: an answer ends the command; wrong_group means the cached configuration is old
+        // EXERCISE 7.6: an answer ends the command; wrong_group from the latest owner tries the moving one, else refreshes
+        // HINT: `self.next_owner()` says whether the moving configuration gives the shard to another group; `self.ahead` whether the command already went there.
         todo!(
-            "exercise 7.6 is not implemented yet: edit exercises/chapter7/router.rs: an answer ends the command; wrong_group means the cached configuration is old (book: chapter 7, exercise 6)"
+            "exercise 7.6 is not implemented yet: edit exercises/chapter7/router.rs: an answer ends the command; wrong_group from the latest owner tries the moving one, else refreshes (book: chapter 7, exercise 6)"
         )
     }
 
-    /// The service answered with `config`.
-    pub fn on_config(&mut self, config: Config) {
-        // EXERCISE 7.6: keep the newer configuration: answers arrive late and out of order
+    /// The service answered with its latest configuration, `config`, and the one
+    /// `moving` after it, if any.
+    pub fn on_config(&mut self, config: Config, moving: Option<Config>) {
+        // EXERCISE 7.6: keep the newer configuration (answers arrive late and out of order), and the moving one only if newer still
+        // HINT: With nothing moving past the latest configuration, there is nothing to try ahead: clear `self.ahead`.
         todo!(
-            "exercise 7.6 is not implemented yet: edit exercises/chapter7/router.rs: keep the newer configuration: answers arrive late and out of order (book: chapter 7, exercise 6)"
+            "exercise 7.6 is not implemented yet: edit exercises/chapter7/router.rs: keep the newer configuration (answers arrive late and out of order), and the moving one only if newer still (book: chapter 7, exercise 6)"
         )
     }
     // ANCHOR_END: client

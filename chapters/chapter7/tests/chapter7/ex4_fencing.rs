@@ -154,29 +154,3 @@ fn ex4_delete_drops_only_a_shard_frozen_for_that_configuration() {
         "a repeat is answered as done"
     );
 }
-
-#[test]
-fn ex4_a_shard_out_of_range_is_refused_not_a_panic() {
-    let mut group = Group::new(1, SHARDS);
-    for op in [
-        GroupOp::Freeze {
-            shard: SHARDS,
-            num: 1,
-        },
-        GroupOp::Install {
-            shard: usize::MAX,
-            num: 1,
-            data: ShardData::default(),
-        },
-        GroupOp::Delete {
-            shard: SHARDS + 1,
-            num: 1,
-        },
-    ] {
-        let reply = group.apply(op.clone());
-        assert!(
-            matches!(reply, GroupReply::Refused { .. }),
-            "{op:?} names no shard of this group: {reply:?}"
-        );
-    }
-}

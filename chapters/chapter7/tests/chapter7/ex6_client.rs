@@ -75,7 +75,7 @@ fn ex6_wrong_group_asks_for_a_refresh_and_the_retry_keeps_its_id() {
         "the command stays in flight, with the same request id, so a write that did \
          take effect is not applied twice"
     );
-    client.on_config(config.clone());
+    client.on_config(config.clone(), None);
     assert_eq!(client.config().num, 2);
     assert_eq!(
         client.target(),
@@ -94,11 +94,66 @@ fn ex6_an_older_configuration_arriving_late_is_ignored() {
             .config(1)
             .expect("configuration 1 exists")
             .clone(),
+        None,
     );
     assert_eq!(
         client.config().num,
         2,
         "answers from the service can arrive out of order: never go back to an older \
          configuration"
+    );
+}
+
+#[test]
+fn ex6_wrong_group_during_a_move_tries_the_moving_configurations_owner_first() {
+    let mut world = World::new(&[1, 2]);
+    let latest = world.change(join(&[1]));
+    let moving = world.propose(join(&[2]));
+    let shard = moving.shards_of(2)[0];
+    let mut client = Client::new("dave", Config::initial(crate::common::SHARDS));
+    client.on_config(latest, Some(moving.clone()));
+    assert_eq!(
+        client.moving(),
+        Some(&moving),
+        "the client keeps the moving configuration"
+    );
+    let sent = client.start(put(&key_in(shard), "x"));
+    assert_eq!(
+        client.target(),
+        1,
+        "first, the latest configuration's owner"
+    );
+    assert_eq!(
+        client.on_reply(GroupReply::WrongGroup { shard }),
+        Next::Retry,
+        "group 1 froze the shard: try group 2, which serves it once installed"
+    );
+    assert_eq!(client.target(), 2);
+    assert_eq!(
+        client.pending(),
+        Some(&sent),
+        "the same request, the same id"
+    );
+    assert_eq!(
+        client.on_reply(GroupReply::WrongGroup { shard }),
+        Next::Refresh,
+        "group 2 has not installed it yet: ask the service again"
+    );
+    assert_eq!(
+        client.target(),
+        1,
+        "back to the latest configuration's owner"
+    );
+}
+
+#[test]
+fn ex6_wrong_group_with_nothing_moving_refreshes() {
+    let (world, config) = config_with_two_groups();
+    let mut client = Client::new("erin", world.service.config(1).expect("exists").clone());
+    client.start(put(&key_in(0), "x"));
+    client.on_config(config, None);
+    assert_eq!(
+        client.on_reply(GroupReply::WrongGroup { shard: 0 }),
+        Next::Refresh
     );
 }

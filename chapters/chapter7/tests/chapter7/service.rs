@@ -1,9 +1,10 @@
-//! The configuration service's machine (given): proposals fenced by configuration number,
-//! so two controllers cannot both change the configuration; one change moving at a time.
+//! Given code: the configuration service's machine (proposals fenced by configuration
+//! number, so two controllers cannot both change the configuration; one change moving at a
+//! time), and a group's refusal of a shard that does not exist.
 
-use chapter7::{Change, ServiceOp, ServiceReply};
+use chapter7::{Change, Group, GroupOp, GroupReply, ServiceOp, ServiceReply, ShardData};
 
-use crate::common::{World, join};
+use crate::common::{SHARDS, World, join};
 
 #[test]
 fn chapter_two_controllers_proposing_on_the_same_configuration_one_wins() {
@@ -80,4 +81,30 @@ fn chapter_invalid_changes_are_refused_and_change_nothing() {
         world.service.apply(&ServiceOp::Query { num: Some(5) }),
         ServiceReply::Refused(_)
     ));
+}
+
+#[test]
+fn chapter_a_step_for_a_shard_out_of_range_is_refused_not_a_panic() {
+    let mut group = Group::new(1, SHARDS);
+    for op in [
+        GroupOp::Freeze {
+            shard: SHARDS,
+            num: 1,
+        },
+        GroupOp::Install {
+            shard: usize::MAX,
+            num: 1,
+            data: ShardData::default(),
+        },
+        GroupOp::Delete {
+            shard: SHARDS + 1,
+            num: 1,
+        },
+    ] {
+        let reply = group.apply(op.clone());
+        assert!(
+            matches!(reply, GroupReply::Refused { .. }),
+            "{op:?} names no shard of this group: {reply:?}"
+        );
+    }
 }

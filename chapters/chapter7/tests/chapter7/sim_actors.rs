@@ -202,6 +202,8 @@ pub struct SimClient {
     resend_at: u64,
     seen: HashMap<String, u64>,
     pub history: Vec<Operation>,
+    /// How often a `wrong_group` sent it on to a moving configuration's owner.
+    pub tried_ahead: u64,
 }
 
 fn output(answer: Answer) -> KvOutput {
@@ -230,6 +232,7 @@ impl SimClient {
             resend_at: 0,
             seen: HashMap::new(),
             history: Vec::new(),
+            tried_ahead: 0,
         }
     }
 
@@ -307,9 +310,9 @@ impl SimClient {
     pub fn on_reply(&mut self, seq: u64, applied: Applied, ctx: &mut Ctx<Msg>) {
         match applied {
             Applied::Group(reply) => self.on_group(seq, reply, ctx),
-            Applied::Service(ServiceReply::Config { config, .. }) => {
+            Applied::Service(ServiceReply::Config { config, pending }) => {
                 let before = self.core.target();
-                self.core.on_config(config);
+                self.core.on_config(config, pending);
                 if self.core.target() != before {
                     self.send(ctx); // a new route: try it now
                 }
@@ -345,6 +348,10 @@ impl SimClient {
                 self.in_flight = None;
             }
             Next::Refresh => to_service(ctx, seq, ServiceOp::Query { num: None }),
+            Next::Retry => {
+                self.tried_ahead += 1;
+                self.send(ctx);
+            }
             Next::Ignore => {}
         }
     }

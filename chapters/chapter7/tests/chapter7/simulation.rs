@@ -274,6 +274,8 @@ struct Ran {
     leaders: usize,
     /// Snapshots installed by replicas running at the end.
     snapshots: u64,
+    /// Commands a client sent on to a moving configuration's owner.
+    tried_ahead: u64,
 }
 
 /// One seed: faults for `chaos_ms`, then healed until everything settles (or a deadline).
@@ -305,6 +307,13 @@ fn run(seed: u64, chaos_ms: u64) -> Result<Ran, String> {
             configs,
             leaders: seen.leaders.len(),
             snapshots,
+            tried_ahead: CLIENTS
+                .iter()
+                .filter_map(|&id| match sim.node(id) {
+                    Some(Node::Client(c)) => Some(c.tried_ahead),
+                    _ => None,
+                })
+                .sum(),
         }),
         verdict => Err(format!(
             "the clients' history is not linearizable (the timeline shows the faults and \
@@ -422,9 +431,16 @@ fn chapter_sharded_store_linearizable_through_moves_failovers_crashes_and_partit
     let configs: u64 = runs.iter().map(|r| r.configs).sum();
     let leaders: usize = runs.iter().map(|r| r.leaders).sum();
     let snapshots: u64 = runs.iter().map(|r| r.snapshots).sum();
+    let ahead: u64 = runs.iter().map(|r| r.tried_ahead).sum();
     eprintln!(
         "{} runs: {operations} operations, {configs} configurations, {leaders} leaders \
-         elected, {snapshots} snapshots installed",
+         elected, {snapshots} snapshots installed, {ahead} commands tried at a moving \
+         configuration's owner",
+        runs.len()
+    );
+    assert!(
+        ahead >= runs.len() as u64 / 10,
+        "clients too rarely met a moving shard to test routing ahead: {ahead} in {} runs",
         runs.len()
     );
     assert!(

@@ -1,8 +1,9 @@
 //! Chapter-wide: the data is really spread (a group that is down stops only its own
-//! shards), and a write retried across a move and a crash is applied once.
+//! shards), a write retried across a move and a crash is applied once, and a moved shard
+//! serves from its install on.
 
 use chapter7::placement::shard_of;
-use chapter7::{Answer, Change, GroupId, GroupOp, GroupReply};
+use chapter7::{Answer, Change, Client, GroupId, GroupOp, GroupReply, Next};
 use harness::sim::{SimConfig, Simulation, check_seeds};
 
 use crate::common::{SHARDS, World, get, join, key_in, put_as};
@@ -128,4 +129,47 @@ fn chapter_a_write_retried_across_a_move_and_a_crash_is_applied_once() {
         "and the write was applied once: still version 1"
     );
     world.assert_settled();
+}
+
+#[test]
+fn chapter_a_moved_shard_serves_from_its_install_before_the_change_finishes() {
+    let mut world = World::new(&[1, 2]);
+    let latest = world.change(join(&[1]));
+    let moving = world.propose(join(&[2]));
+    let shard = moving.shards_of(2)[0];
+    let key = key_in(shard);
+    world.client(put_as(&key, "before", "frank", 1));
+    // The mover freezes and installs, but has not deleted or finished.
+    let mut mover = world.mover();
+    for _ in 0..2 {
+        for action in mover.actions() {
+            world.deliver(&mut mover, action);
+        }
+    }
+    assert_eq!(
+        world.service.latest().num,
+        1,
+        "the change is still pending: clients routing by the latest configuration would \
+         wait for it"
+    );
+    let mut client = Client::new("frank", latest);
+    client.on_config(world.service.latest().clone(), Some(moving));
+    let command = client.start(get(&key));
+    let mut answer = None;
+    for _ in 0..2 {
+        let target = client.target();
+        match client.on_reply(world.group(target, GroupOp::Client(command.clone()))) {
+            Next::Done(a) => {
+                answer = Some(a);
+                break;
+            }
+            Next::Retry => {}
+            other => panic!("group {target} sent the client to {other:?}"),
+        }
+    }
+    assert_eq!(
+        answer,
+        Some(Answer::Value(Some(("before".into(), 1)))),
+        "the new owner answers from its install on"
+    );
 }
