@@ -77,11 +77,6 @@ impl Mover {
         }
     }
 
-    /// The configuration it moves to.
-    pub fn num(&self) -> u64 {
-        self.num
-    }
-
     /// Where each moving shard stands.
     pub fn steps(&self) -> impl Iterator<Item = (ShardId, &Step)> {
         self.moves.iter().map(|(&shard, (_, step))| (shard, step))

@@ -151,44 +151,55 @@ impl Service {
                 latest.num
             ));
         }
-        let mut next = latest.clone();
-        next.num += 1;
-        match change {
-            Change::Join(joining) => {
-                if let Some(g) = joining
-                    .keys()
-                    .find(|g| **g == NO_GROUP || next.groups.contains_key(g))
-                {
-                    return ServiceReply::Refused(format!("group {g} cannot join: taken or 0"));
-                }
-                next.groups.extend(joining.clone());
-            }
-            Change::Leave(leaving) => {
-                if let Some(g) = leaving.iter().find(|g| !next.groups.contains_key(g)) {
-                    return ServiceReply::Refused(format!("group {g} is not in the configuration"));
-                }
-                next.groups.retain(|g, _| !leaving.contains(g));
-                if next.groups.is_empty() {
-                    return ServiceReply::Refused(
-                        "the last groups cannot leave: their shards would have nowhere to go"
-                            .to_string(),
-                    );
-                }
-            }
-            Change::Move { shard, group } => {
-                if *shard >= next.shards.len() || !next.groups.contains_key(group) {
-                    return ServiceReply::Refused(format!(
-                        "cannot move shard {shard} to group {group}: no such shard or group"
-                    ));
-                }
-                next.shards[*shard] = *group;
+        match next_config(latest, change) {
+            Ok(next) => {
                 self.pending = Some(next.clone());
-                return ServiceReply::Proposed(next);
+                ServiceReply::Proposed(next)
+            }
+            Err(why) => ServiceReply::Refused(why),
+        }
+    }
+}
+
+/// The configuration `change` makes of `config` (numbered one more), or why the change
+/// does not fit it (a group that joins twice, leaves without being in, the last groups
+/// leaving, a move to no such shard or group). A controller can ask before it proposes.
+pub fn next_config(config: &Config, change: &Change) -> Result<Config, String> {
+    let mut next = config.clone();
+    next.num += 1;
+    match change {
+        Change::Join(joining) => {
+            if let Some(g) = joining
+                .keys()
+                .find(|g| **g == NO_GROUP || next.groups.contains_key(g))
+            {
+                return Err(format!("group {g} cannot join: taken or 0"));
+            }
+            next.groups.extend(joining.clone());
+        }
+        Change::Leave(leaving) => {
+            if let Some(g) = leaving.iter().find(|g| !next.groups.contains_key(g)) {
+                return Err(format!("group {g} is not in the configuration"));
+            }
+            next.groups.retain(|g, _| !leaving.contains(g));
+            if next.groups.is_empty() {
+                return Err(
+                    "the last groups cannot leave: their shards would have nowhere to go"
+                        .to_string(),
+                );
             }
         }
-        let groups: BTreeSet<GroupId> = next.groups.keys().copied().collect();
-        rebalance(&mut next.shards, &groups);
-        self.pending = Some(next.clone());
-        ServiceReply::Proposed(next)
+        Change::Move { shard, group } => {
+            if *shard >= next.shards.len() || !next.groups.contains_key(group) {
+                return Err(format!(
+                    "cannot move shard {shard} to group {group}: no such shard or group"
+                ));
+            }
+            next.shards[*shard] = *group;
+            return Ok(next);
+        }
     }
+    let groups: BTreeSet<GroupId> = next.groups.keys().copied().collect();
+    rebalance(&mut next.shards, &groups);
+    Ok(next)
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chapter7::command::Command;
 use chapter7::machine::Applied;
+use chapter7::service::next_config;
 use chapter7::{
     Action, Answer, Change, Client, Config, GroupOp, GroupReply, KvCommand, Mover, NO_GROUP, Next,
     ServiceOp, ServiceReply,
@@ -39,19 +40,6 @@ pub struct Controller {
     pub phase: Phase,
     seq: u64,
     resend_at: u64,
-}
-
-/// Whether `change` still makes sense on `config` (a controller skips the others: the
-/// other controller may have made the same change already).
-fn applies(change: &Change, config: &Config) -> bool {
-    match change {
-        Change::Join(groups) => groups.keys().all(|g| !config.groups.contains_key(g)),
-        Change::Leave(groups) => {
-            groups.iter().all(|g| config.groups.contains_key(g))
-                && config.groups.len() > groups.len()
-        }
-        Change::Move { group, .. } => config.groups.contains_key(group),
-    }
 }
 
 /// A controller's list of changes, chosen by the seed; the first is a join.
@@ -148,7 +136,8 @@ impl Controller {
                     self.phase = Phase::Move(Mover::new(&config, &pending));
                 } else {
                     while self.next < self.script.len()
-                        && !applies(&self.script[self.next], &config)
+                        // The other controller may have made the same change already.
+                        && next_config(&config, &self.script[self.next]).is_err()
                     {
                         self.next += 1;
                     }
