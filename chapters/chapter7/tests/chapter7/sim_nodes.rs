@@ -117,7 +117,9 @@ impl Server {
 
     /// The shell's order: send, restore from an installed snapshot, apply and answer,
     /// snapshot when due.
-    fn flush(&mut self, base: NodeId, ctx: &mut Ctx<Msg>) {
+    fn flush(&mut self, ctx: &mut Ctx<Msg>) {
+        // The log's first replica: raft ids 0 to 2 are nodes `base` to `base + 2`.
+        let base = ctx.id() - ctx.id() % REPLICAS;
         let mut ready = self.raft.take_ready();
         loop {
             for (to, message) in ready.messages.drain(..) {
@@ -187,13 +189,13 @@ impl SimNode for Node {
         match (self, message) {
             (Node::Server(server), Msg::Raft(message)) => {
                 server.raft.step(now, (from % REPLICAS) as u64, message);
-                server.flush(ctx.id() - ctx.id() % REPLICAS, ctx);
+                server.flush(ctx);
             }
             (Node::Server(server), Msg::Request { seq, command }) => {
                 if let Ok((index, term)) = server.raft.propose(command) {
                     server.waiting.insert(index, (term, from, seq));
                 }
-                server.flush(ctx.id() - ctx.id() % REPLICAS, ctx);
+                server.flush(ctx);
             }
             (Node::Controller(c), Msg::Reply { applied, .. }) => c.on_reply(from, applied, ctx),
             (Node::Client(c), Msg::Reply { seq, applied }) => c.on_reply(seq, applied, ctx),
@@ -205,7 +207,7 @@ impl SimNode for Node {
         match self {
             Node::Server(server) => {
                 server.raft.tick(ctx.now());
-                server.flush(ctx.id() - ctx.id() % REPLICAS, ctx);
+                server.flush(ctx);
             }
             Node::Controller(c) => c.tick(ctx),
             Node::Client(c) => c.tick(ctx),
