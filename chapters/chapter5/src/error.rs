@@ -8,6 +8,7 @@
 //! (or a student with curl) never has to guess what went wrong.
 
 use crate::api::ErrorBody;
+use crate::node::{CommandError, Refused};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -151,5 +152,34 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status(), Json(self.body())).into_response()
+    }
+}
+
+// What each of the node's failures means to a client.
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::NotLeader { leader } => ApiError::NotLeader { leader },
+            CommandError::LostLeadership => ApiError::Unavailable(error.to_string()),
+            CommandError::Timeout(_) => ApiError::NotReplicated(error.to_string()),
+            CommandError::Disk(_) | CommandError::ShuttingDown | CommandError::Overloaded => {
+                ApiError::Unavailable(error.to_string())
+            }
+            CommandError::Fault(message) if plumbing::unfinished::is_unfinished(&message) => {
+                ApiError::NotImplemented(message)
+            }
+            CommandError::Fault(message) => ApiError::Internal(format!(
+                "this node's Raft core stopped: {message}; see its log"
+            )),
+        }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Invalid(reason) => ApiError::InvalidBody(reason),
+            Refused::Overloaded | Refused::Stopped(_) => ApiError::Unavailable(refused.to_string()),
+        }
     }
 }

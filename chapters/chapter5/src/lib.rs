@@ -48,6 +48,7 @@ pub mod bench;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod machine;
 pub mod node;
 pub mod protocol;

@@ -52,6 +52,7 @@ pub mod command;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod machine;
 pub mod node;
 pub mod protocol;

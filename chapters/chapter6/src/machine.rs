@@ -101,9 +101,11 @@ impl Machine {
         serde_json::to_string(self).expect("strings and numbers always serialize")
     }
 
-    /// The machine a snapshot's data describes, checked: it must be as of `index`, and
-    /// keep no more than [`KEPT_PER_CLIENT`] results per client.
-    pub fn restore(data: &str, index: u64) -> Result<Machine, String> {
+    /// The machine a snapshot's data describes, to take this one's place, checked: it
+    /// must be as of `index`, and keep no more than [`KEPT_PER_CLIENT`] results per
+    /// client. (Chapter 6 has one kind of machine, so `self` adds no check here; chapter 7,
+    /// which carries this shell, also refuses a snapshot of another kind of machine.)
+    pub fn restore(&self, data: &str, index: u64) -> Result<Machine, String> {
         let machine: Machine =
             serde_json::from_str(data).map_err(|e| format!("snapshot data: {e}"))?;
         if machine.applied != index {

@@ -179,13 +179,16 @@ impl Node {
             .map_err(|e| anyhow::anyhow!("bad compaction settings: {e}"))?;
         let recovered = Storage::recover(Arc::clone(&config.disk), &config.data_dir)?;
         let machine = match &recovered.persisted.snapshot {
-            Some(snapshot) => Machine::restore(&snapshot.data, snapshot.index).map_err(|e| {
-                anyhow::anyhow!(
-                    "the snapshot in {} is not this node's: {e}; refusing to start",
-                    config.data_dir.display()
-                )
-            })?,
-            None => Machine::new(),
+            Some(snapshot) => config
+                .machine
+                .restore(&snapshot.data, snapshot.index)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "the snapshot in {} is not this node's: {e}; refusing to start",
+                        config.data_dir.display()
+                    )
+                })?,
+            None => config.machine.clone(),
         };
         let counters = Counters {
             log_bytes: recovered.storage.log_bytes(),

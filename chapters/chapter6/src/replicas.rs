@@ -47,7 +47,9 @@ impl Replica {
     ) -> anyhow::Result<Replica> {
         let recovered = Storage::recover(disk, &data_dir(root, id))?;
         let machine = match &recovered.persisted.snapshot {
-            Some(s) => Machine::restore(&s.data, s.index).map_err(anyhow::Error::msg)?,
+            Some(s) => Machine::new()
+                .restore(&s.data, s.index)
+                .map_err(anyhow::Error::msg)?,
             None => Machine::new(),
         };
         let raft = Raft::new(
@@ -81,7 +83,10 @@ impl Replica {
             if let Some(s) = &ready.snapshot
                 && s.index > self.machine.applied_index()
             {
-                self.machine = Machine::restore(&s.data, s.index).map_err(std::io::Error::other)?;
+                self.machine = self
+                    .machine
+                    .restore(&s.data, s.index)
+                    .map_err(std::io::Error::other)?;
             }
             for entry in &ready.committed {
                 self.machine.apply(entry);

@@ -30,14 +30,12 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Instrument, Level};
 
-use crate::api::{
-    Batch, CLIENT_ID_HEADER, Command, DeleteResponse, Entry, Health, PutRequest, REQUEST_ID_HEADER,
-    RequestId, Status,
-};
+use crate::api::{Batch, Command, DeleteResponse, Entry, Health, PutRequest, Status};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Key};
+use crate::headers::request_id;
 use crate::machine::Applied;
-use crate::node::{CommandError, Config, Node, Refused};
+use crate::node::{Config, Node};
 use crate::validate::MAX_BODY_BYTES;
 
 /// The body limit of `/internal/raft`. Senders split their batches so that a legal one
@@ -129,34 +127,6 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
         )
 }
 
-impl From<CommandError> for ApiError {
-    fn from(error: CommandError) -> Self {
-        match error {
-            CommandError::NotLeader { leader } => ApiError::NotLeader { leader },
-            CommandError::LostLeadership => ApiError::Unavailable(error.to_string()),
-            CommandError::Timeout(_) => ApiError::NotReplicated(error.to_string()),
-            CommandError::Disk(_) | CommandError::ShuttingDown | CommandError::Overloaded => {
-                ApiError::Unavailable(error.to_string())
-            }
-            CommandError::Fault(message) if plumbing::unfinished::is_unfinished(&message) => {
-                ApiError::NotImplemented(message)
-            }
-            CommandError::Fault(message) => ApiError::Internal(format!(
-                "this node's Raft core stopped: {message}; see its log"
-            )),
-        }
-    }
-}
-
-impl From<Refused> for ApiError {
-    fn from(refused: Refused) -> Self {
-        match refused {
-            Refused::Invalid(reason) => ApiError::InvalidBody(reason),
-            Refused::Overloaded | Refused::Stopped(_) => ApiError::Unavailable(refused.to_string()),
-        }
-    }
-}
-
 /// What a command's result means for the client, for results a route does not expect.
 fn unexpected(key: &str, applied: Applied) -> ApiError {
     match applied {
@@ -171,41 +141,6 @@ fn unexpected(key: &str, applied: Applied) -> ApiError {
             current,
         },
         other => ApiError::Internal(format!("the command on {key:?} produced {other:?}")),
-    }
-}
-
-/// The request id of a write, from `x-client-id` and `x-request-id` (both or neither).
-pub fn request_id(headers: &HeaderMap) -> Result<Option<RequestId>, ApiError> {
-    let header = |name: &str| -> Result<Option<&str>, ApiError> {
-        headers
-            .get(name)
-            .map(|v| {
-                v.to_str()
-                    .map_err(|_| ApiError::InvalidBody(format!("the {name} header is not text")))
-            })
-            .transpose()
-    };
-    match (header(CLIENT_ID_HEADER)?, header(REQUEST_ID_HEADER)?) {
-        (None, None) => Ok(None),
-        (Some(client), Some(seq)) => {
-            if client.is_empty() || client.len() > 64 || client.chars().any(char::is_control) {
-                return Err(ApiError::InvalidBody(format!(
-                    "{CLIENT_ID_HEADER} must be 1 to 64 characters with no control characters"
-                )));
-            }
-            let seq = seq.parse::<u64>().ok().filter(|&s| s > 0).ok_or_else(|| {
-                ApiError::InvalidBody(format!(
-                    "{REQUEST_ID_HEADER} must be a positive integer, got {seq:?}"
-                ))
-            })?;
-            Ok(Some(RequestId {
-                client: client.to_string(),
-                seq,
-            }))
-        }
-        _ => Err(ApiError::InvalidBody(format!(
-            "send both {CLIENT_ID_HEADER} and {REQUEST_ID_HEADER}, or neither"
-        ))),
     }
 }
 

@@ -85,11 +85,16 @@ pub(super) fn check_message(message: &Message) -> Result<(), String> {
 ///
 /// Two rules: an append that matches this node's log at `prev_index` may not replace a
 /// committed entry (the core would have to truncate below its commit index); and the
-/// last piece of a snapshot this node would install must make a state machine (see
+/// last piece of a snapshot this node would install must make a state machine of this node's kind (see
 /// [`check_snapshot`]).
-pub fn check_against(raft: &Raft, from: NodeId, message: &Message) -> Result<(), String> {
+pub fn check_against(
+    raft: &Raft,
+    machine: &Machine,
+    from: NodeId,
+    message: &Message,
+) -> Result<(), String> {
     if let Message::InstallSnapshot { .. } = message {
-        return check_snapshot(raft, message);
+        return check_snapshot(raft, machine, message);
     }
     let Message::Append {
         term,
@@ -131,9 +136,9 @@ pub fn check_against(raft: &Raft, from: NodeId, message: &Message) -> Result<(),
 
 /// The last piece of a snapshot this node would install (current term, past its commit
 /// index, the piece it expects) must complete a snapshot whose data restores a state
-/// machine at the snapshot's index: the core cannot read the data, and a node whose
+/// machine of this node's kind at the snapshot's index: the core cannot read the data, and a node whose
 /// machine cannot be restored would have to stop.
-fn check_snapshot(raft: &Raft, message: &Message) -> Result<(), String> {
+fn check_snapshot(raft: &Raft, machine: &Machine, message: &Message) -> Result<(), String> {
     let Message::InstallSnapshot {
         term,
         last_index,
@@ -158,7 +163,8 @@ fn check_snapshot(raft: &Raft, message: &Message) -> Result<(), String> {
         }
         _ => return Ok(()), // the core asks for the first piece
     };
-    Machine::restore(&whole, *last_index)
+    machine
+        .restore(&whole, *last_index)
         .map(|_| ())
         .map_err(|e| format!("the snapshot up to index {last_index} is unusable: {e}"))
 }

@@ -37,6 +37,9 @@ pub struct Config {
     pub disk: Arc<dyn Disk>,
     /// The cluster's secret: required on `/internal/raft`, sent to peers.
     pub cluster_key: ClusterKey,
+    /// The state machine before any entry is applied (here, the empty map). A snapshot
+    /// the node loads or is sent must restore one of its kind ([`Machine::restore`]).
+    pub machine: Machine,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             seed: None,
             disk: Arc::new(RealDisk),
             cluster_key: ClusterKey::none(),
+            machine: Machine::default(),
         }
     }
 }

@@ -136,7 +136,7 @@ impl Driver {
     /// The machine restarts from a snapshot the leader sent (checked when it arrived:
     /// see [`check_against`]). Answers whether it could.
     fn install(&mut self, snapshot: &Snapshot) -> bool {
-        match Machine::restore(&snapshot.data, snapshot.index) {
+        match self.machine.restore(&snapshot.data, snapshot.index) {
             Ok(machine) => {
                 self.machine = machine;
                 self.counters.snapshots_installed += 1;
@@ -159,7 +159,8 @@ impl Driver {
                 let count = envelopes.len();
                 let mut refused = Vec::new();
                 for envelope in envelopes {
-                    match check_against(&self.raft, envelope.from, &envelope.message) {
+                    match check_against(&self.raft, &self.machine, envelope.from, &envelope.message)
+                    {
                         Ok(()) => {
                             if let Message::Append { entries, .. } = &envelope.message {
                                 self.counters.entries_received += entries.len() as u64;

@@ -110,7 +110,9 @@ impl Server {
             if let Some(snapshot) = &ready.snapshot
                 && snapshot.index > self.machine.applied_index()
             {
-                self.machine = Machine::restore(&snapshot.data, snapshot.index)
+                self.machine = self
+                    .machine
+                    .restore(&snapshot.data, snapshot.index)
                     .unwrap_or_else(|e| panic!("node {}: {e}", self.raft.id()));
                 self.snapshots_installed += 1;
             }
@@ -289,7 +291,8 @@ impl SimNode for Peer {
             _ => Persisted::default(),
         };
         let machine = match &persisted.snapshot {
-            Some(s) => Machine::restore(&s.data, s.index)
+            Some(s) => Machine::new()
+                .restore(&s.data, s.index)
                 .unwrap_or_else(|e| panic!("node {id}'s own snapshot does not restore: {e}")),
             None => Machine::new(),
         };
