@@ -61,13 +61,25 @@ pub mod mover;
 #[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/router.rs")]
 pub mod router;
 
+pub mod api;
+pub mod call;
+pub mod client;
 pub mod command;
 pub mod config;
+pub mod controller;
+pub mod error;
+pub mod extract;
+pub mod headers;
 pub mod machine;
+pub mod node;
 pub mod protocol;
 pub mod raft;
+pub mod server;
 pub mod service;
 pub mod shard;
+pub mod storage;
+pub mod system;
+pub mod validate;
 
 pub use config::{Config, GroupId, Move, NO_GROUP, ShardId};
 pub use group::{Group, GroupOp, GroupReply, ShardState};

@@ -9,6 +9,9 @@ use crate::group::{Group, GroupReply};
 use crate::protocol::Entry;
 use crate::service::{Service, ServiceReply};
 
+/// How many shards the running system has unless told otherwise (6.5840 uses 10).
+pub const DEFAULT_SHARDS: usize = 12;
+
 /// What applying one entry produced: the answer for whoever proposed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Applied {
@@ -74,8 +77,11 @@ impl Machine {
         serde_json::to_string(self).expect("a machine always serializes")
     }
 
-    /// The machine a snapshot at `index` holds, or why the data is not one.
-    pub fn restore(data: &str, index: u64) -> Result<Machine, String> {
+    /// The machine a snapshot at `index` holds, to take this one's place, or why the data
+    /// is not one: it must be as of `index`, and of this machine's kind (the service's, or
+    /// the same group's, with as many shards). A peer's snapshot is input like any other:
+    /// group 2's state installed in group 1 would serve shards group 1 never received.
+    pub fn restore(&self, data: &str, index: u64) -> Result<Machine, String> {
         let machine: Machine =
             serde_json::from_str(data).map_err(|e| format!("not a machine's snapshot: {e}"))?;
         if machine.applied != index {
@@ -84,6 +90,48 @@ impl Machine {
                 machine.applied
             ));
         }
+        let (ours, theirs) = (self.describe(), machine.describe());
+        if ours != theirs {
+            return Err(format!("a snapshot of {theirs} cannot replace {ours}"));
+        }
         Ok(machine)
+    }
+
+    /// What kind of machine it is, for errors: the service's or a group's, and how many
+    /// shards.
+    fn describe(&self) -> String {
+        match &self.kind {
+            Kind::Group(group) => format!(
+                "group {}'s machine over {} shards",
+                group.id(),
+                group.states().len()
+            ),
+            Kind::Service(service) => format!(
+                "the configuration service's machine over {} shards",
+                service.latest().shards.len()
+            ),
+        }
+    }
+
+    /// How many keys it holds (a group: over all its shards, frozen ones included; the
+    /// service holds none). What `/status` shows as `keys`.
+    pub fn len(&self) -> usize {
+        match &self.kind {
+            Kind::Group(group) => group.data().values().map(|shard| shard.kv.len()).sum(),
+            Kind::Service(_) => 0,
+        }
+    }
+
+    /// Whether it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The machine a node of the shell starts with when none is given: the configuration
+/// service's, over [`DEFAULT_SHARDS`] shards. Group nodes are given theirs.
+impl Default for Machine {
+    fn default() -> Machine {
+        Machine::new(Kind::Service(Service::new(DEFAULT_SHARDS)))
     }
 }

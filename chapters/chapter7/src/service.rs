@@ -20,12 +20,20 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, GroupId, NO_GROUP, ShardId};
 use crate::placement::rebalance;
 
+/// The most groups a configuration may hold (a configuration is in every answer of the
+/// service: it must stay small).
+pub const MAX_GROUPS: usize = 64;
+/// The most servers a group may name.
+pub const MAX_SERVERS: usize = 16;
+/// The longest server address, in bytes.
+pub const MAX_ADDRESS: usize = 256;
+
 // ANCHOR: ops
 /// A change to the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Change {
     /// New groups, with their servers; the shards are rebalanced.
-    Join(BTreeMap<GroupId, Vec<String>>),
+    Join(#[serde(with = "pairs")] BTreeMap<GroupId, Vec<String>>),
     /// Groups leave; their shards go to the others, rebalanced.
     Leave(Vec<GroupId>),
     /// One shard to one group, by hand (no rebalancing).
@@ -175,6 +183,21 @@ pub fn next_config(config: &Config, change: &Change) -> Result<Config, String> {
             {
                 return Err(format!("group {g} cannot join: taken or 0"));
             }
+            if next.groups.len() + joining.len() > MAX_GROUPS {
+                return Err(format!("more than {MAX_GROUPS} groups"));
+            }
+            if let Some((g, _)) = joining.iter().find(|(_, servers)| {
+                servers.is_empty()
+                    || servers.len() > MAX_SERVERS
+                    || servers
+                        .iter()
+                        .any(|s| s.is_empty() || s.len() > MAX_ADDRESS)
+            }) {
+                return Err(format!(
+                    "group {g} must name 1 to {MAX_SERVERS} servers, each address 1 to \
+                     {MAX_ADDRESS} bytes"
+                ));
+            }
             next.groups.extend(joining.clone());
         }
         Change::Leave(leaving) => {
@@ -202,4 +225,30 @@ pub fn next_config(config: &Config, change: &Change) -> Result<Config, String> {
     let groups: BTreeSet<GroupId> = next.groups.keys().copied().collect();
     rebalance(&mut next.shards, &groups);
     Ok(next)
+}
+
+/// A map with number keys, written as a list of `[key, value]` pairs: inside a message
+/// (chapter 6's `Message` is a tagged enum), serde cannot read a JSON object's keys back
+/// as numbers.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::config::GroupId;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<GroupId, Vec<String>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter().collect::<Vec<_>>().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<GroupId, Vec<String>>, D::Error> {
+        Ok(Vec::<(GroupId, Vec<String>)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
 }

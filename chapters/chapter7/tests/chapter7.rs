@@ -41,3 +41,6 @@ mod simulation;
 
 #[path = "chapter7/spread.rs"]
 mod spread;
+
+#[path = "chapter7/loopback.rs"]
+mod loopback;

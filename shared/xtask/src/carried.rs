@@ -108,6 +108,11 @@ pub const CARRIED: &[Carried] = &[
         what: "chapter 5's API errors",
     },
     Carried {
+        path: "chapters/chapter6/src/headers.rs",
+        from: "chapters/chapter5/src/headers.rs",
+        what: "chapter 5's exactly-once headers",
+    },
+    Carried {
         path: "chapters/chapter6/src/node/addresses.rs",
         from: "chapters/chapter5/src/node/addresses.rs",
         what: "chapter 5's address book",
@@ -131,6 +136,66 @@ pub const CARRIED: &[Carried] = &[
         path: "chapters/chapter7/src/protocol.rs",
         from: "chapters/chapter6/src/protocol.rs",
         what: "chapter 6's protocol",
+    },
+    Carried {
+        path: "chapters/chapter7/src/api.rs",
+        from: "chapters/chapter6/src/api.rs",
+        what: "chapter 6's JSON shapes",
+    },
+    Carried {
+        path: "chapters/chapter7/src/error.rs",
+        from: "chapters/chapter5/src/error.rs",
+        what: "chapter 5's API errors",
+    },
+    Carried {
+        path: "chapters/chapter7/src/headers.rs",
+        from: "chapters/chapter5/src/headers.rs",
+        what: "chapter 5's exactly-once headers",
+    },
+    Carried {
+        path: "chapters/chapter7/src/extract.rs",
+        from: "chapters/chapter1/src/extract.rs",
+        what: "chapter 1's request extractors",
+    },
+    Carried {
+        path: "chapters/chapter7/src/validate.rs",
+        from: "solutions/chapter1/validate.rs",
+        what: "chapter 1's key rules, exercise 1.3",
+    },
+    Carried {
+        path: "chapters/chapter7/src/storage.rs",
+        from: "chapters/chapter6/src/storage.rs",
+        what: "chapter 6's storage",
+    },
+    Carried {
+        path: "chapters/chapter7/src/node.rs",
+        from: "chapters/chapter6/src/node.rs",
+        what: "chapter 6's node shell",
+    },
+    Carried {
+        path: "chapters/chapter7/src/node/addresses.rs",
+        from: "chapters/chapter5/src/node/addresses.rs",
+        what: "chapter 5's address book",
+    },
+    Carried {
+        path: "chapters/chapter7/src/node/checks.rs",
+        from: "chapters/chapter6/src/node/checks.rs",
+        what: "chapter 6's checks of a peer's messages",
+    },
+    Carried {
+        path: "chapters/chapter7/src/node/config.rs",
+        from: "chapters/chapter6/src/node/config.rs",
+        what: "chapter 6's node settings",
+    },
+    Carried {
+        path: "chapters/chapter7/src/node/driver.rs",
+        from: "chapters/chapter6/src/node/driver.rs",
+        what: "chapter 6's driver",
+    },
+    Carried {
+        path: "chapters/chapter7/src/node/peers.rs",
+        from: "chapters/chapter5/src/node/peers.rs",
+        what: "chapter 5's peer senders",
     },
 ];
 

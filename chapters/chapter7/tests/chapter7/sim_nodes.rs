@@ -91,11 +91,16 @@ pub struct Server {
 impl Server {
     fn start(id: NodeId, persisted: Persisted, ctx: &mut Ctx<Msg>) -> Server {
         let log = log_of(id);
+        let blank = if log == 0 {
+            Machine::new(Kind::Service(Service::new(SHARDS)))
+        } else {
+            Machine::new(Kind::Group(Group::new(log as u64, SHARDS)))
+        };
         let machine = match &persisted.snapshot {
-            Some(s) => Machine::restore(&s.data, s.index)
+            Some(s) => blank
+                .restore(&s.data, s.index)
                 .unwrap_or_else(|e| panic!("replica {id}'s own snapshot does not restore: {e}")),
-            None if log == 0 => Machine::new(Kind::Service(Service::new(SHARDS))),
-            None => Machine::new(Kind::Group(Group::new(log as u64, SHARDS))),
+            None => blank,
         };
         let peers = (0..REPLICAS as u64).collect();
         let seed = ctx.random(0..u64::MAX);
@@ -128,7 +133,9 @@ impl Server {
             if let Some(snapshot) = &ready.snapshot
                 && snapshot.index > self.machine.applied_index()
             {
-                self.machine = Machine::restore(&snapshot.data, snapshot.index)
+                self.machine = self
+                    .machine
+                    .restore(&snapshot.data, snapshot.index)
                     .unwrap_or_else(|e| panic!("replica {base}+{}: {e}", self.raft.id()));
                 self.snapshots_installed += 1;
             }

@@ -1,0 +1,224 @@
+//! The controller over HTTP: propose a configuration change to the service, carry it out
+//! with the mover of exercise 7.5 ([`Mover`]), and publish it.
+//!
+//! A controller is short-lived and keeps nothing: every run starts by reading the
+//! service. If a change is pending (an earlier controller crashed, or another is at work
+//! right now), it carries that one out first, from the start: every step is fenced by the
+//! configuration number, so steps done before are answered again and change nothing.
+//! Then it proposes its own change on the latest configuration; the service takes it
+//! only if that configuration is still the latest and nothing is moving (a
+//! compare-and-set), so of two controllers only one wins; the other reads again.
+//!
+//! The steps go to the groups' internal route (`/internal/group`) and the proposal and
+//! `Finish` to the service's (`/internal/service`), both with the cluster's key.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+use plumbing::cluster_key::ClusterKey;
+
+use crate::call::{Answered, to_leader};
+use crate::config::{Config, GroupId, NO_GROUP};
+use crate::group::GroupOp;
+use crate::mover::{Action, Mover};
+use crate::server::ConfigAnswer;
+use crate::service::{Change, ServiceOp, ServiceReply, next_config};
+
+/// A controller of the store whose service is at `service`.
+#[derive(Debug)]
+pub struct Controller {
+    service: Vec<String>,
+    http: reqwest::Client,
+    deadline: Duration,
+    hints: BTreeMap<GroupId, AtomicUsize>,
+    /// Shard steps sent (freeze, install, delete), answered or not: what the benchmark
+    /// and the tests count.
+    pub steps_sent: u64,
+}
+
+impl Controller {
+    /// A controller that signs its requests with `key` and gives up on a change after
+    /// `deadline` (a later controller finishes it).
+    pub fn new(service: &[String], key: &ClusterKey, deadline: Duration) -> anyhow::Result<Self> {
+        Ok(Controller {
+            service: service.to_vec(),
+            http: plumbing::cluster_key::peer_client(Duration::from_secs(2), key)?,
+            deadline,
+            hints: BTreeMap::new(),
+            steps_sent: 0,
+        })
+    }
+
+    /// The latest configuration and the pending one, as the service's leader has them.
+    pub async fn query(&mut self) -> anyhow::Result<ConfigAnswer> {
+        match self.service(ServiceOp::Query { num: None }).await? {
+            ServiceReply::Config { config, pending } => Ok(ConfigAnswer { config, pending }),
+            other => anyhow::bail!("the service answered a query with {other:?}"),
+        }
+    }
+
+    /// Makes `change` (after finishing a pending one) and carries it out. Returns the
+    /// configuration it made, or the latest if the change was in effect already.
+    pub async fn change(&mut self, change: &Change) -> anyhow::Result<Config> {
+        let started = Instant::now();
+        loop {
+            anyhow::ensure!(
+                started.elapsed() < self.deadline,
+                "the change did not go through within {:?}; a later controller can finish it",
+                self.deadline
+            );
+            let ConfigAnswer { config, pending } = self.query().await?;
+            if let Some(pending) = pending {
+                self.carry_out(&config, &pending).await?;
+                continue;
+            }
+            if in_effect(&config, change) {
+                return Ok(config);
+            }
+            // The service's own rule: a change that cannot fit is an error, not a retry.
+            next_config(&config, change).map_err(anyhow::Error::msg)?;
+            let base = config.num;
+            match self
+                .service(ServiceOp::Propose {
+                    base,
+                    change: change.clone(),
+                })
+                .await?
+            {
+                ServiceReply::Proposed(next) => {
+                    self.carry_out(&config, &next).await?;
+                    return Ok(next);
+                }
+                // Another controller moved first: read again.
+                ServiceReply::Refused(why) => tracing::debug!(%why, "proposal refused"),
+                other => anyhow::bail!("the service answered a proposal with {other:?}"),
+            }
+        }
+    }
+
+    /// Finishes the change the service has pending, if any; returns the latest
+    /// configuration after it.
+    pub async fn finish_pending(&mut self) -> anyhow::Result<Config> {
+        let ConfigAnswer { config, pending } = self.query().await?;
+        match pending {
+            Some(pending) => {
+                self.carry_out(&config, &pending).await?;
+                Ok(pending)
+            }
+            None => Ok(config),
+        }
+    }
+
+    /// Runs a [`Mover`] from `from` to `to` until the service says `to` is the latest.
+    async fn carry_out(&mut self, from: &Config, to: &Config) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut mover = Mover::new(from, to);
+        let mut pause = Duration::from_millis(5);
+        while !mover.is_finished() {
+            anyhow::ensure!(
+                started.elapsed() < self.deadline,
+                "configuration {} did not finish moving within {:?}: {:?}",
+                to.num,
+                self.deadline,
+                mover.steps().collect::<Vec<_>>()
+            );
+            let mut progress = false;
+            for action in mover.actions() {
+                match action {
+                    Action::Group { group, op } => {
+                        let servers = to
+                            .groups
+                            .get(&group)
+                            .or_else(|| from.groups.get(&group))
+                            .cloned()
+                            .unwrap_or_default();
+                        self.steps_sent += 1;
+                        if let Some(reply) = self.group(group, &servers, &op).await {
+                            mover.on_reply(group, reply);
+                            progress = true;
+                        }
+                    }
+                    Action::Service(op) => match self.service(op).await {
+                        Ok(ServiceReply::Finished { num }) => {
+                            mover.finished(num);
+                            progress = true;
+                        }
+                        Ok(other) => anyhow::bail!("the service answered Finish with {other:?}"),
+                        Err(e) => tracing::debug!(error = %e, "finish not answered"),
+                    },
+                }
+            }
+            if progress {
+                pause = Duration::from_millis(5);
+            } else {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a shard step to `group`; its reply, or `None` if no leader answered.
+    async fn group(
+        &mut self,
+        group: GroupId,
+        servers: &[String],
+        op: &GroupOp,
+    ) -> Option<crate::group::GroupReply> {
+        let hint = self.hints.entry(group).or_default();
+        let http = &self.http;
+        match to_leader(servers, hint, |url| {
+            http.post(format!("{url}/internal/group")).json(op)
+        })
+        .await
+        {
+            Answered::Ok(reply) => Some(reply),
+            Answered::Error(status, body) => {
+                tracing::warn!(group, status, message = %body.message, "a step was refused");
+                None
+            }
+            Answered::NoLeader(why) => {
+                tracing::debug!(group, %why, "no leader answered a step");
+                None
+            }
+        }
+    }
+
+    /// Sends `op` to the service: its reply, or why none came.
+    async fn service(&mut self, op: ServiceOp) -> anyhow::Result<ServiceReply> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let hint = self.hints.entry(NO_GROUP).or_default();
+            let http = &self.http;
+            match to_leader(&self.service, hint, |url| {
+                http.post(format!("{url}/internal/service")).json(&op)
+            })
+            .await
+            {
+                Answered::Ok(reply) => return Ok(reply),
+                Answered::Error(status, body) => {
+                    anyhow::bail!("the service refused ({status}): {}", body.message)
+                }
+                Answered::NoLeader(why) if started.elapsed() > self.deadline => {
+                    anyhow::bail!("the configuration service did not answer: {why}")
+                }
+                Answered::NoLeader(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+}
+
+/// Whether `config` already has what `change` asks (a retried change that went through
+/// before its controller heard so).
+fn in_effect(config: &Config, change: &Change) -> bool {
+    match change {
+        Change::Join(groups) => groups.keys().all(|g| config.groups.contains_key(g)),
+        Change::Leave(groups) => groups.iter().all(|g| !config.groups.contains_key(g)),
+        Change::Move { shard, group } => config.owner(*shard) == *group,
+    }
+}
