@@ -44,3 +44,12 @@ mod spread;
 
 #[path = "chapter7/loopback.rs"]
 mod loopback;
+
+#[path = "chapter7/loopback_chaos.rs"]
+mod loopback_chaos;
+
+#[path = "chapter7/unaffected.rs"]
+mod unaffected;
+
+#[path = "chapter7/forged.rs"]
+mod forged;

@@ -72,6 +72,19 @@ pub enum KvOutput {
     NotFound,
 }
 
+impl KvOutput {
+    /// The version the key is at just after this output (0: absent): what a client's
+    /// next compare-and-set expects.
+    pub fn version_after(&self) -> u64 {
+        match self {
+            KvOutput::Value(found) => found.as_ref().map_or(0, |(_, v)| *v),
+            KvOutput::Written { version } => *version,
+            KvOutput::Mismatch { current } => *current,
+            KvOutput::Deleted { .. } | KvOutput::NotFound => 0,
+        }
+    }
+}
+
 impl fmt::Display for KvOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

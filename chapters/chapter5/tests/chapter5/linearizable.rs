@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chapter5::demo::run_op;
 use chapter5::{Client, Retry};
-use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::history::{KvOp, Outcome, Recorder};
 use harness::linearizability::{Verdict, check};
 
 use crate::common::{group, settled_leader, urls};
@@ -18,16 +18,6 @@ pub async fn recorded(recorder: &Recorder, client: &Client, id: usize, op: KvOp)
     let outcome = run_op(client, &op).await;
     call.finish(outcome.clone());
     outcome
-}
-
-/// The version a key is at after an operation returned `output`, if it says.
-fn version_after(output: &KvOutput) -> Option<u64> {
-    match output {
-        KvOutput::Value(found) => Some(found.as_ref().map_or(0, |(_, v)| *v)),
-        KvOutput::Written { version } => Some(*version),
-        KvOutput::Mismatch { current } => Some(*current),
-        KvOutput::Deleted { .. } | KvOutput::NotFound => Some(0),
-    }
 }
 
 /// Faults in one loopback schedule.
@@ -79,7 +69,7 @@ async fn linearizable_schedule(seed: u64) -> Result<usize, String> {
                 let call = recorder.invoke(c, op.clone());
                 let outcome = run_op(&client, &op).await;
                 if let Outcome::Ok(output) = &outcome {
-                    seen[k] = version_after(output).unwrap_or(seen[k]);
+                    seen[k] = output.version_after();
                 }
                 call.finish(outcome);
             }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chapter6::demo::run_op;
 use chapter6::{Client, Retry};
-use harness::history::{KvOp, KvOutput, Outcome, Recorder};
+use harness::history::{KvOp, Outcome, Recorder};
 use harness::linearizability::{Verdict, check};
 
 use chapter6::raft::Compaction;
@@ -21,16 +21,6 @@ const COMPACTION: Compaction = Compaction {
     every: 20,
     chunk_bytes: 512,
 };
-
-/// The version a key is at after an operation returned `output`, if it says.
-fn version_after(output: &KvOutput) -> Option<u64> {
-    match output {
-        KvOutput::Value(found) => Some(found.as_ref().map_or(0, |(_, v)| *v)),
-        KvOutput::Written { version } => Some(*version),
-        KvOutput::Mismatch { current } => Some(*current),
-        KvOutput::Deleted { .. } | KvOutput::NotFound => Some(0),
-    }
-}
 
 /// Faults in one loopback schedule.
 const FAULTS: usize = 5;
@@ -82,7 +72,7 @@ async fn linearizable_schedule(seed: u64) -> Result<(usize, u64), String> {
                 let call = recorder.invoke(c, op.clone());
                 let outcome = run_op(&client, &op).await;
                 if let Outcome::Ok(output) = &outcome {
-                    seen[k] = version_after(output).unwrap_or(seen[k]);
+                    seen[k] = output.version_after();
                 }
                 call.finish(outcome);
             }
