@@ -59,9 +59,14 @@ impl Controller {
     }
 
     /// Makes `change` (after finishing a pending one) and carries it out. Returns the
-    /// configuration it made, or the latest if the change was in effect already.
+    /// configuration it made (or, if the answer to its proposal was lost and the change
+    /// is in effect, the latest). A change that does not fit the latest configuration is
+    /// an error.
     pub async fn change(&mut self, change: &Change) -> anyhow::Result<Config> {
         let started = Instant::now();
+        // Whether a proposal of this change was sent and not answered: it may have been
+        // taken, and carried out by another controller since.
+        let mut sent = false;
         loop {
             anyhow::ensure!(
                 started.elapsed() < self.deadline,
@@ -73,19 +78,18 @@ impl Controller {
                 self.carry_out(&config, &pending).await?;
                 continue;
             }
-            if in_effect(&config, change) {
+            if sent && in_effect(&config, change) {
                 return Ok(config);
             }
             // The service's own rule: a change that cannot fit is an error, not a retry.
             next_config(&config, change).map_err(anyhow::Error::msg)?;
             let base = config.num;
-            match self
-                .service(ServiceOp::Propose {
-                    base,
-                    change: change.clone(),
-                })
-                .await?
-            {
+            sent = true;
+            let proposal = ServiceOp::Propose {
+                base,
+                change: change.clone(),
+            };
+            match self.service(proposal).await? {
                 ServiceReply::Proposed(next) => {
                     self.carry_out(&config, &next).await?;
                     return Ok(next);

@@ -62,11 +62,13 @@ pub mod mover;
 pub mod router;
 
 pub mod api;
+pub mod bench;
 pub mod call;
 pub mod client;
 pub mod command;
 pub mod config;
 pub mod controller;
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod headers;

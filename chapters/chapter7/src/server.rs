@@ -62,6 +62,12 @@ pub const MAX_INTERNAL_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// How many internal requests a replica reads at once; past that it answers `503`.
 pub const MAX_INTERNAL_IN_FLIGHT: usize = 8;
 
+/// The largest command a replica proposes, as JSON. An entry travels to the followers
+/// whole, inside one request of at most [`crate::node::MAX_REQUEST_BYTES`]: a larger one
+/// could never be delivered, and the group's log would stop at it. So a shard moves
+/// only while its data fits in one entry (see the book's note on moving big shards).
+pub const MAX_ENTRY_BYTES: usize = 6 * 1024 * 1024;
+
 /// The answer to `GET /config`: a configuration, and the one a change is moving to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigAnswer {
@@ -190,9 +196,23 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
         )
 }
 
+/// Refuses a command too big to be one entry of the log ([`MAX_ENTRY_BYTES`]).
+fn fits(command: &Command) -> Result<(), Failure> {
+    let bytes = serde_json::to_vec(command).map_or(usize::MAX, |b| b.len());
+    if bytes > MAX_ENTRY_BYTES {
+        return Err(Failure::Api(ApiError::TooLarge(format!(
+            "this command is {bytes} bytes as a log entry; an entry may be at most \
+             {MAX_ENTRY_BYTES} bytes (a shard moves as one entry: one this big cannot move)"
+        ))));
+    }
+    Ok(())
+}
+
 /// Runs a group operation through the log; a service replica refuses it.
 async fn through_group(node: &Node, op: GroupOp) -> Result<GroupReply, Failure> {
-    match node.execute(Command::Group { op }).await? {
+    let command = Command::Group { op };
+    fits(&command)?;
+    match node.execute(command).await? {
         Applied::Group(reply) => Ok(reply),
         _ => Err(Failure::WrongKind(
             "this replica is the configuration service's: send keys and shard steps to a \
@@ -204,7 +224,9 @@ async fn through_group(node: &Node, op: GroupOp) -> Result<GroupReply, Failure> 
 
 /// Runs a service operation through the log; a group replica refuses it.
 async fn through_service(node: &Node, op: ServiceOp) -> Result<ServiceReply, Failure> {
-    match node.execute(Command::Service { op }).await? {
+    let command = Command::Service { op };
+    fits(&command)?;
+    match node.execute(command).await? {
         Applied::Service(reply) => Ok(reply),
         _ => Err(Failure::WrongKind(
             "this replica is a group's: ask the configuration service's replicas for \
