@@ -135,16 +135,22 @@ enum Command {
         #[command(flatten)]
         service: ServiceArg,
     },
-    /// The whole store in this process, with clients and (unless --no-script) a script
-    /// of joins, leaves, moves and crashes, one line a second, until Ctrl-C.
+    /// The live cluster: the whole store in this process (your code, unless built with
+    /// `--features solution`), a recorded workload, and a web page that draws the groups,
+    /// each shard's owner and the moves, with buttons to crash replicas, cut links, and
+    /// join, leave and move; a line a second in the terminal; and (unless --no-script) a
+    /// script of joins, leaves, moves and crashes. Runs until Ctrl-C.
     Demo {
-        /// Seeds the replicas' timers and the clients' choices.
+        /// Where to serve the page (loopback only; port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        addr: SocketAddr,
+        /// Seeds the replicas' timers and the workload's choices.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Concurrent clients.
+        /// Concurrent workload clients.
         #[arg(long, default_value_t = 4)]
         clients: usize,
-        /// Run no script: change the store yourself from another terminal.
+        /// Run no script: change the store from the page or another terminal.
         #[arg(long)]
         no_script: bool,
     },
@@ -315,18 +321,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             other => anyhow::bail!("unexpected answer {other:?}"),
         },
         Command::Demo {
+            addr,
             seed,
             clients,
             no_script,
         } => {
-            chapter7::demo::run(chapter7::demo::DemoOptions {
+            let options = chapter7::demo::DemoOptions {
                 seed,
                 timing: Timing::default(),
                 clients,
-                script: !no_script,
                 shards: DEFAULT_SHARDS,
-            })
-            .await
+                addr,
+            };
+            chapter7::demo::run(options, !no_script).await
         }
         Command::Bench {
             out,

@@ -53,3 +53,6 @@ mod unaffected;
 
 #[path = "chapter7/forged.rs"]
 mod forged;
+
+#[path = "chapter7/live.rs"]
+mod live;

@@ -48,11 +48,13 @@ use crate::cluster::Cluster;
 use crate::history::{KvOp, Outcome};
 use crate::node::NodeContext;
 
+mod extras;
 mod observe;
 mod recording;
 mod routes;
 mod workload;
 
+pub use extras::{Action, Boxed, Extras, ShardsView, View};
 pub use observe::{LinkView, NodeView, Probed};
 pub use recording::Recording;
 pub use workload::{ViolationView, WorkloadView};
@@ -65,7 +67,7 @@ pub type Exec =
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Nodes in the group (3 to 9).
+    /// Nodes (3 to [`MAX_ONE_GROUP`], or to [`MAX_NODES`] in groups).
     pub nodes: usize,
     /// Where the page is served: loopback only.
     pub addr: SocketAddr,
@@ -75,6 +77,9 @@ pub struct Options {
     pub seed: u64,
     /// What the page calls the system, e.g. `chapter 5: a self-healing group`.
     pub title: String,
+    /// Each node's group, e.g. `service`, `group 1` (empty: the nodes are one group).
+    /// Nodes of a group are drawn together, with only the links between them.
+    pub groups: Vec<String>,
 }
 
 impl Default for Options {
@@ -85,6 +90,7 @@ impl Default for Options {
             clients: 4,
             seed: 1,
             title: "a replicated group".into(),
+            groups: Vec::new(),
         }
     }
 }
@@ -122,7 +128,21 @@ pub struct Frame {
     pub workload: WorkloadView,
     /// The latest events, newest last (at most [`EVENTS_SHOWN`]).
     pub events: Vec<Event>,
+    /// Each node's group (empty: one group).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The shards, for a system that has them.
+    #[serde(default)]
+    pub shards: Option<ShardsView>,
+    /// The labels of the chapter's own buttons (`POST /api/actions/{i}`).
+    #[serde(default)]
+    pub actions: Vec<String>,
 }
+
+/// The most nodes the page draws in one group (around one circle).
+pub const MAX_ONE_GROUP: usize = 9;
+/// The most nodes the page draws when they are in groups.
+pub const MAX_NODES: usize = 15;
 
 /// How many recent events a frame carries.
 pub const EVENTS_SHOWN: usize = 40;
@@ -147,6 +167,8 @@ struct Shared {
     frame: watch::Sender<Arc<Frame>>,
     workload: Arc<workload::Workload>,
     recording: Mutex<Recording>,
+    view: Option<View>,
+    actions: Vec<Action>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -208,10 +230,43 @@ impl Dashboard {
         F: Fn(NodeContext) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        Self::start_with(options, run, |cluster, n| {
+            let urls: Vec<String> = (0..cluster.len()).map(|i| cluster.url(i)).collect();
+            Ok(Extras {
+                exec: clients(&urls, n)?,
+                ready: None,
+                view: None,
+                actions: Vec::new(),
+            })
+        })
+        .await
+    }
+
+    /// As [`Dashboard::start`], with the chapter's [`Extras`] made by `setup` from the
+    /// running cluster and the number of workload clients (plus the checker's).
+    pub async fn start_with<F, Fut>(
+        options: Options,
+        run: F,
+        setup: impl FnOnce(&Cluster, usize) -> anyhow::Result<Extras>,
+    ) -> anyhow::Result<Self>
+    where
+        F: Fn(NodeContext) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let most = if options.groups.is_empty() {
+            MAX_ONE_GROUP
+        } else {
+            MAX_NODES
+        };
         anyhow::ensure!(
-            (3..=9).contains(&options.nodes),
-            "the live cluster runs 3 to 9 nodes, not {}",
+            (3..=most).contains(&options.nodes),
+            "the live cluster runs 3 to {MAX_ONE_GROUP} nodes in one group (up to \
+             {MAX_NODES} in groups), not {}",
             options.nodes
+        );
+        anyhow::ensure!(
+            options.groups.is_empty() || options.groups.len() == options.nodes,
+            "name every node's group, or none"
         );
         anyhow::ensure!(
             options.addr.ip().is_loopback(),
@@ -223,12 +278,18 @@ impl Dashboard {
             .await
             .with_context(|| format!("binding the page's address {}", options.addr))?;
         let cluster = Cluster::start(options.nodes, options.seed, run)?;
-        let urls: Vec<String> = (0..options.nodes).map(|i| cluster.url(i)).collect();
-        let exec = clients(&urls, options.clients + 1)?;
+        let extras = setup(&cluster, options.clients + 1)?;
+        if let Some(ready) = extras.ready {
+            ready.await?;
+        }
         let status_urls = (0..options.nodes)
             .map(|i| format!("{}/status", cluster.direct_url(i)))
             .collect();
-        let workload = Arc::new(workload::Workload::new(exec, options.clients, options.seed));
+        let workload = Arc::new(workload::Workload::new(
+            extras.exec,
+            options.clients,
+            options.seed,
+        ));
         let empty = Frame {
             t_ms: 0,
             wall_ms: observe::wall_ms(),
@@ -238,6 +299,9 @@ impl Dashboard {
             leader: None,
             workload: WorkloadView::default(),
             events: Vec::new(),
+            groups: options.groups.clone(),
+            shards: None,
+            actions: extras.actions.iter().map(|a| a.name.clone()).collect(),
         };
         let shared = Arc::new(Shared {
             running: (0..options.nodes).map(|_| AtomicBool::new(true)).collect(),
@@ -249,6 +313,8 @@ impl Dashboard {
             frame: watch::Sender::new(Arc::new(empty)),
             workload: Arc::clone(&workload),
             recording: Mutex::new(Recording::default()),
+            view: extras.view,
+            actions: extras.actions,
         });
         let url = format!("http://{}/", listener.local_addr()?);
         let mut tasks = workload.spawn(&shared);

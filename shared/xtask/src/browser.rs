@@ -7,6 +7,11 @@
 //! the new leader off and it steps down; heal, restart, and the running verdict is still
 //! linearizable over windows checked after the faults. Then it takes the screenshot the
 //! book shows (`--update-book` copies it into `book/src/figures/`).
+//!
+//! Then `chapter7 demo`, the sharded store's page: four logs of three nodes, each with a
+//! leader, and the shards' owners; a group joins with its button and shards move to it;
+//! a group's leader crashes and another replica of that group takes over; a group leaves
+//! and its replicas end up holding no key; nothing lost, linearizable (`sharded.rs`).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,8 +24,10 @@ use serde::Deserialize;
 
 use crate::workspace::Workspace;
 
+mod sharded;
+
 /// How long any one step may take before the check fails.
-const PATIENCE: Duration = Duration::from_secs(40);
+pub(super) const PATIENCE: Duration = Duration::from_secs(40);
 
 /// The page as the checks read it (see `app.js`: each card's `data-role`, the numbers'
 /// `data-*` attributes).
@@ -61,16 +68,17 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
     if on_path("chromedriver").is_none() {
         bail!("no chromedriver on this machine: apt install chromium-driver");
     }
-    crate::workspace::run(ws.cargo().args([
-        "build",
-        "-p",
-        "chapter5",
-        "--features",
-        "solution",
-        "--bin",
-        "chapter5",
-    ]))?;
-    let (demo, url) = start_demo(ws)?;
+    for chapter in ["chapter5", "chapter7"] {
+        crate::workspace::run(ws.cargo().args([
+            "build",
+            "-p",
+            chapter,
+            "--features",
+            "solution",
+            "--bin",
+            chapter,
+        ]))?;
+    }
     let driver_port = free_port()?;
     let driver = Killed(
         Command::new("chromedriver")
@@ -80,35 +88,46 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
             .spawn()
             .context("starting chromedriver")?,
     );
-    let shot = ws.root.join("target/xtask/browser/live-cluster.png");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(drive(&chromium, driver_port, &url, &shot));
+    let shots = ws.root.join("target/xtask/browser");
+
+    let (demo, url) = start_demo(ws, "chapter5", &["--timing", "fast", "--seed", "3"])?;
+    let shot = shots.join("live-cluster.png");
+    let outcome = runtime.block_on(async {
+        let client = session(&chromium, driver_port).await?;
+        finish(&client, steps(&client, &url, &shot).await, &shot).await
+    });
+    drop(demo);
+    println!("{}", outcome?);
+
+    let (demo, url) = start_demo(ws, "chapter7", &["--no-script", "--seed", "3"])?;
+    let shot7 = shots.join("live-cluster-chapter7.png");
+    let outcome = runtime.block_on(async {
+        let client = session(&chromium, driver_port).await?;
+        finish(&client, sharded::steps(&client, &url, &shot7).await, &shot7).await
+    });
     drop((demo, driver));
-    let measured = outcome?;
-    println!("{measured}");
+    println!("{}", outcome?);
+
     if update_book {
-        let figure = ws.root.join("book/src/figures/live-cluster.png");
-        std::fs::copy(&shot, &figure)?;
-        println!("copied the screenshot to {}", figure.display());
+        for name in ["live-cluster.png", "live-cluster-chapter7.png"] {
+            let figure = ws.root.join("book/src/figures").join(name);
+            std::fs::copy(shots.join(name), &figure)?;
+            println!("copied the screenshot to {}", figure.display());
+        }
     }
     Ok(())
 }
 
-/// Starts `chapter5 demo` on a free port and reads the page's URL from its first line.
-fn start_demo(ws: &Workspace) -> anyhow::Result<(Killed, String)> {
-    let binary = ws.root.join("target/debug/chapter5");
+/// Starts `<chapter> demo` (the reference build) on a free port with `args`, and reads
+/// the page's URL from its output.
+fn start_demo(ws: &Workspace, chapter: &str, args: &[&str]) -> anyhow::Result<(Killed, String)> {
+    let binary = ws.root.join("target/debug").join(chapter);
     let mut child = Command::new(&binary)
-        .args([
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--timing",
-            "fast",
-            "--seed",
-            "3",
-        ])
+        .args(["demo", "--addr", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -142,13 +161,8 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// Drives the page; returns what was measured.
-async fn drive(
-    chromium: &Path,
-    driver_port: u16,
-    url: &str,
-    shot: &PathBuf,
-) -> anyhow::Result<String> {
+/// A headless Chromium session through the chromedriver on `driver_port`.
+async fn session(chromium: &Path, driver_port: u16) -> anyhow::Result<Client> {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -160,31 +174,37 @@ async fn drive(
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let webdriver = format!("http://127.0.0.1:{driver_port}");
     let started = Instant::now();
-    let client = loop {
+    loop {
         match ClientBuilder::new(connector.clone())
             .capabilities(caps.clone())
             .connect(&webdriver)
             .await
         {
-            Ok(client) => break client,
+            Ok(client) => return Ok(client),
             // chromedriver may still be starting.
             Err(_) if started.elapsed() < PATIENCE => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => bail!("could not start a browser session: {e}"),
         }
-    };
-    let result = steps(&client, url, shot).await;
-    if result.is_err() {
-        // What the page looked like when it failed.
-        if let Ok(png) = client.screenshot().await {
-            let failed = shot.with_file_name("failed.png");
-            let _ = std::fs::create_dir_all(shot.parent().unwrap_or(shot));
-            let _ = std::fs::write(&failed, png);
-            eprintln!("the page at the failure: {}", failed.display());
-        }
     }
-    let _ = client.close().await;
+}
+
+/// Closes the session; on a failure, first saves what the page looked like.
+async fn finish(
+    client: &Client,
+    result: anyhow::Result<String>,
+    shot: &Path,
+) -> anyhow::Result<String> {
+    if result.is_err()
+        && let Ok(png) = client.screenshot().await
+    {
+        let failed = shot.with_extension("failed.png");
+        let _ = std::fs::create_dir_all(shot.parent().unwrap_or(shot));
+        let _ = std::fs::write(&failed, png);
+        eprintln!("the page at the failure: {}", failed.display());
+    }
+    let _ = client.clone().close().await;
     result
 }
 
@@ -247,7 +267,7 @@ fn leaders(page: &Seen) -> Vec<usize> {
         .collect()
 }
 
-async fn click(client: &Client, id: &str) -> anyhow::Result<()> {
+pub(super) async fn click(client: &Client, id: &str) -> anyhow::Result<()> {
     client
         .find(Locator::Id(id))
         .await
@@ -258,7 +278,7 @@ async fn click(client: &Client, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn steps(client: &Client, url: &str, shot: &PathBuf) -> anyhow::Result<String> {
+async fn steps(client: &Client, url: &str, shot: &Path) -> anyhow::Result<String> {
     client.goto(url).await?;
     let first = until(client, "five nodes and exactly one leader", |p| {
         let l = leaders(p);

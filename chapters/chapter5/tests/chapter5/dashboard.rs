@@ -18,6 +18,7 @@ fn options(nodes: usize) -> Options {
         clients: 2,
         seed: 7,
         title: "test".into(),
+        ..Options::default()
     }
 }
 

@@ -45,6 +45,8 @@ pub struct Probed {
     pub timing: ProbedTiming,
     /// Why its core stopped, if it did.
     pub fault: Option<String>,
+    /// How many keys its state machine holds, if it says.
+    pub keys: Option<u64>,
 }
 
 /// A node's timeouts, as far as the page needs them.
@@ -151,6 +153,14 @@ pub async fn run(shared: Arc<Shared>) {
                 }
             })
             .collect();
+        let shards = match &shared.view {
+            Some(view) => tokio::time::timeout(PROBE_TIMEOUT, view())
+                .await
+                .ok()
+                .flatten()
+                .or_else(|| previous.as_ref().and_then(|p| p.shards.clone())),
+            None => None,
+        };
         let frame = Arc::new(Frame {
             t_ms: shared.now_ms(),
             wall_ms: wall_ms(),
@@ -160,6 +170,9 @@ pub async fn run(shared: Arc<Shared>) {
             links,
             workload: shared.workload.view(),
             events: Vec::new(),
+            groups: shared.options.groups.clone(),
+            shards,
+            actions: shared.actions.iter().map(|a| a.name.clone()).collect(),
         });
         if let Some(previous) = &previous {
             changes(&shared, previous, &frame);
@@ -197,6 +210,19 @@ fn leader_of(nodes: &[NodeView]) -> Option<usize> {
 
 /// Events that the step from `before` to `after` shows.
 fn changes(shared: &Shared, before: &Frame, after: &Frame) {
+    if let (Some(was), Some(is)) = (&before.shards, &after.shards) {
+        if is.pending.as_ref().map(|p| p.0) != was.pending.as_ref().map(|p| p.0)
+            && let Some((num, _)) = &is.pending
+        {
+            shared.event("configuration", format!("configuration {num} is moving"));
+        }
+        if is.num != was.num {
+            shared.event(
+                "configuration",
+                format!("configuration {} is the latest", is.num),
+            );
+        }
+    }
     for (old, new) in before.nodes.iter().zip(&after.nodes) {
         if !new.running || !new.reachable {
             continue;

@@ -88,6 +88,9 @@ mod tests {
                 kind: "crash".into(),
                 text: "x".into(),
             }],
+            groups: Vec::new(),
+            shards: None,
+            actions: Vec::new(),
         }
     }
 

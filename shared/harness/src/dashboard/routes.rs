@@ -43,6 +43,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/heal", post(heal))
         .route("/api/workload/pause", post(pause))
         .route("/api/workload/resume", post(resume))
+        .route("/api/actions/{i}", post(action))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
@@ -267,4 +268,29 @@ async fn resume(State(shared): Shd) -> Response {
         shared.event("resume", "resumed the workload".into());
     }
     done("the workload is running".into())
+}
+
+/// Starts the chapter's action `i` in the background: it may take seconds (a group joining
+/// moves shards), and its outcome becomes an event.
+async fn action(State(shared): Shd, Path(i): Path<String>) -> Response {
+    let Some(action) = i.parse::<usize>().ok().and_then(|i| shared.actions.get(i)) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no_such_action",
+            format!(
+                "there is no action {i:?}: the actions are 0 to {}",
+                shared.actions.len().saturating_sub(1)
+            ),
+        );
+    };
+    let (name, run) = (action.name.clone(), std::sync::Arc::clone(&action.run));
+    shared.event("action", format!("{name}: started"));
+    let (background, label) = (std::sync::Arc::clone(&shared), name.clone());
+    tokio::spawn(async move {
+        match run().await {
+            Ok(text) => background.event("action", format!("{label}: {text}")),
+            Err(e) => background.event("action", format!("{label} failed: {e:#}")),
+        }
+    });
+    done(format!("started: {name}"))
 }

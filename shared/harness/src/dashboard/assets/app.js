@@ -27,31 +27,77 @@ function seconds(ms) {
   return (ms / 1000).toFixed(1) + " s";
 }
 
-// The page's elements are made once for a group of n nodes and updated in place on every
-// frame, so a button under the mouse is never replaced between press and release.
-let builtFor = -1;
+// The page's elements are made once for the frame's nodes (and their groups) and updated
+// in place on every frame, so a button under the mouse is never replaced between press
+// and release.
+let builtFor = "";
 
-function build(n) {
-  builtFor = n;
-  const at = (i) => {
-    const angle = -Math.PI / 2 + (2 * Math.PI * i) / n;
-    return [130 * Math.cos(angle), 130 * Math.sin(angle)];
+// Where node i is drawn: around one circle, or, when the nodes are in groups, each group
+// around a small circle of its own, the groups around the big one.
+function layout(n, groups) {
+  const names = [...new Set(groups)];
+  if (names.length < 2) {
+    return { at: (i) => {
+      const angle = -Math.PI / 2 + (2 * Math.PI * i) / n;
+      return [130 * Math.cos(angle), 130 * Math.sin(angle)];
+    }, r: 24, labels: [] };
+  }
+  const centre = (g) => {
+    const angle = -Math.PI / 2 + (2 * Math.PI * g) / names.length;
+    return [105 * Math.cos(angle), 100 * Math.sin(angle)];
   };
+  const members = (name) => groups.map((g, i) => [g, i]).filter(([g]) => g === name).map(([, i]) => i);
+  return {
+    at: (i) => {
+      const g = names.indexOf(groups[i]);
+      const peers = members(groups[i]);
+      const k = peers.indexOf(i);
+      const [cx, cy] = centre(g);
+      const angle = -Math.PI / 2 + (2 * Math.PI * k) / peers.length;
+      return [cx + 36 * Math.cos(angle), cy + 36 * Math.sin(angle)];
+    },
+    r: 15,
+    labels: names.map((name, g) => {
+      const [x, y] = centre(g);
+      return [name, x, y - 58];
+    }),
+  };
+}
+
+// A group's colour, by its position among the groups (0: none).
+function groupColour(g) {
+  if (!g) return "#d0d4d9";
+  return `hsl(${(g * 97 + 200) % 360}, 60%, 62%)`;
+}
+
+function build(frame) {
+  const n = frame.nodes.length;
+  const groups = frame.groups && frame.groups.length === n ? frame.groups : [];
+  builtFor = `${n}/${groups.join(",")}/${(frame.actions || []).join(",")}`;
+  const { at, r, labels } = layout(n, groups);
+  const together = (a, b) => groups.length === 0 || groups[a] === groups[b];
   const parts = [];
+  for (const [name, x, y] of labels) {
+    parts.push(`<text class="group-label" x="${x}" y="${y}">${esc(name)}</text>`);
+  }
   for (let a = 0; a < n; a++) {
     for (let b = a + 1; b < n; b++) {
+      if (!together(a, b)) continue;
       const [x1, y1] = at(a);
       const [x2, y2] = at(b);
       parts.push(`<g id="link-${a}-${b}" data-a="${a}" data-b="${b}" data-cut="false">` +
         `<line class="link" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"/>` +
         `<line class="hit" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}"><title></title></line>` +
-        `<text class="rate" x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 3}"></text></g>`);
+        (groups.length ? "" : `<text class="rate" x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 3}"></text>`) +
+        `</g>`);
     }
   }
   for (let i = 0; i < n; i++) {
     const [x, y] = at(i);
-    parts.push(`<g class="node" id="dot-${i}"><circle cx="${x}" cy="${y}" r="24"/>` +
-      `<text x="${x}" y="${y + 4}">node ${i}</text><text class="sub" x="${x}" y="${y + 37}"></text></g>`);
+    const small = r < 20 ? " small" : "";
+    parts.push(`<g class="node${small}" id="dot-${i}"><circle cx="${x}" cy="${y}" r="${r}"/>` +
+      `<text x="${x}" y="${y + 4}">${r < 20 ? i : "node " + i}</text>` +
+      `<text class="sub" x="${x}" y="${y + r + 12}"></text></g>`);
   }
   $("cluster").innerHTML = parts.join("");
   for (const g of $("cluster").querySelectorAll("g[data-a]")) {
@@ -63,7 +109,7 @@ function build(n) {
   }
   const cards = [];
   for (let i = 0; i < n; i++) {
-    cards.push(`<article class="node-card" id="node-${i}" data-role="" data-term="">` +
+    cards.push(`<article class="node-card" id="node-${i}" data-role="" data-term="" data-group="${esc(groups[i] || "")}">` +
       `<h3><span class="name"></span><span class="term"></span></h3>` +
       `<div class="facts"></div><div class="timer"><div></div></div><div class="log"></div>` +
       `<div class="fault facts" style="color:#c62828"></div>` +
@@ -75,6 +121,31 @@ function build(n) {
     $(`crash-${i}`).addEventListener("click", () => post(`/api/nodes/${i}/crash`));
     $(`restart-${i}`).addEventListener("click", () => post(`/api/nodes/${i}/restart`));
   }
+  $("actions").innerHTML = (frame.actions || []).map((name, i) =>
+    `<button id="action-${i}" class="action">${esc(name)}</button>`).join("");
+  (frame.actions || []).forEach((_, i) =>
+    $(`action-${i}`).addEventListener("click", () => post(`/api/actions/${i}`)));
+  $("isolate-leader").hidden = groups.length > 0;
+  $("cluster-title").textContent = groups.length ? "The groups" : "The group";
+}
+
+// The shards: one cell each, coloured by its owner; a shard that the pending
+// configuration gives to another group shows where it is going.
+function drawShards(shards) {
+  $("shards-panel").hidden = !shards;
+  if (!shards) return;
+  const pending = shards.pending ? shards.pending[1] : null;
+  $("shards-title").textContent = `configuration ${shards.num}` +
+    (shards.pending ? `, moving to ${shards.pending[0]}` : "");
+  $("shards").innerHTML = shards.owners.map((owner, s) => {
+    const next = pending ? pending[s] : owner;
+    const moving = next !== owner;
+    const label = owner ? `g${owner}` : "–";
+    return `<span class="shard${moving ? " moving" : ""}" data-owner="${owner}" data-next="${next}" ` +
+      `title="shard ${s}: group ${owner || "none"}${moving ? ", moving to group " + next : ""}" ` +
+      `style="background:${groupColour(owner)}${moving ? ";border-color:" + groupColour(next) : ""}">` +
+      `<b>${s}</b>${label}${moving ? "→g" + next : ""}</span>`;
+  }).join("");
 }
 
 function drawCluster(frame) {
@@ -87,7 +158,8 @@ function drawCluster(frame) {
     g.querySelector("title").textContent = `nodes ${link.a} and ${link.b}: ` +
       `${link.cut ? "cut" : "healthy"}, ${link.per_second.toFixed(1)} requests/s ` +
       `(click to ${link.cut ? "heal" : "cut"})`;
-    g.querySelector(".rate").textContent = link.cut ? "✂ cut" : `${link.per_second.toFixed(0)}/s`;
+    const rate = g.querySelector(".rate");
+    if (rate) rate.textContent = link.cut ? "✂ cut" : `${link.per_second.toFixed(0)}/s`;
   }
   for (const node of frame.nodes) {
     const role = roleOf(node);
@@ -105,13 +177,16 @@ function drawNodes(frame) {
     const card = $(`node-${node.id}`);
     card.dataset.role = role;
     card.dataset.term = s.term;
-    card.querySelector(".name").textContent = `node ${node.id} · ${role}`;
+    card.dataset.keys = s.keys ?? "";
+    const group = card.dataset.group ? ` · ${card.dataset.group}` : "";
+    card.querySelector(".name").textContent = `node ${node.id}${group} · ${role}`;
     const term = card.querySelector(".term");
     term.textContent = `term ${s.term}`;
     term.style.background = termColour(s.term);
     const vote = s.voted_for == null ? "–" : `node ${s.voted_for}`;
+    const keys = s.keys == null ? "" : ` · keys <b>${s.keys}</b>`;
     card.querySelector(".facts").innerHTML = `vote <b>${vote}</b> · commit <b>${s.commit_index}</b>` +
-      ` · applied <b>${s.applied_index}</b> · last <b>${s.last_index}</b>`;
+      ` · applied <b>${s.applied_index}</b> · last <b>${s.last_index}</b>${keys}`;
     const max = s.timing && s.timing.election_max_ms ? s.timing.election_max_ms : 1;
     const timer = role === "leader" || !node.running || s.election_due_ms == null
       ? 0 : Math.max(0, Math.min(1, s.election_due_ms / max));
@@ -169,12 +244,15 @@ function drawEvents(events) {
 function draw(frame, events) {
   lastFrame = frame;
   $("title").textContent = frame.title ? "· " + frame.title : "";
-  if (frame.nodes.length !== builtFor) build(frame.nodes.length);
+  const shape = `${frame.nodes.length}/${(frame.groups || []).join(",")}/${(frame.actions || []).join(",")}`;
+  if (shape !== builtFor) build(frame);
   drawCluster(frame);
+  drawShards(frame.shards);
   drawNodes(frame);
   drawWorkload(frame.workload);
   drawEvents(events);
   for (const id of ["isolate-leader", "heal-all", "pause", "resume"]) $(id).disabled = !!replay;
+  for (const button of document.querySelectorAll("button.action")) button.disabled = !!replay;
 }
 
 async function post(path) {
