@@ -37,6 +37,13 @@ pub fn start(groups: u64, seed: u64) -> Cluster {
     system::start(groups, settings(seed)).expect("starting a loopback system should work")
 }
 
+/// The same, with replicas that snapshot every `every` entries.
+fn start_snapshotting(groups: u64, seed: u64, every: u64) -> Cluster {
+    let mut settings = settings(seed);
+    settings.compaction.every = every;
+    system::start(groups, settings).expect("starting a loopback system should work")
+}
+
 /// A controller of `cluster` that gives up on a change after [`PATIENCE`].
 pub fn controller(cluster: &Cluster) -> Controller {
     Controller::new(&servers(cluster, 0), cluster.cluster_key(), PATIENCE)
@@ -95,7 +102,9 @@ fn owned_by(config: &Config, group: u64, keys: &[String]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_after_a_move_settles_the_old_owner_holds_none_of_the_moved_keys() {
-    let mut cluster = start(2, 1);
+    // Snapshots every 5 entries: a replica's snapshot measures, in bytes, what its
+    // machine holds.
+    let mut cluster = start_snapshotting(2, 1, 5);
     let mut controller = controller(&cluster);
     controller
         .change(&system::join(&cluster, &[1]))
@@ -111,6 +120,7 @@ async fn chapter_after_a_move_settles_the_old_owner_holds_none_of_the_moved_keys
         );
     }
     wait_keys(&cluster, 1, keys.len()).await;
+    let full = snapshot_bytes_after(&cluster, 1, applied(&cluster, 1).await).await;
 
     let config = controller
         .change(&system::join(&cluster, &[2]))
@@ -139,7 +149,54 @@ async fn chapter_after_a_move_settles_the_old_owner_holds_none_of_the_moved_keys
         .expect("group 1 leaves");
     wait_keys(&cluster, 1, 0).await;
     wait_keys(&cluster, 2, keys.len()).await;
+    // In bytes: a snapshot of group 1's machine taken after the deletes is a few
+    // hundred bytes (each shard's state, no data, no answers), down from the 40 keys.
+    let empty = snapshot_bytes_after(&cluster, 1, applied(&cluster, 1).await).await;
+    println!("group 1's snapshot: {full:?} bytes holding 40 keys, {empty:?} after it left");
+    assert!(
+        empty.iter().all(|&b| b < 1024) && full.iter().all(|&b| b > 4000),
+        "group 1's replicas' snapshots: {full:?} bytes with 40 keys of 100 bytes, {empty:?} \
+         after every shard left it"
+    );
     cluster.stop_all().await.expect("stopping");
+}
+
+/// The index `group`'s leader has applied up to.
+async fn applied(cluster: &Cluster, group: u64) -> u64 {
+    let leader = leader_of(cluster, group).await;
+    status(&cluster.direct_url(leader))
+        .await
+        .expect("a status")
+        .applied_index
+}
+
+/// Each replica of `group`'s snapshot size, once every one has a snapshot past index
+/// `after`. Sends reads to the group's replicas meanwhile: each read is an entry of its
+/// log (answered `wrong_group` or not), so snapshots keep coming.
+async fn snapshot_bytes_after(cluster: &Cluster, group: u64, after: u64) -> Vec<u64> {
+    let urls: Vec<String> = nodes_of(group).map(|i| cluster.direct_url(i)).collect();
+    let http = http_client(Duration::from_secs(2)).expect("an HTTP client");
+    harness::eventually(
+        PATIENCE,
+        &format!("a snapshot past index {after} on every replica of group {group}"),
+        || {
+            let (urls, http) = (urls.clone(), http.clone());
+            async move {
+                let mut sizes = Vec::new();
+                for url in &urls {
+                    let _ = http.get(format!("{url}/kv/key-0")).send().await;
+                    let s = status(url).await.map_err(|e| e.to_string())?;
+                    if s.snapshot_index <= after {
+                        return Err(format!("{url}: snapshot at {}", s.snapshot_index));
+                    }
+                    sizes.push(s.snapshot_bytes);
+                }
+                Ok(sizes)
+            }
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
