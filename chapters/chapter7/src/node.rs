@@ -24,8 +24,9 @@
 //! turns out to be another leader's, or this node stops leading first, the client hears
 //! `503`: the write's fate is unknown, and a retry with the same request id is safe.
 //!
-//! If the core panics (an unfinished exercise, or a broken invariant), the driver stops
-//! feeding it, records why, and every request is answered with that message.
+//! If the core or the state machine panics (an unfinished exercise, or a broken
+//! invariant), the driver stops feeding it, records why, and every request is answered
+//! with that message.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;

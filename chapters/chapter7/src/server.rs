@@ -12,7 +12,7 @@
 //! on both:
 //! GET    /health, /status                   as in chapter 6
 //! POST   /internal/raft     Batch           202 (chapter 6's messages)
-//! POST   /internal/group    GroupOp         200 GroupReply   (a controller's freeze, install, delete)
+//! POST   /internal/group    GroupOp         200 GroupReply | 400 (a controller's freeze, install, delete)
 //! POST   /internal/service  ServiceOp       200 ServiceReply (a controller's propose, finish)
 //!        (the three need the cluster's key: x-cluster-key)
 //! errors: chapter 6's ErrorBody; a shard this group does not serve now is
@@ -338,11 +338,22 @@ async fn config_number(
     config_of(&node, Some(num)).await
 }
 
+/// A controller's step. A step the group's machine refuses (it does not fit the shard's
+/// state: a forged or wrong message; a correct mover never sends one) changed nothing and
+/// is a `400`.
 async fn group_op(
     State(node): State<Arc<Node>>,
     JsonBody(op): JsonBody<GroupOp>,
 ) -> Result<Json<GroupReply>, Failure> {
-    Ok(Json(through_group(&node, op).await?))
+    match through_group(&node, op).await? {
+        GroupReply::Refused { shard, num, now } => {
+            Err(Failure::Api(ApiError::InvalidBody(format!(
+                "refused: a step of configuration {num} does not fit shard {shard}, which is \
+                 {now:?} here; nothing changed"
+            ))))
+        }
+        reply => Ok(Json(reply)),
+    }
 }
 
 async fn service_op(

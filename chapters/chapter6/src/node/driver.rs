@@ -91,7 +91,12 @@ impl Driver {
             {
                 return;
             }
-            self.apply(committed);
+            // The state machine runs code too (in chapter 7, exercises): a panic there
+            // stops this node with its message, as one in the core does.
+            let applied = std::panic::catch_unwind(AssertUnwindSafe(|| self.apply(committed)));
+            if self.core_or_stop(applied).is_none() {
+                return;
+            }
             // A snapshot is due: take it, and persist what compacting changed.
             let Some(index) = due.filter(|&i| i == self.machine.applied_index()) else {
                 break;
@@ -117,8 +122,8 @@ impl Driver {
     }
     // ANCHOR_END: driver_round
 
-    /// The core's answer, or, if it panicked (an unfinished exercise, a bug), `None`
-    /// once this node has stopped with the panic's message.
+    /// The core's (or the state machine's) answer, or, if it panicked (an unfinished
+    /// exercise, a bug), `None` once this node has stopped with the panic's message.
     fn core_or_stop<T>(&mut self, result: std::thread::Result<T>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
@@ -126,7 +131,7 @@ impl Driver {
                 let message = plumbing::unfinished::payload_message(panic.as_ref())
                     .trim_start_matches("not yet implemented: ")
                     .to_string();
-                tracing::error!(%message, "the Raft core panicked; this node stops");
+                tracing::error!(%message, "the Raft core or the state machine panicked; this node stops");
                 self.stop(CommandError::Fault(message));
                 None
             }
