@@ -46,9 +46,6 @@ pub struct ShardedClient {
     deadline: Duration,
     /// Per log (service: [`NO_GROUP`], or a group), the server that answered last.
     hints: BTreeMap<GroupId, AtomicUsize>,
-    /// How many times it asked the service for a configuration, and tried a pending
-    /// owner ahead: what a test or the live view reports.
-    pub refreshes: u64,
 }
 
 impl ShardedClient {
@@ -62,7 +59,6 @@ impl ShardedClient {
             http: plumbing::http::client(Duration::from_secs(2))?,
             deadline,
             hints: BTreeMap::new(),
-            refreshes: 0,
         })
     }
 
@@ -141,10 +137,11 @@ impl ShardedClient {
                     Ok(reply) => match self.router.on_reply(reply) {
                         Next::Done(answer) => return Ok(answer),
                         Next::Retry => continue,
+                        // Refreshed, then a pause: the shard may be frozen, served by
+                        // nobody until its new owner installs it.
                         Next::Refresh => {
                             why = format!("group {group} does not serve the key's shard");
                             self.refresh(&mut why).await;
-                            continue;
                         }
                         Next::Ignore => {}
                     },
@@ -163,7 +160,6 @@ impl ShardedClient {
 
     /// Asks the service for the latest configuration and the pending one.
     async fn refresh(&mut self, why: &mut String) {
-        self.refreshes += 1;
         let hint = self.hints.entry(NO_GROUP).or_default();
         let http = &self.http;
         match to_leader::<ConfigAnswer, _>(&self.service, hint, |url| {

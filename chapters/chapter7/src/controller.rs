@@ -32,9 +32,6 @@ pub struct Controller {
     http: reqwest::Client,
     deadline: Duration,
     hints: BTreeMap<GroupId, AtomicUsize>,
-    /// Shard steps sent (freeze, install, delete), answered or not: what the benchmark
-    /// and the tests count.
-    pub steps_sent: u64,
 }
 
 impl Controller {
@@ -46,7 +43,6 @@ impl Controller {
             http: plumbing::cluster_key::peer_client(Duration::from_secs(2), key)?,
             deadline,
             hints: BTreeMap::new(),
-            steps_sent: 0,
         })
     }
 
@@ -137,7 +133,6 @@ impl Controller {
                             .or_else(|| from.groups.get(&group))
                             .cloned()
                             .unwrap_or_default();
-                        self.steps_sent += 1;
                         if let Some(reply) = self.group(group, &servers, &op).await {
                             mover.on_reply(group, reply);
                             progress = true;
