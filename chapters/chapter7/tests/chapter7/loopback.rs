@@ -182,9 +182,12 @@ async fn snapshot_bytes_after(cluster: &Cluster, group: u64, after: u64) -> Vec<
         || {
             let (urls, http) = (urls.clone(), http.clone());
             async move {
-                let mut sizes = Vec::new();
+                // The leader, whichever replica it is, appends each read.
                 for url in &urls {
                     let _ = http.get(format!("{url}/kv/key-0")).send().await;
+                }
+                let mut sizes = Vec::new();
+                for url in &urls {
                     let s = status(url).await.map_err(|e| e.to_string())?;
                     if s.snapshot_index <= after {
                         return Err(format!("{url}: snapshot at {}", s.snapshot_index));
