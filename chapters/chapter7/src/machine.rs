@@ -135,3 +135,45 @@ impl Default for Machine {
         Machine::new(Kind::Service(Service::new(DEFAULT_SHARDS)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+    use crate::group::GroupOp;
+    use crate::shard::{KvCommand, ShardData};
+
+    /// A group's machine holding a shard comes back from its snapshot (JSON, with shard
+    /// numbers as map keys) whole, and only in its own group's place.
+    #[test]
+    fn chapter_a_snapshot_restores_its_own_kind_only() {
+        let mut group = Machine::new(Kind::Group(Group::new(1, 4)));
+        let mut data = ShardData::default();
+        data.apply(&KvCommand::Put {
+            key: "k".into(),
+            value: "v".into(),
+            if_version: None,
+            request: None,
+        });
+        let install = GroupOp::Install {
+            shard: 2,
+            num: 1,
+            data,
+        };
+        let entry = Entry {
+            index: 1,
+            term: 1,
+            command: Command::Group { op: install },
+        };
+        group.apply(&entry);
+        assert_eq!(group.len(), 1);
+        let snapshot = group.snapshot();
+        let blank = Machine::new(Kind::Group(Group::new(1, 4)));
+        assert_eq!(blank.restore(&snapshot, 1), Ok(group.clone()));
+        assert!(blank.restore(&snapshot, 2).is_err(), "another index");
+        let other = Machine::new(Kind::Group(Group::new(2, 4)));
+        assert!(other.restore(&snapshot, 1).is_err(), "another group");
+        let service = Machine::default();
+        assert!(service.restore(&snapshot, 1).is_err(), "another kind");
+    }
+}
