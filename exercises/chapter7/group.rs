@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{GroupId, ShardId};
 use crate::placement::shard_of;
 use crate::shard::{Answer, KvCommand, ShardData};
+use crate::staging::Staging;
 
 /// Where a shard stands in one group, and since which configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,13 @@ pub enum GroupOp {
     },
     /// Drop `shard`'s data, frozen for configuration `num` (its new owner has it).
     Delete { shard: ShardId, num: u64 },
+    /// A piece of `shard`'s data for configuration `num`, sent ahead of its `Install`
+    /// when the shard is too big for one log entry (given: see `staging.rs`).
+    Stage {
+        shard: ShardId,
+        num: u64,
+        piece: ShardData,
+    },
 }
 
 /// A group's answer.
@@ -84,6 +92,8 @@ pub enum GroupReply {
     Installed { shard: ShardId, num: u64 },
     /// `shard`'s data is gone from here, since configuration `num` or later.
     Deleted { shard: ShardId, num: u64 },
+    /// A piece of `shard` for configuration `num` is kept for its install.
+    Staged { shard: ShardId, num: u64 },
     /// The step for configuration `num` is behind this shard's state (`now`): done already
     /// or overtaken; nothing changed.
     Stale {
@@ -107,6 +117,9 @@ pub struct Group {
     id: GroupId,
     states: Vec<ShardState>,
     data: BTreeMap<ShardId, ShardData>,
+    /// Pieces of big shards, waiting for their install.
+    #[serde(default)]
+    staging: Staging,
 }
 
 impl Group {
@@ -120,6 +133,7 @@ impl Group {
             id,
             states: vec![ShardState::Absent { num: 0 }; shards],
             data: BTreeMap::new(),
+            staging: Staging::default(),
         }
     }
 
@@ -143,8 +157,16 @@ impl Group {
         match op {
             GroupOp::Client(command) => self.serve(&command),
             GroupOp::Freeze { shard, num } => self.freeze(shard, num),
-            GroupOp::Install { shard, num, data } => self.install(shard, num, data),
+            GroupOp::Install { shard, num, data } => {
+                // With the pieces sent ahead of it, if the shard came in pieces.
+                let data = self.staging.take(shard, num, data);
+                self.install(shard, num, data)
+            }
             GroupOp::Delete { shard, num } => self.delete(shard, num),
+            GroupOp::Stage { shard, num, piece } => match self.state(shard, num) {
+                Ok(now) => self.staging.stage(shard, num, piece, now),
+                Err(refused) => refused,
+            },
         }
     }
 

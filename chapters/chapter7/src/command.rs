@@ -37,6 +37,9 @@ impl Command {
             },
             Command::Group {
                 op: GroupOp::Install { data, .. },
+            }
+            | Command::Group {
+                op: GroupOp::Stage { piece: data, .. },
             } => data.bytes(),
             Command::Noop | Command::Group { .. } | Command::Service { .. } => 0,
         }

@@ -20,7 +20,8 @@
 //!
 //! Given:
 //! - [`config`]: configurations and the moves between two of them.
-//! - [`shard`]: one shard's data: its keys, versions and table of answered requests.
+//! - [`shard`]: one shard's data: its keys, versions and table of answered requests;
+//!   [`staging`]: pieces of a big shard kept for its install.
 //! - [`service`]: the configuration service's machine: queries, proposals fenced by
 //!   configuration number (two controllers cannot both win), and finishing a change.
 //! - [`raft`], [`protocol`]: chapter 6's core and protocol, finished, carried unchanged:
@@ -79,6 +80,7 @@ pub mod raft;
 pub mod server;
 pub mod service;
 pub mod shard;
+pub mod staging;
 pub mod storage;
 pub mod system;
 pub mod validate;

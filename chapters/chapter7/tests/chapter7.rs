@@ -56,3 +56,6 @@ mod forged;
 
 #[path = "chapter7/live.rs"]
 mod live;
+
+#[path = "chapter7/staging.rs"]
+mod staging;

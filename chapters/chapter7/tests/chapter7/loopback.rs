@@ -303,3 +303,40 @@ pub async fn leader_of(cluster: &Cluster, group: u64) -> usize {
     .await
     .unwrap_or_else(|e| panic!("{e}"))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_shard_too_big_for_one_log_entry_moves_in_pieces() {
+    let mut cluster = start(2, 3);
+    let mut controller = controller(&cluster);
+    let config = controller
+        .change(&system::join(&cluster, &[1, 2]))
+        .await
+        .expect("groups 1 and 2 join");
+    let shard = (0..SHARDS)
+        .find(|&s| config.owner(s) == 1)
+        .expect("group 1 owns a shard");
+    let keys: Vec<String> = (0..)
+        .map(|i| format!("big-{i}"))
+        .filter(|k| shard_of(k, SHARDS) == shard)
+        .take(8)
+        .collect();
+    // 8 MB in one shard: more than one log entry may carry (server::MAX_ENTRY_BYTES).
+    let value = "v".repeat(1_000_000);
+    let mut client = client(&cluster, "big", PATIENCE);
+    for key in &keys {
+        let put = client.put(key, &value, None).await;
+        assert!(matches!(put, Ok(Answer::Written { .. })), "{key}: {put:?}");
+    }
+    let moved = controller
+        .change(&Change::Move { shard, group: 2 })
+        .await
+        .expect("the shard moves, in pieces");
+    assert_eq!(moved.owner(shard), 2);
+    wait_keys(&cluster, 1, 0).await;
+    wait_keys(&cluster, 2, keys.len()).await;
+    for key in &keys {
+        let found = client.get(key).await.expect("a read after the move");
+        assert_eq!(found.map(|(v, _)| v.len()), Some(value.len()), "{key}");
+    }
+    cluster.stop_all().await.expect("stopping");
+}
