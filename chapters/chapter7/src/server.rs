@@ -64,8 +64,8 @@ pub const MAX_INTERNAL_IN_FLIGHT: usize = 8;
 
 /// The largest command a replica proposes, as JSON. An entry travels to the followers
 /// whole, inside one request of at most [`crate::node::MAX_REQUEST_BYTES`]: a larger one
-/// could never be delivered, and the group's log would stop at it. So a shard moves
-/// only while its data fits in one entry (see the book's note on moving big shards).
+/// could never be delivered, and the group's log would stop at it. (A big shard moves in
+/// pieces smaller than this: see [`crate::staging`].)
 pub const MAX_ENTRY_BYTES: usize = 6 * 1024 * 1024;
 
 /// The answer to `GET /config`: a configuration, and the one a change is moving to.
@@ -202,7 +202,7 @@ fn fits(command: &Command) -> Result<(), Failure> {
     if bytes > MAX_ENTRY_BYTES {
         return Err(Failure::Api(ApiError::TooLarge(format!(
             "this command is {bytes} bytes as a log entry; an entry may be at most \
-             {MAX_ENTRY_BYTES} bytes (a shard moves as one entry: one this big cannot move)"
+             {MAX_ENTRY_BYTES} bytes (a big shard moves in pieces: send it staged)"
         ))));
     }
     Ok(())
