@@ -29,7 +29,10 @@ use crate::service::{Change, ServiceOp, ServiceReply, next_config};
 /// The size of the pieces a big shard moves in, as JSON: a piece is at most this plus one
 /// key and value (at most 1 MiB, a client's body limit), under one log entry's limit
 /// ([`crate::server::MAX_ENTRY_BYTES`], 6 MiB), so that a piece is never refused.
-pub const PIECE_BYTES: usize = 4 * 1024 * 1024;
+pub const PIECE_BYTES: usize = 1024 * 1024;
+
+/// How long the controller waits for one step's answer.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A controller of the store whose service is at `service`.
 #[derive(Debug)]
@@ -38,6 +41,7 @@ pub struct Controller {
     http: reqwest::Client,
     deadline: Duration,
     hints: BTreeMap<GroupId, AtomicUsize>,
+    piece_bytes: usize,
 }
 
 impl Controller {
@@ -46,10 +50,21 @@ impl Controller {
     pub fn new(service: &[String], key: &ClusterKey, deadline: Duration) -> anyhow::Result<Self> {
         Ok(Controller {
             service: service.to_vec(),
-            http: plumbing::cluster_key::peer_client(Duration::from_secs(2), key)?,
+            // Long enough for a big piece to be committed on a loaded machine: a step
+            // given up too early is sent again, and the group's log then carries it twice.
+            http: plumbing::cluster_key::peer_client(STEP_TIMEOUT, key)?,
             deadline,
             hints: BTreeMap::new(),
+            piece_bytes: PIECE_BYTES,
         })
+    }
+
+    /// The same controller, moving a shard bigger than `bytes` (as JSON) in pieces of
+    /// about that size, instead of [`PIECE_BYTES`] (tests use small pieces to move small
+    /// shards in pieces).
+    pub fn with_piece_bytes(mut self, bytes: usize) -> Self {
+        self.piece_bytes = bytes.max(1);
+        self
     }
 
     /// The latest configuration and the pending one, as the service's leader has them.
@@ -157,15 +172,17 @@ impl Controller {
             if progress {
                 pause = Duration::from_millis(5);
             } else {
+                // Nothing answered: a leader may be being elected, or a big step still
+                // being committed (its `504` says so), which a resend would only add to.
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(100));
+                pause = (pause * 2).min(Duration::from_millis(500));
             }
         }
         Ok(())
     }
 
-    /// Sends one of the mover's steps to `group`: an `Install` of a shard bigger than
-    /// [`PIECE_BYTES`] goes as `Stage` pieces, then the `Install` of the last one. The
+    /// Sends one of the mover's steps to `group`: an `Install` of a shard bigger than a
+    /// piece ([`PIECE_BYTES`]) goes as `Stage` pieces, then the `Install` of the last one. The
     /// reply to the step (a piece's `Stale` if the shard is already past this move), or
     /// `None` if some piece or the step was not answered (the next round sends them
     /// again: staging a piece twice is harmless).
@@ -178,7 +195,7 @@ impl Controller {
         let GroupOp::Install { shard, num, data } = op else {
             return self.group(group, servers, &op).await;
         };
-        let mut pieces = data.split(PIECE_BYTES);
+        let mut pieces = data.split(self.piece_bytes);
         let last = pieces.pop().unwrap_or_default();
         // One after another: sent at once, two pieces would make one append of twice the
         // size, which measured slower (a 10 MiB move's p99 went from 1.1 s to 2.9 s).

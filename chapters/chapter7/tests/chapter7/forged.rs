@@ -84,6 +84,16 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
         (400, Some("invalid_body")),
         "{body}"
     );
+    // A step too big for one log entry (a whole shard of 7 MB): refused before it is
+    // proposed, since no follower could ever receive it.
+    let huge = json!({"Install": {"shard": shard, "num": 50, "data": {
+        "kv": {"k": ["x".repeat(7_000_000), 1]}, "version": 1, "answered": {}}}});
+    let (code, body) = post(&url, "/internal/group", secret, huge.to_string()).await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
     // A group's work at the service, and the service's at a group.
     let service = cluster.direct_url(nodes_of(0).start);
     let (code, body) = post(
