@@ -109,7 +109,11 @@ async fn a_directed_cut_loses_requests_one_way_and_answers_the_other() -> anyhow
     );
     assert_eq!(ask(&cluster, 2, 1).await?, "1", "other links are untouched");
     cluster.heal_link(0, 1);
-    assert_eq!(ask(&cluster, 0, 1).await?, "1");
+    assert_eq!(
+        ask(&cluster, 0, 1).await?,
+        "1",
+        "the delayed request still arrives: a delay is not a loss"
+    );
     cluster.stop_all().await
 }
 
@@ -118,7 +122,11 @@ async fn a_delayed_link_delivers_late_and_a_lossy_one_drops_by_seed() -> anyhow:
     let mut cluster = Cluster::start(2, 4, node)?;
     cluster.set_delay(0, 1, Duration::from_millis(150));
     let started = Instant::now();
-    assert_eq!(ask(&cluster, 0, 1).await?, "1");
+    assert_eq!(
+        ask(&cluster, 0, 1).await?,
+        "1",
+        "healing the link restores both directions"
+    );
     // A lower bound only: the delay is added to every request; nothing says how fast
     // the rest is, so no upper bound is asserted.
     assert!(
@@ -171,7 +179,8 @@ async fn an_isolated_client_cannot_reach_its_node_while_the_nodes_still_talk() -
             .await?
             .text()
             .await?,
-        "1"
+        "1",
+        "a reconnected client reaches its node again"
     );
     cluster.stop_all().await
 }
@@ -184,7 +193,11 @@ async fn a_killed_node_comes_back_and_no_stale_connection_survives() -> anyhow::
         let client = client.clone();
         async move { client.get(format!("{url}/id")).send().await?.text().await }
     };
-    assert_eq!(id(cluster.url(2)).await?, "2");
+    assert_eq!(
+        id(cluster.url(2)).await?,
+        "2",
+        "node 2 answers before it is killed"
+    );
     cluster.kill(2);
     assert!(
         id(cluster.url(2)).await.is_err(),
@@ -196,8 +209,16 @@ async fn a_killed_node_comes_back_and_no_stale_connection_survives() -> anyhow::
     );
     cluster.restart(2).await?;
     // The very first request after the restart succeeds: nothing reuses a dead connection.
-    assert_eq!(id(cluster.url(2)).await?, "2");
-    assert_eq!(ask(&cluster, 0, 2).await?, "2");
+    assert_eq!(
+        id(cluster.url(2)).await?,
+        "2",
+        "the first request after a restart is answered: no stale connection is reused"
+    );
+    assert_eq!(
+        ask(&cluster, 0, 2).await?,
+        "2",
+        "peers reach the restarted node at once too"
+    );
     let data = cluster.node(2).data_dir().to_path_buf();
     assert!(
         data.ends_with("node-2") && data.exists(),

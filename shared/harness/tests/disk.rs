@@ -33,7 +33,10 @@ fn synced_bytes_survive_a_crash_and_unsynced_ones_do_not() -> std::io::Result<()
         b"one;two;",
         "after it, only what was synced"
     );
-    assert_eq!(report.bytes_lost, 6);
+    assert_eq!(
+        report.bytes_lost, 6,
+        "the crash report counts the unsynced bytes lost: three; is 6 bytes"
+    );
     Ok(())
 }
 
@@ -51,7 +54,11 @@ fn a_torn_write_leaves_a_partial_record_that_may_read_as_zeros() -> std::io::Res
         log.append(b"BBBBBBBB")?;
         let report = disk.crash_with(CrashMode::Torn);
         let after = disk.read(path)?;
-        assert_eq!(report.torn_files, vec![path.to_path_buf()]);
+        assert_eq!(
+            report.torn_files,
+            vec![path.to_path_buf()],
+            "seed {seed}: the crash report names the file whose tail was torn"
+        );
         assert!(
             after.starts_with(b"synced;"),
             "seed {seed}: synced bytes always survive: {after:?}"
@@ -151,9 +158,17 @@ fn a_rewritten_or_truncated_file_reverts_to_its_synced_content() -> std::io::Res
     disk.sync_file(path)?;
     disk.sync_dir(Path::new("/d"))?;
     disk.truncate(path, 3)?;
-    assert_eq!(disk.read(path)?, b"dur");
+    assert_eq!(
+        disk.read(path)?,
+        b"dur",
+        "before a crash the program sees the truncation"
+    );
     disk.crash();
-    assert_eq!(disk.read(path)?, b"durable");
+    assert_eq!(
+        disk.read(path)?,
+        b"durable",
+        "an unsynced truncation is undone by a crash: the file reverts to its synced content"
+    );
     Ok(())
 }
 
@@ -165,7 +180,11 @@ fn a_full_disk_and_failing_syncs_are_errors_that_change_nothing() -> std::io::Re
     disk.sync_dir(Path::new("/d"))?;
     disk.set_full(true);
     let error = log.append(b"x").expect_err("a full disk refuses appends");
-    assert_eq!(error.kind(), ErrorKind::StorageFull);
+    assert_eq!(
+        error.kind(),
+        ErrorKind::StorageFull,
+        "a full disk refuses appends with StorageFull, as a real one would"
+    );
     assert_eq!(disk.read(path)?, b"", "nothing was appended");
     disk.set_full(false);
     log.append(b"data")?;
@@ -186,7 +205,11 @@ fn the_real_disk_does_what_the_trait_says() -> std::io::Result<()> {
     log.append(b"hello ")?;
     log.append(b"world")?;
     log.sync()?;
-    assert_eq!(log.len(), 11);
+    assert_eq!(
+        log.len(),
+        11,
+        "the length of an append file counts every byte appended"
+    );
     assert_eq!(
         disk.open_append(&sub.join("log"))?.len(),
         11,
@@ -203,14 +226,22 @@ fn the_real_disk_does_what_the_trait_says() -> std::io::Result<()> {
     disk.sync_file(&sub.join("tmp"))?;
     disk.rename(&sub.join("tmp"), &sub.join("snap"))?;
     disk.sync_dir(&sub)?;
-    assert_eq!(disk.list(&sub)?, vec![sub.join("log"), sub.join("snap")]);
+    assert_eq!(
+        disk.list(&sub)?,
+        vec![sub.join("log"), sub.join("snap")],
+        "list names the directory's entries, the renamed snapshot included"
+    );
     assert_eq!(
         disk.read(&sub.join("log"))?,
         b"hello!",
         "appends go on at the new end"
     );
     disk.remove(&sub.join("snap"))?;
-    assert_eq!(disk.list(&sub)?, vec![sub.join("log")]);
+    assert_eq!(
+        disk.list(&sub)?,
+        vec![sub.join("log")],
+        "a removed file is no longer listed"
+    );
     Ok(())
 }
 
@@ -249,7 +280,11 @@ fn a_file_written_atomically_survives_a_crash_whole() -> std::io::Result<()> {
     harness::disk::write_atomically(&disk, dir, "meta.json", b"old")?;
     disk.crash_with(CrashMode::LoseUnsynced);
     let disk = disk.mount();
-    assert_eq!(disk.read(&dir.join("meta.json"))?, b"old");
+    assert_eq!(
+        disk.read(&dir.join("meta.json"))?,
+        b"old",
+        "a file written atomically survives a crash whole"
+    );
     harness::disk::write_atomically(&disk, dir, "meta.json", b"new")?;
     disk.crash_with(CrashMode::LoseUnsynced);
     let disk = disk.mount();
@@ -325,5 +360,9 @@ fn a_crash_during_a_sync_fails_it_and_makes_nothing_durable() {
         log.append(b"x").is_err(),
         "the crashed program's handles are dead"
     );
-    assert_eq!(disk.read(path).expect("read"), b"first;");
+    assert_eq!(
+        disk.read(path).expect("read"),
+        b"first;",
+        "nothing after the last successful sync is durable: a crash during a sync keeps only what came before"
+    );
 }

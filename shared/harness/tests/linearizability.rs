@@ -118,7 +118,11 @@ fn a_read_shows_the_version_of_the_write_it_reads() {
     let history = [put(0, 0, Some(10), "a", 1), get(1, 20, 30, Some(("a", 5)))];
     assert_violation(&history, "a read with another write's version");
     let right = [put(0, 0, Some(10), "a", 1), get(1, 20, 30, Some(("a", 1)))];
-    assert_eq!(check(&right, BUDGET), Verdict::Linearizable);
+    assert_eq!(
+        check(&right, BUDGET),
+        Verdict::Linearizable,
+        "a read showing the version of the write it reads is accepted"
+    );
 }
 
 #[test]
@@ -134,7 +138,11 @@ fn a_refused_conditional_write_reports_the_version_the_key_is_at() {
         base.clone(),
         cas(1, 20, 30, 7, "b", KvOutput::Mismatch { current: 1 }),
     ];
-    assert_eq!(check(&right, BUDGET), Verdict::Linearizable);
+    assert_eq!(
+        check(&right, BUDGET),
+        Verdict::Linearizable,
+        "a refused conditional write that reports the key's current version is accepted"
+    );
     let wrong = [
         base.clone(),
         cas(1, 20, 30, 7, "b", KvOutput::Mismatch { current: 2 }),
@@ -153,7 +161,11 @@ fn if_version_zero_creates_only_when_absent() {
         cas(0, 0, 10, 0, "a", written(1)),
         cas(1, 20, 30, 0, "b", KvOutput::Mismatch { current: 1 }),
     ];
-    assert_eq!(check(&once, BUDGET), Verdict::Linearizable);
+    assert_eq!(
+        check(&once, BUDGET),
+        Verdict::Linearizable,
+        "`if_version: 0` refused on an existing key, with its version, is accepted"
+    );
     let twice = [
         cas(0, 0, 10, 0, "a", written(1)),
         cas(1, 20, 30, 0, "b", written(2)),
@@ -170,7 +182,11 @@ fn a_delete_empties_the_key_and_gets_a_version_of_its_own() {
         delete(1, 60, 70, KvOutput::NotFound),
         cas(1, 80, 90, 0, "b", written(3)),
     ];
-    assert_eq!(check(&history, BUDGET), Verdict::Linearizable);
+    assert_eq!(
+        check(&history, BUDGET),
+        Verdict::Linearizable,
+        "a delete empties the key, a second delete finds nothing, and a create then succeeds"
+    );
     let resurrected = [
         put(0, 0, Some(10), "a", 1),
         delete(0, 20, 30, KvOutput::Deleted { version: 2 }),
@@ -261,7 +277,10 @@ fn a_violation_on_one_key_is_reported_even_if_another_key_is_undecided() {
         get(1, 40, 50, Some(("1", 1))),
     ]);
     match check(&history, Duration::from_millis(300)) {
-        Verdict::Violation { key, .. } => assert_eq!(key, "x"),
+        Verdict::Violation { key, .. } => assert_eq!(
+            key, "x",
+            "the violation named is on the key that has one, x, whatever the undecided key"
+        ),
         other => panic!("the stale read on x must be reported, got: {other}"),
     }
 }
@@ -282,7 +301,11 @@ fn failed_calls_are_left_out() {
     recorder
         .invoke(1, KvOp::Get { key: "x".into() })
         .finish(Outcome::Ok(KvOutput::Value(None)));
-    assert_eq!(check(&recorder.operations(), BUDGET), Verdict::Linearizable);
+    assert_eq!(
+        check(&recorder.operations(), BUDGET),
+        Verdict::Linearizable,
+        "a failed call definitely did not take effect: it is left out, so the empty read is fine"
+    );
 }
 
 #[test]

@@ -46,10 +46,11 @@ async fn a_stopped_node_refuses_connections() -> anyhow::Result<()> {
             .await?
             .text()
             .await?,
-        "ok"
+        "ok",
+        "a started node serves its routes"
     );
     node.stop().await?;
-    assert!(!node.is_running());
+    assert!(!node.is_running(), "a stopped node is not running");
     let after = http().get(format!("{}/health", node.url())).send().await;
     assert!(
         after.is_err_and(|e| e.is_connect()),
@@ -90,7 +91,11 @@ async fn a_restarted_node_serves_on_the_same_address() -> anyhow::Result<()> {
     let addr = node.addr();
     node.crash();
     node.restart().await?;
-    assert_eq!(node.addr(), addr);
+    assert_eq!(
+        node.addr(),
+        addr,
+        "a restarted node listens on the address it had"
+    );
     assert_eq!(
         http()
             .get(format!("{}/health", node.url()))
@@ -98,7 +103,8 @@ async fn a_restarted_node_serves_on_the_same_address() -> anyhow::Result<()> {
             .await?
             .text()
             .await?,
-        "ok"
+        "ok",
+        "a restarted node serves again"
     );
     node.stop().await
 }

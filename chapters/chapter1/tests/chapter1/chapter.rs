@@ -148,7 +148,10 @@ async fn chapter_the_largest_valid_body_is_taken_and_one_byte_more_is_not() -> a
     let (status, body) = put_json(&url, &json!({ "value": largest })).await?;
     assert_eq!(status, 200, "a body of exactly 1 MiB is taken: {body}");
     let (status, read) = call(Method::GET, &url, None).await?;
-    assert_eq!(status, 200);
+    assert_eq!(
+        status, 200,
+        "the 1 MiB value is stored and can be read back: {read}"
+    );
     assert_eq!(
         read["value"].as_str().map(str::len),
         Some(largest.len()),
@@ -324,12 +327,16 @@ async fn chapter_health_and_status_describe_the_node() -> anyhow::Result<()> {
     let (status, health) = call(Method::GET, &format!("{url}/health"), None).await?;
     assert_eq!(
         (status, &health["status"], &health["id"]),
-        (200, &json!("ok"), &json!(1))
+        (200, &json!("ok"), &json!(1)),
+        "GET /health answers 200 with status ok and the node's id: {health}"
     );
     put_json(&format!("{url}/kv/a"), &json!({"value": "1"})).await?;
     put_json(&format!("{url}/kv/b"), &json!({"value": "2"})).await?;
     let (_, body) = call(Method::GET, &format!("{url}/status"), None).await?;
-    assert_eq!(body["role"], "standalone");
+    assert_eq!(
+        body["role"], "standalone",
+        "a chapter 1 node has no peers, so its role is standalone: {body}"
+    );
     assert_eq!(
         (&body["keys"], &body["last_version"]),
         (&Value::from(2), &Value::from(2)),

@@ -15,7 +15,8 @@ fn ex1_a_put_is_read_back_with_its_version() {
         Some(Versioned {
             value: "hello".into(),
             version: 1
-        })
+        }),
+        "a put is read back with its value and the version it was given"
     );
 }
 
@@ -38,7 +39,11 @@ fn ex1_versions_grow_with_every_write_to_any_key() {
         [1, 2, 3, 4, 5],
         "versions are store-wide and count every write, deletes included"
     );
-    assert_eq!(store.last_version(), 5);
+    assert_eq!(
+        store.last_version(),
+        5,
+        "last_version is the version of the latest write"
+    );
     assert_eq!(
         store.get("a").map(|v| v.value),
         Some("3".into()),
@@ -52,7 +57,10 @@ fn ex1_a_delete_removes_the_key() {
     store.put("k", "v".into(), None).expect("put");
     assert_eq!(store.delete("k"), Ok(2), "the delete is the second write");
     assert_eq!(store.get("k"), None, "a deleted key is gone");
-    assert!(store.is_empty());
+    assert!(
+        store.is_empty(),
+        "deleting the only key leaves the store empty"
+    );
     assert_eq!(
         store.delete("k"),
         Err(StoreError::NotFound),

@@ -33,8 +33,15 @@ fn ex2_the_current_version_lets_the_write_through() {
     let v2 = store
         .put("k", "b".into(), Some(v1))
         .expect("a compare-and-set at the current version succeeds");
-    assert!(v2 > v1);
-    assert_eq!(store.get("k").map(|v| v.value), Some("b".into()));
+    assert!(
+        v2 > v1,
+        "a compare-and-set write takes a newer version than the one it replaced: versions only grow"
+    );
+    assert_eq!(
+        store.get("k").map(|v| v.value),
+        Some("b".into()),
+        "a compare-and-set at the current version writes the new value"
+    );
 }
 
 #[test]

@@ -70,7 +70,10 @@ async fn ex4_errors_reach_the_client_as_json_with_their_status() -> anyhow::Resu
     )
     .await?;
     assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"], "version_mismatch");
+    assert_eq!(
+        body["error"], "version_mismatch",
+        "a refused compare-and-set answers with the code version_mismatch: {body}"
+    );
     assert_eq!(
         body["current_version"], 1,
         "a conflict reports the current version: {body}"

@@ -10,16 +10,22 @@ use crate::common::start_node;
 #[test]
 fn ex5_error_bodies_become_typed_errors() {
     let body = br#"{"error":"version_mismatch","message":"m","current_version":7}"#;
-    assert!(matches!(
-        error_from_response(StatusCode::CONFLICT, body),
-        ClientError::VersionMismatch { current: 7 }
-    ));
+    assert!(
+        matches!(
+            error_from_response(StatusCode::CONFLICT, body),
+            ClientError::VersionMismatch { current: 7 }
+        ),
+        "a 409 version_mismatch becomes VersionMismatch with the server's current_version, so the caller can retry"
+    );
 
     let body = br#"{"error":"not_found","message":"m","key":"k"}"#;
-    assert!(matches!(
-        error_from_response(StatusCode::NOT_FOUND, body),
-        ClientError::NotFound
-    ));
+    assert!(
+        matches!(
+            error_from_response(StatusCode::NOT_FOUND, body),
+            ClientError::NotFound
+        ),
+        "a 404 not_found becomes NotFound"
+    );
 
     let body = br#"{"error":"invalid_key","message":"the key is empty"}"#;
     match error_from_response(StatusCode::BAD_REQUEST, body) {
@@ -30,7 +36,8 @@ fn ex5_error_bodies_become_typed_errors() {
         } => {
             assert_eq!(
                 (status.as_u16(), code.as_str(), message.as_str()),
-                (400, "invalid_key", "the key is empty")
+                (400, "invalid_key", "the key is empty"),
+                "a 4xx is Rejected and keeps the server's status, code and message"
             );
         }
         other => panic!("a 400 is a Rejected request, got {other:?}"),
@@ -48,7 +55,11 @@ fn ex5_a_body_that_is_not_the_api_is_a_protocol_error() {
     let html = b"<html>502 Bad Gateway</html>";
     match error_from_response(StatusCode::BAD_GATEWAY, html) {
         ClientError::Protocol { status, detail } => {
-            assert_eq!(status.as_u16(), 502);
+            assert_eq!(
+                status.as_u16(),
+                502,
+                "a Protocol error keeps the HTTP status that came back"
+            );
             assert!(
                 detail.contains("502 Bad Gateway"),
                 "quote the body so a person can see what came back: {detail}"
@@ -78,19 +89,25 @@ async fn ex5_the_client_reports_what_the_server_said() -> anyhow::Result<()> {
 
     let first = client.put("k", "v1").await?;
     match client.put_if("k", "v2", first.version + 100).await {
-        Err(ClientError::VersionMismatch { current }) => assert_eq!(current, first.version),
+        Err(ClientError::VersionMismatch { current }) => assert_eq!(
+            current, first.version,
+            "VersionMismatch carries the server's current version, so the caller can re-read and retry"
+        ),
         other => panic!("a stale compare-and-set is a VersionMismatch, got {other:?}"),
     }
-    assert!(matches!(
-        client.delete("missing").await,
-        Err(ClientError::NotFound)
-    ));
+    assert!(
+        matches!(client.delete("missing").await, Err(ClientError::NotFound)),
+        "deleting a missing key is NotFound"
+    );
     assert!(
         client.get("missing").await?.is_none(),
         "get maps not_found to None"
     );
     match client.put("bad\nkey", "v").await {
-        Err(ClientError::Rejected { code, .. }) => assert_eq!(code, "invalid_key"),
+        Err(ClientError::Rejected { code, .. }) => assert_eq!(
+            code, "invalid_key",
+            "a Rejected error carries the server's error code"
+        ),
         other => panic!("an invalid key is Rejected, got {other:?}"),
     }
     node.stop().await

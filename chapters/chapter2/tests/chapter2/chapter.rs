@@ -40,7 +40,11 @@ async fn chapter_a_restarted_node_keeps_every_acknowledged_write() -> anyhow::Re
             .get(&format!("k{i}"))
             .await?
             .unwrap_or_else(|| panic!("k{i} was acknowledged"));
-        assert_eq!(entry.value, format!("v{i}"));
+        assert_eq!(
+            entry.value,
+            format!("v{i}"),
+            "k{i} was acknowledged before the stop, so the restarted node still has it"
+        );
     }
     assert!(
         client.get("k7").await?.is_none(),

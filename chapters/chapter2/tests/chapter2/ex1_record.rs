@@ -46,10 +46,13 @@ fn ex1_a_batch_too_large_for_a_reader_is_an_error_not_a_frame() {
         key: "k".into(),
         value: Some("x".repeat(MAX_PAYLOAD_BYTES)),
     };
-    assert!(matches!(
-        chapter2::record::encode(&[huge]),
-        Err(EncodeError::TooLarge(_))
-    ));
+    assert!(
+        matches!(
+            chapter2::record::encode(&[huge]),
+            Err(EncodeError::TooLarge(_))
+        ),
+        "a payload over MAX_PAYLOAD_BYTES is refused as TooLarge: no reader would accept its frame"
+    );
 }
 
 #[test]
@@ -66,10 +69,18 @@ fn ex1_a_batch_of_exactly_the_reader_limit_is_a_frame_and_reads_back() {
     let largest = with_value("x".repeat(MAX_PAYLOAD_BYTES - overhead));
     let frame = chapter2::record::encode(std::slice::from_ref(&largest))
         .unwrap_or_else(|e| panic!("a payload of exactly {MAX_PAYLOAD_BYTES} bytes: {e}"));
-    assert_eq!(frame.len(), HEADER_BYTES + MAX_PAYLOAD_BYTES);
+    assert_eq!(
+        frame.len(),
+        HEADER_BYTES + MAX_PAYLOAD_BYTES,
+        "a frame is the header plus the payload, so the largest is HEADER_BYTES + MAX_PAYLOAD_BYTES"
+    );
     let (records, used) =
         decode(&frame).unwrap_or_else(|e| panic!("a frame at the limit must read back: {e}"));
-    assert_eq!(used, frame.len());
+    assert_eq!(
+        used,
+        frame.len(),
+        "decode reports the whole frame as used, so the next frame starts right after it"
+    );
     assert!(records == [largest], "the record reads back whole");
 }
 

@@ -42,9 +42,14 @@ fn ex2_a_clean_log_replays_every_record() {
             .iter()
             .map(|r| r.version)
             .collect::<Vec<_>>(),
-        (1..=10).collect::<Vec<_>>()
+        (1..=10).collect::<Vec<_>>(),
+        "replay returns every record of a clean log, in log order"
     );
-    assert_eq!((replayed.valid_len, replayed.torn_at), (bytes.len(), None));
+    assert_eq!(
+        (replayed.valid_len, replayed.torn_at),
+        (bytes.len(), None),
+        "a clean log is valid to its last byte and has no torn tail"
+    );
     assert_eq!(
         replay(&[]).map(|r| r.records.len()),
         Ok(0),

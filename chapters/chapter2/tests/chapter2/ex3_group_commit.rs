@@ -60,8 +60,16 @@ fn ex3_group_commit_appends_everything_then_syncs_once() {
         ["append", "sync"],
         "one frame holding the batch, then one sync that covers it all"
     );
-    assert_eq!((stats.records, stats.syncs), (10, 1));
-    assert_eq!(frames(&log.bytes), [(1..=10).collect::<Vec<_>>()]);
+    assert_eq!(
+        (stats.records, stats.syncs),
+        (10, 1),
+        "the stats count every record written and the one sync"
+    );
+    assert_eq!(
+        frames(&log.bytes),
+        [(1..=10).collect::<Vec<_>>()],
+        "group commit writes the whole batch as one frame"
+    );
 }
 
 #[test]
@@ -70,10 +78,19 @@ fn ex3_fsync_per_write_syncs_after_each_record() {
     write_batch(&mut log, &batch(3), FsyncPolicy::Always, &mut stats).expect("writes");
     assert_eq!(
         log.events,
-        ["append", "sync", "append", "sync", "append", "sync"]
+        ["append", "sync", "append", "sync", "append", "sync"],
+        "FsyncPolicy::Always appends and syncs each record before the next"
     );
-    assert_eq!((stats.records, stats.syncs), (3, 3));
-    assert_eq!(frames(&log.bytes), [vec![1], vec![2], vec![3]]);
+    assert_eq!(
+        (stats.records, stats.syncs),
+        (3, 3),
+        "the stats count one sync per record under FsyncPolicy::Always"
+    );
+    assert_eq!(
+        frames(&log.bytes),
+        [vec![1], vec![2], vec![3]],
+        "FsyncPolicy::Always writes one frame per record"
+    );
 }
 
 #[test]

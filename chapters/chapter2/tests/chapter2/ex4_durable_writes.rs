@@ -18,13 +18,17 @@ async fn ex4_an_acknowledged_write_survives_a_machine_crash() {
         let v1 = put(&store, "a", "1").await;
         let v2 = put(&store, "b", "2").await;
         assert_eq!((v1, v2), (1, 2), "versions are log positions");
-        assert!(!store.is_empty());
+        assert!(!store.is_empty(), "a store that took two puts is not empty");
         assert!(
             store.durable_version() >= v2,
             "{policy:?}: an acknowledged write is durable (durable version {}, acknowledged {v2})",
             store.durable_version()
         );
-        assert_eq!(bounded(store.delete("a")).await, Ok(3));
+        assert_eq!(
+            bounded(store.delete("a")).await,
+            Ok(3),
+            "a delete is a write too: it takes the next version"
+        );
         drop(store);
         disk.crash_with(CrashMode::LoseUnsynced);
         let store = open(&disk, policy, BIG);
@@ -43,7 +47,11 @@ async fn ex4_an_acknowledged_write_survives_a_machine_crash() {
             3,
             "{policy:?}: and the versions go on from there"
         );
-        assert_eq!(put(&store, "c", "3").await, 4);
+        assert_eq!(
+            put(&store, "c", "3").await,
+            4,
+            "{policy:?}: the first write after recovery takes the version after the last durable one"
+        );
     }
 }
 
@@ -78,17 +86,23 @@ async fn ex4_a_write_that_could_not_be_synced_is_not_acknowledged_nor_shown() {
 async fn ex4_compare_and_set_and_deletes_keep_their_rules() {
     let disk = SimDisk::new(3);
     let store = open(&disk, FsyncPolicy::Group, BIG);
-    assert_eq!(store.put("k", "first".into(), Some(0)).await, Ok(1));
+    assert_eq!(
+        store.put("k", "first".into(), Some(0)).await,
+        Ok(1),
+        "`if_version: 0` creates an absent key, which is at version 0"
+    );
     assert_eq!(
         store.put("k", "second".into(), Some(0)).await,
         Err(StoreError::VersionMismatch {
             expected: 0,
             current: 1
-        })
+        }),
+        "`if_version: 0` must not overwrite an existing key"
     );
     assert_eq!(
         bounded(store.delete("missing")).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound),
+        "deleting a missing key is NotFound"
     );
     assert_eq!(
         store.last_version(),

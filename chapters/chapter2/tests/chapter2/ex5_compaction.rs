@@ -43,7 +43,11 @@ async fn ex5_compaction_keeps_the_data_and_shrinks_the_log() {
             "k{k} has its last value"
         );
     }
-    assert_eq!(store.last_version(), 600);
+    assert_eq!(
+        store.last_version(),
+        600,
+        "compaction keeps the version counter: after the crash it is still at the 600th write"
+    );
 }
 
 #[test]

@@ -211,7 +211,10 @@ async fn chapter_bad_input_gets_a_json_error_and_changes_nothing() {
         .json::<serde_json::Value>()
         .await
         .expect("JSON");
-    assert_eq!(body["value"], "v");
+    assert_eq!(
+        body["value"], "v",
+        "the bad requests left the one good write as it was: {body}"
+    );
     // And the group still takes writes: every node applies the next one.
     let version = put(&leader, "after", "still serving").await;
     for i in 0..3 {

@@ -70,7 +70,10 @@ async fn chapter_all_replicas_converge_to_the_same_log_and_state() {
     let leader = status(&cluster.direct_url(0))
         .await
         .expect("the leader's status");
-    assert_eq!(leader.last_index, 200);
+    assert_eq!(
+        leader.last_index, 200,
+        "the leader's log holds one entry per acknowledged write: 8 writers x 25 puts"
+    );
     for i in 1..3 {
         let follower = wait_status(&cluster, i, "the follower to apply all 200 writes", |s| {
             s.applied_index == 200
@@ -78,7 +81,8 @@ async fn chapter_all_replicas_converge_to_the_same_log_and_state() {
         .await;
         assert_eq!(
             (follower.last_index, follower.last_term),
-            (leader.last_index, leader.last_term)
+            (leader.last_index, leader.last_term),
+            "node {i} applied all 200 writes, so its log ends at the same index and term as the leader's"
         );
     }
     let on_leader = read_all(&cluster, 0, &keys).await;
@@ -242,7 +246,10 @@ async fn chapter_with_quorum_acks_promoting_the_most_up_to_date_follower_loses_n
     let mut cluster = group(3, AckMode::Quorum, |_| {});
     cluster.cut(0, 2); // one follower behind, as above; the other keeps up
     let (recorder, acknowledged, lost) = write_fail_over_read(&mut cluster, 10).await;
-    assert_eq!(acknowledged, 10);
+    assert_eq!(
+        acknowledged, 10,
+        "with quorum acks the leader and one follower are a majority: every write is acknowledged"
+    );
     assert_eq!(
         lost, 0,
         "every acknowledged write is on a majority, so on the longest log"

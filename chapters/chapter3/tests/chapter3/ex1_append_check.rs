@@ -39,7 +39,8 @@ fn ex1_new_entries_after_a_matching_entry_are_appended() {
             append_from: 0,
             match_index: 4,
             commit: 3
-        }
+        },
+        "entries after a matching prev entry are appended from the first new one, and the commit index follows the leader's: {decision:?}"
     );
 }
 
@@ -168,5 +169,9 @@ fn ex1_an_append_before_the_snapshot_is_sent_back_to_after_it() {
         ..MemLog::default()
     };
     let decision = check_append(&log, &append(1, (4, 1), vec![entry(5, 1)], 5));
-    assert_eq!(decision, AppendDecision::Mismatch { hint: 11 });
+    assert_eq!(
+        decision,
+        AppendDecision::Mismatch { hint: 11 },
+        "an append that builds on an entry inside the snapshot is sent back to just past the snapshot (11)"
+    );
 }

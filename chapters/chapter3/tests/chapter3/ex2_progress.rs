@@ -7,11 +7,23 @@ use chapter3::replication::{Progress, RETRY_MAX, RETRY_MIN};
 #[test]
 fn ex2_an_acceptance_moves_match_and_next_forward() {
     let mut progress = Progress::new(10);
-    assert_eq!((progress.next_index, progress.match_index), (11, 0));
+    assert_eq!(
+        (progress.next_index, progress.match_index),
+        (11, 0),
+        "a new follower is optimistically assumed to hold the leader's log: next is just past it, nothing known to match"
+    );
     progress.on_accepted(10);
-    assert_eq!((progress.next_index, progress.match_index), (11, 10));
+    assert_eq!(
+        (progress.next_index, progress.match_index),
+        (11, 10),
+        "an acceptance sets match_index to what the follower has, and next_index just past it"
+    );
     progress.on_accepted(14);
-    assert_eq!((progress.next_index, progress.match_index), (15, 14));
+    assert_eq!(
+        (progress.next_index, progress.match_index),
+        (15, 14),
+        "a later acceptance moves match and next forward again"
+    );
 }
 
 #[test]
@@ -49,9 +61,20 @@ fn ex2_a_mismatch_backs_off_to_the_hint_but_never_below_what_matches() {
 fn ex2_retries_back_off_exponentially_up_to_a_cap_and_reset_on_success() {
     let mut progress = Progress::new(0);
     let delays: Vec<Duration> = (0..12).map(|_| progress.on_unreachable()).collect();
-    assert_eq!(delays[0], RETRY_MIN);
-    assert_eq!(delays[1], RETRY_MIN * 2);
-    assert_eq!(delays[2], RETRY_MIN * 4);
+    assert_eq!(
+        delays[0], RETRY_MIN,
+        "the first retry waits RETRY_MIN: {delays:?}"
+    );
+    assert_eq!(
+        delays[1],
+        RETRY_MIN * 2,
+        "each failure in a row doubles the wait: {delays:?}"
+    );
+    assert_eq!(
+        delays[2],
+        RETRY_MIN * 4,
+        "each failure in a row doubles the wait: {delays:?}"
+    );
     assert!(
         delays.windows(2).all(|w| w[0] <= w[1]),
         "delays never shrink while failures continue: {delays:?}"
@@ -68,7 +91,10 @@ fn ex2_retries_back_off_exponentially_up_to_a_cap_and_reset_on_success() {
         );
     }
     progress.on_accepted(1);
-    assert_eq!(progress.failures, 0);
+    assert_eq!(
+        progress.failures, 0,
+        "an acceptance resets the count of failures in a row"
+    );
     assert_eq!(
         progress.on_unreachable(),
         RETRY_MIN,
@@ -80,7 +106,10 @@ fn ex2_retries_back_off_exponentially_up_to_a_cap_and_reset_on_success() {
 fn ex2_an_acceptance_clears_a_pending_snapshot() {
     let mut progress = Progress::new(5);
     progress.on_need_snapshot();
-    assert!(progress.needs_snapshot);
+    assert!(
+        progress.needs_snapshot,
+        "a follower that asked for a snapshot is marked as needing one"
+    );
     progress.on_accepted(5);
     assert!(
         !progress.needs_snapshot,

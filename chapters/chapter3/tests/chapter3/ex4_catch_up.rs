@@ -114,7 +114,11 @@ async fn ex4_a_restarted_follower_catches_up() {
     .await;
     let expected: Vec<Option<String>> =
         keys.iter().map(|k| Some(format!("value of {k}"))).collect();
-    assert_eq!(values(&cluster.url(2), &keys).await, expected);
+    assert_eq!(
+        values(&cluster.url(2), &keys).await,
+        expected,
+        "a restarted follower catches up and serves every write it missed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +137,10 @@ async fn ex4_a_follower_catches_up_past_compaction_with_a_snapshot() {
         s.snapshot_index > 1
     })
     .await;
-    assert!(status.log.snapshots > 0);
+    assert!(
+        status.log.snapshots > 0,
+        "the leader compacted its log into a snapshot past the writes node 2 missed"
+    );
     cluster.restart(2).await.expect("restarting node 2");
     let follower = wait_status(
         &cluster,
@@ -148,5 +155,9 @@ async fn ex4_a_follower_catches_up_past_compaction_with_a_snapshot() {
     );
     let expected: Vec<Option<String>> =
         keys.iter().map(|k| Some(format!("value of {k}"))).collect();
-    assert_eq!(values(&cluster.url(2), &keys).await, expected);
+    assert_eq!(
+        values(&cluster.url(2), &keys).await,
+        expected,
+        "a follower caught up from a snapshot serves every write it missed"
+    );
 }

@@ -49,7 +49,10 @@ async fn ex5_the_client_follows_the_redirect_and_remembers_the_leader() {
         .put("greeting", "hello")
         .await
         .unwrap_or_else(|e| panic!("a put through a follower should reach the leader: {e:#}"));
-    assert_eq!(written.version, 1);
+    assert_eq!(
+        written.version, 1,
+        "the first write in a fresh group has version 1"
+    );
     // The follower names the leader by the address it knows (its own route to it, or
     // the one the leader advertises); either way, that is where the next write goes.
     let remembered = client.leader().as_str().trim_end_matches('/').to_string();
@@ -69,10 +72,14 @@ async fn ex5_the_client_follows_the_redirect_and_remembers_the_leader() {
         .put_if("greeting", "bonjour", 1)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(swapped.version, 2);
+    assert_eq!(
+        swapped.version, 2,
+        "a compare-and-set through the remembered leader succeeds with the next version"
+    );
     assert_eq!(
         client.delete("greeting").await.map_err(|e| e.to_string()),
-        Ok(3)
+        Ok(3),
+        "a delete goes to the remembered leader and takes the next version"
     );
 }
 
@@ -93,8 +100,16 @@ async fn ex5_a_follower_read_is_served_locally_and_says_how_far_it_has_applied()
         .await
         .unwrap_or_else(|e| panic!("{e:#}"))
         .expect("the key exists");
-    assert_eq!(entry.served_by.as_deref(), Some("follower"));
-    assert_eq!(entry.applied_index, Some(1));
+    assert_eq!(
+        entry.served_by.as_deref(),
+        Some("follower"),
+        "a read on a follower is served there, not redirected, and says so"
+    );
+    assert_eq!(
+        entry.applied_index,
+        Some(1),
+        "a follower read says how far the follower has applied, so the client can judge its staleness"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

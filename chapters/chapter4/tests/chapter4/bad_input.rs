@@ -212,7 +212,9 @@ async fn chapter_bad_membership_requests_and_unknown_nodes_get_json_errors_and_c
     .expect("an answer");
     assert_eq!(
         (answer.status, answer.body["error"].as_str()),
-        (400, Some("invalid_request"))
+        (400, Some("invalid_request")),
+        "an x-hops header that is not a number is a 400 invalid_request: {}",
+        answer.body
     );
     // A node outside any cluster says so instead of pretending the key is absent.
     let answer = crate::common::get(&outside, "kept").await;
@@ -228,9 +230,18 @@ async fn chapter_bad_membership_requests_and_unknown_nodes_get_json_errors_and_c
     for url in [&base, &other] {
         let view = crate::common::view(url).await;
         assert_eq!(view.ring.epoch(), 1, "no membership change went through");
-        assert_eq!(view.ring.members().len(), 2);
+        assert_eq!(
+            view.ring.members().len(),
+            2,
+            "no membership change went through: the ring still has its two members"
+        );
         let answer = crate::common::get(url, "kept").await;
-        assert_eq!(answer.body["version"].as_u64(), Some(version));
+        assert_eq!(
+            answer.body["version"].as_u64(),
+            Some(version),
+            "the key written before the bad requests keeps its version: {}",
+            answer.body
+        );
     }
     cluster.stop().await;
 }

@@ -292,7 +292,11 @@ async fn chapter_an_unreachable_owner_is_a_json_error_that_says_nothing_was_writ
     .await
     .expect("node 1 answers");
     assert_eq!(answer.status, 503, "{}", answer.body);
-    assert_eq!(answer.body["error"], "unavailable");
+    assert_eq!(
+        answer.body["error"], "unavailable",
+        "an unreachable owner is reported as unavailable, not as a write that happened: {}",
+        answer.body
+    );
     assert!(
         answer.body["message"]
             .as_str()

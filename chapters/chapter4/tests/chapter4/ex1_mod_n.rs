@@ -8,16 +8,40 @@ use crate::common::{members, random_keys, ring};
 fn ex1_the_hash_is_fixed_by_its_specification_not_by_this_build() {
     // XXH3-64 with seed 0: these values are the same on every machine, run and Rust
     // version. (std's DefaultHasher may change between releases: never place data by it.)
-    assert_eq!(key_hash(""), 0x2d06_8005_38d3_94c2);
-    assert_eq!(key_hash("a"), 0xe6c6_32b6_1e96_4e1f);
-    assert_eq!(key_hash("user:42"), 0x9fc1_e605_fa71_74aa);
+    assert_eq!(
+        key_hash(""),
+        0x2d06_8005_38d3_94c2,
+        "key_hash is XXH3-64 with seed 0: its values are fixed by the specification"
+    );
+    assert_eq!(
+        key_hash("a"),
+        0xe6c6_32b6_1e96_4e1f,
+        "key_hash is XXH3-64 with seed 0: its values are fixed by the specification"
+    );
+    assert_eq!(
+        key_hash("user:42"),
+        0x9fc1_e605_fa71_74aa,
+        "key_hash is XXH3-64 with seed 0: its values are fixed by the specification"
+    );
 }
 
 #[test]
 fn ex1_the_owner_is_member_number_hash_mod_n() {
-    assert_eq!(mod_n(0, 3), 0);
-    assert_eq!(mod_n(7, 3), 1);
-    assert_eq!(mod_n(u64::MAX, 10), (u64::MAX % 10) as usize);
+    assert_eq!(
+        mod_n(0, 3),
+        0,
+        "the owner is member number hash mod N: 0 mod 3 is 0"
+    );
+    assert_eq!(
+        mod_n(7, 3),
+        1,
+        "the owner is member number hash mod N: 7 mod 3 is 1"
+    );
+    assert_eq!(
+        mod_n(u64::MAX, 10),
+        (u64::MAX % 10) as usize,
+        "the whole 64-bit hash is reduced mod N, with nothing cut off first"
+    );
     assert_eq!(mod_n(12345, 1), 0, "a single member owns everything");
     for hash in [1u64, 99, 1 << 40, u64::MAX - 3] {
         assert!(

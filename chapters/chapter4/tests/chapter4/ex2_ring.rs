@@ -45,9 +45,21 @@ fn ex2_a_hash_belongs_to_the_first_token_at_or_after_it() {
     let tokens = tokens_at(&[100, 200, 300]);
     assert_eq!(lookup(&tokens, 50), 0, "below the first token");
     assert_eq!(lookup(&tokens, 100), 0, "exactly on a token: that token");
-    assert_eq!(lookup(&tokens, 101), 1);
-    assert_eq!(lookup(&tokens, 250), 2);
-    assert_eq!(lookup(&tokens, 300), 2);
+    assert_eq!(
+        lookup(&tokens, 101),
+        1,
+        "a hash between two tokens belongs to the next token"
+    );
+    assert_eq!(
+        lookup(&tokens, 250),
+        2,
+        "a hash between two tokens belongs to the next token"
+    );
+    assert_eq!(
+        lookup(&tokens, 300),
+        2,
+        "exactly on the last token: that token"
+    );
 }
 
 #[test]
@@ -76,7 +88,8 @@ fn ex2_the_lookup_agrees_with_a_linear_scan() {
         );
         assert_eq!(
             ring.owner(&key).map(|m| m.id),
-            Some(tokens[expected].member as u64 + 1)
+            Some(tokens[expected].member as u64 + 1),
+            "{key:?} belongs to the member of the first token at or after its hash"
         );
     }
 }

@@ -29,7 +29,10 @@ fn ex3_a_request_forwarded_too_often_is_refused_not_passed_on() {
         .into_iter()
         .find(|k| ring.owner(k).is_some_and(|m| m.id != 1))
         .expect("some key owned elsewhere");
-    assert!(matches!(me.route(&key, MAX_HOPS - 1), Route::Forward(_)));
+    assert!(
+        matches!(me.route(&key, MAX_HOPS - 1), Route::Forward(_)),
+        "a request one hop short of MAX_HOPS is still forwarded"
+    );
     assert_eq!(
         me.route(&key, MAX_HOPS),
         Route::TooManyHops { hops: MAX_HOPS },
@@ -40,7 +43,11 @@ fn ex3_a_request_forwarded_too_often_is_refused_not_passed_on() {
 #[test]
 fn ex3_a_node_outside_any_cluster_says_so() {
     let me = Membership::new(9, Placement::ModN);
-    assert_eq!(me.route("anything", 0), Route::NoCluster);
+    assert_eq!(
+        me.route("anything", 0),
+        Route::NoCluster,
+        "a node outside any cluster answers NoCluster rather than guessing an owner"
+    );
 }
 
 #[test]
@@ -59,7 +66,10 @@ fn ex3_a_key_still_moving_here_waits_until_its_pull_is_done() {
         .find(|k| after.owner(k).is_some_and(|m| m.id == 4))
         .expect("node 4 gains some key");
     let old_owner = before.owner(&key).expect("an owner").id;
-    assert!(installed.pull_from.iter().any(|m| m.id == old_owner));
+    assert!(
+        installed.pull_from.iter().any(|m| m.id == old_owner),
+        "a node that gains {key:?} pulls it from its old owner, node {old_owner}: {installed:?}"
+    );
     assert_eq!(
         newcomer.route(&key, 0),
         Route::Wait { from: old_owner },
@@ -67,7 +77,11 @@ fn ex3_a_key_still_moving_here_waits_until_its_pull_is_done() {
          would answer from an empty store"
     );
     newcomer.pulled(old_owner);
-    assert_eq!(newcomer.route(&key, 0), Route::Local);
+    assert_eq!(
+        newcomer.route(&key, 0),
+        Route::Local,
+        "once the pull from node {old_owner} is done, node 4 serves {key:?} itself"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +102,11 @@ async fn ex3_any_node_serves_any_key_forwarding_it_in_one_hop() {
                 "GET {key} at node {id}: {}",
                 answer.body
             );
-            assert_eq!(answer.body["value"], format!("v{i}"));
+            assert_eq!(
+                answer.body["value"],
+                format!("v{i}"),
+                "GET {key} at node {id} returns the last value written, wherever the request entered"
+            );
             assert_eq!(
                 answer.served_by,
                 Some(owner),
@@ -114,7 +132,11 @@ async fn ex3_any_node_serves_any_key_forwarding_it_in_one_hop() {
             "{key:?} goes to its owner"
         );
         let answer = get(&owner.url, key).await;
-        assert_eq!(answer.hops, Some(0));
+        assert_eq!(
+            answer.hops,
+            Some(0),
+            "a client that routes by the map reaches the owner of {key:?} directly, with no hop"
+        );
     }
     cluster.stop().await;
 }

@@ -48,7 +48,7 @@ fn ex4_the_moved_arcs_are_exactly_where_keys_change_owner() {
 fn ex4_arcs_are_merged_and_in_hash_order() {
     let consistent = Placement::Consistent { vnodes: 32 };
     let moves = moved_arcs(&ring(1, consistent, 3), &ring(2, consistent, 4)).expect("arcs");
-    assert!(!moves.is_empty());
+    assert!(!moves.is_empty(), "a join moves some arcs to the new node");
     assert!(
         moves.iter().all(|m| m.to == 4),
         "a join only moves keys to the new node"

@@ -19,7 +19,7 @@ fn ex5_a_new_node_pulls_from_every_old_owner_of_an_arc_it_gains() {
     let installed = newcomer
         .install(&join)
         .expect("a fresh node accepts any change");
-    assert!(installed.changed);
+    assert!(installed.changed, "a fresh node's first ring is a change");
     let mut expected: Vec<u64> = moved_arcs(&join.from, &join.to)
         .expect("arcs")
         .iter()
@@ -30,8 +30,16 @@ fn ex5_a_new_node_pulls_from_every_old_owner_of_an_arc_it_gains() {
     let got: Vec<u64> = installed.pull_from.iter().map(|m| m.id).collect();
     assert_eq!(got, expected, "one pull per old owner, in id order");
     assert_eq!(newcomer.pending(), expected, "each is pending until pulled");
-    assert_eq!(newcomer.ring(), &join.to);
-    assert_eq!(newcomer.previous(), Some(&join.from));
+    assert_eq!(
+        newcomer.ring(),
+        &join.to,
+        "after the install the node routes by the change's new ring"
+    );
+    assert_eq!(
+        newcomer.previous(),
+        Some(&join.from),
+        "the node keeps the ring before the change, to know where keys still are"
+    );
 }
 
 #[test]
@@ -39,9 +47,16 @@ fn ex5_an_old_owner_that_only_loses_keys_pulls_nothing() {
     let join = change(1, 3, 4, CONSISTENT);
     let mut old = Membership::founding(2, join.from.clone());
     let installed = old.install(&join).expect("the next epoch is accepted");
-    assert!(installed.changed);
+    assert!(
+        installed.changed,
+        "the next epoch's ring is a change for an old owner too"
+    );
     assert!(installed.pull_from.is_empty(), "{installed:?}");
-    assert_eq!(old.ring(), &join.to);
+    assert_eq!(
+        old.ring(),
+        &join.to,
+        "after the install the node routes by the change's new ring"
+    );
 }
 
 #[test]
@@ -61,7 +76,10 @@ fn ex5_when_a_node_leaves_the_others_pull_its_keys_from_it() {
         installed.pull_from.is_empty(),
         "the leaving node gains nothing"
     );
-    assert!(!leaver.is_member());
+    assert!(
+        !leaver.is_member(),
+        "a node missing from the new ring is no longer a member"
+    );
 }
 
 #[test]
@@ -84,12 +102,19 @@ fn ex5_the_same_change_twice_is_harmless() {
     newcomer.install(&join).expect("accepted");
     let pending = newcomer.pending();
     let again = newcomer.install(&join).expect("a repeat is not an error");
-    assert!(!again.changed);
+    assert!(
+        !again.changed,
+        "the same change installed twice changes nothing the second time"
+    );
     assert!(
         again.pull_from.is_empty(),
         "the pulls are already under way"
     );
-    assert_eq!(newcomer.pending(), pending);
+    assert_eq!(
+        newcomer.pending(),
+        pending,
+        "a repeated change leaves the pending pulls as they were"
+    );
 }
 
 #[test]
@@ -106,7 +131,8 @@ fn ex5_changes_that_do_not_follow_this_nodes_ring_are_refused() {
         Err(InstallError::Stale {
             change: 1,
             current: 3
-        })
+        }),
+        "a change from an epoch before this node's ring is stale: it was already installed or superseded"
     );
     let mut node = Membership::founding(1, ring(1, CONSISTENT, 3));
     assert_eq!(
@@ -119,7 +145,11 @@ fn ex5_changes_that_do_not_follow_this_nodes_ring_are_refused() {
     );
     let mut skipping = change(1, 3, 4, CONSISTENT);
     skipping.to = ring(3, CONSISTENT, 4);
-    assert_eq!(node.install(&skipping), Err(InstallError::Malformed));
+    assert_eq!(
+        node.install(&skipping),
+        Err(InstallError::Malformed),
+        "a change must go to the next epoch: from 1 straight to 3 is malformed"
+    );
     assert_eq!(node.ring().epoch(), 1, "a refused change changes nothing");
 }
 
@@ -134,7 +164,8 @@ fn ex5_no_new_change_while_keys_of_the_last_one_are_still_moving() {
         Err(InstallError::Busy {
             epoch: 2,
             pending: vec![4]
-        })
+        }),
+        "a node still pulling keys of the last change refuses the next one as Busy, naming what is pending"
     );
     stayer.pulled(4);
     assert!(

@@ -52,8 +52,16 @@ async fn ex6_a_joining_node_receives_its_keys_and_the_old_owners_let_go_of_them(
     let versions = fill(&cluster, 200).await;
     let url = cluster.start_outside(4);
     let settled = join(&cluster.url(1), 4, &url).await;
-    assert_eq!(settled.ring.epoch(), 2);
-    assert!(settled.pending.is_empty());
+    assert_eq!(
+        settled.ring.epoch(),
+        2,
+        "the join makes epoch 2, one after the founding ring"
+    );
+    assert!(
+        settled.pending.is_empty(),
+        "the join returns only once every pull it caused is done: {:?}",
+        settled.pending
+    );
     let ring = settled.ring;
     let gained = owned(&ring, 4, &versions);
     assert!(gained > 0, "node 4 owns some of the 200 keys");
@@ -79,7 +87,10 @@ async fn ex6_a_leaving_node_hands_every_key_to_the_others() {
     let cluster = TestCluster::start(4, CONSISTENT);
     let versions = fill(&cluster, 200).await;
     let settled = leave(&cluster.url(1), 2).await;
-    assert!(settled.ring.member(2).is_none());
+    assert!(
+        settled.ring.member(2).is_none(),
+        "after the leave, node 2 is no longer in the ring"
+    );
     wait_keys(&cluster.url(2), 0, "node 2 to release every key").await;
     for id in [1, 3, 4] {
         assert_eq!(
@@ -109,7 +120,11 @@ async fn ex6_a_moved_key_keeps_growing_its_version_on_its_new_owner() {
         "{key} was at version {version} on its old owner; a write on its new owner must \
          go higher, got {newer}"
     );
-    assert_eq!(view(&url).await.ring.epoch(), 2);
+    assert_eq!(
+        view(&url).await.ring.epoch(),
+        2,
+        "node 3 joined at epoch 2, one after the founding ring"
+    );
     cluster.stop().await;
 }
 

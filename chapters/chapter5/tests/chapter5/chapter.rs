@@ -44,13 +44,19 @@ async fn chapter_after_the_leader_crashes_a_new_leader_is_elected_and_serves_wri
     );
     let rest: Vec<usize> = (0..5).filter(|&i| i != old).collect();
     let (new, new_term) = settled_leader(&cluster, &rest).await;
-    assert_ne!(new, old);
+    assert_ne!(
+        new, old,
+        "the crashed leader {old} cannot be the new leader"
+    );
     assert!(new_term > old_term, "a new leader leads a newer term");
     let version = |outcome: &Outcome| match outcome {
         Outcome::Ok(KvOutput::Written { version }) => *version,
         other => panic!("a write through the failover: {other:?}"),
     };
-    assert!(version(&after) > version(&before));
+    assert!(
+        version(&after) > version(&before),
+        "a write through the new leader gets a newer version than one through the old: versions only grow"
+    );
     assert_eq!(
         recorded(&recorder, &reader, 1, get()).await,
         Outcome::Ok(KvOutput::Value(Some(("after".into(), version(&after))))),
@@ -197,7 +203,7 @@ async fn chapter_a_leader_cut_off_in_a_minority_never_acknowledges_and_steps_dow
     );
     // The majority elects a leader and takes writes.
     let (new, new_term) = settled_leader(&cluster, &majority).await;
-    assert!(new_term > old_term);
+    assert!(new_term > old_term, "a new leader leads a newer term");
     let client = Client::new(&[cluster.direct_url(new)]).expect("a valid address");
     client
         .put("lost0", "majority")
@@ -364,7 +370,10 @@ async fn chapter_bad_requests_get_json_errors_and_change_nothing() {
     }
     let after = status(&base).await.expect("status");
     assert_eq!(after.term, before.term, "no bad message moved the term");
-    assert_eq!(after.leader_id, before.leader_id);
+    assert_eq!(
+        after.leader_id, before.leader_id,
+        "no bad request changed who leads"
+    );
     // A follower answers 421 with the leader's address.
     let follower = cluster.direct_url((leader + 1) % 3);
     let response = http()
@@ -373,9 +382,17 @@ async fn chapter_bad_requests_get_json_errors_and_change_nothing() {
         .send()
         .await
         .expect("an answer");
-    assert_eq!(response.status(), 421);
+    assert_eq!(
+        response.status(),
+        421,
+        "a follower answers a write with 421 rather than serving it"
+    );
     let body: serde_json::Value = response.json().await.expect("JSON");
-    assert_eq!(body["leader"], serde_json::json!(base));
+    assert_eq!(
+        body["leader"],
+        serde_json::json!(base),
+        "the 421 names the leader's address so the client can go there"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,7 +409,11 @@ async fn chapter_a_write_retried_after_a_failover_or_a_full_restart_is_not_appli
             .send()
             .await
             .expect("an answer");
-        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.status(),
+            200,
+            "a named write is acknowledged, the first time and when retried"
+        );
         let body: serde_json::Value = response.json().await.expect("JSON");
         body["version"].as_u64().expect("a version")
     };
@@ -419,7 +440,11 @@ async fn chapter_a_write_retried_after_a_failover_or_a_full_restart_is_not_appli
         cluster.restart(i).await.expect("restart");
     }
     let (leader, _) = settled_leader(&cluster, &[0, 1, 2]).await;
-    assert_eq!(send(cluster.direct_url(leader), "retry").await, first);
+    assert_eq!(
+        send(cluster.direct_url(leader), "retry").await,
+        first,
+        "after a full restart the retry still gets the first write's version: the request table is rebuilt from the log"
+    );
     assert_eq!(
         client.get("once").await.expect("a read").map(|e| e.value),
         Some("overwritten".into()),

@@ -119,7 +119,7 @@ async fn chapter_the_live_clusters_buttons_crash_restart_cut_and_heal_through_it
     })
     .await;
     let (status, _) = post(&http, &url, "api/heal").await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "healing every link answers 200");
     let (status, body) = post(&http, &url, &format!("api/nodes/{first}/restart")).await;
     assert_eq!(status, 200, "{body}");
     until(&http, &url, "the restarted node back and following", |f| {
@@ -153,18 +153,26 @@ async fn chapter_the_live_clusters_buttons_crash_restart_cut_and_heal_through_it
         .json()
         .await
         .expect("JSON");
-    assert_eq!(recording["format"], 1);
+    assert_eq!(
+        recording["format"], 1,
+        "a recording states its format, so a page can refuse one it cannot read"
+    );
     assert!(
         recording["frames"]
             .as_array()
-            .is_some_and(|f| !f.is_empty())
+            .is_some_and(|f| !f.is_empty()),
+        "a recording keeps the frames of the run"
     );
     assert!(
         recording["history"]
             .as_array()
-            .is_some_and(|h| !h.is_empty())
+            .is_some_and(|h| !h.is_empty()),
+        "a recording keeps the workload's history of client calls"
     );
-    assert!(recording["events"].as_array().is_some_and(|e| e.len() >= 3));
+    assert!(
+        recording["events"].as_array().is_some_and(|e| e.len() >= 3),
+        "a recording keeps every event: here the crash, the cut and the heal at least"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,7 +200,11 @@ async fn chapter_the_live_clusters_page_stream_and_bad_requests_answer_as_docume
         .send()
         .await
         .expect("script");
-    assert_eq!(script.headers()["content-type"], "text/javascript");
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript",
+        "app.js is served as JavaScript, or the browser will not run it"
+    );
 
     let mut events = http
         .get(format!("{url}api/events"))
@@ -245,6 +257,7 @@ async fn chapter_the_live_clusters_page_stream_and_bad_requests_answer_as_docume
         too_many
             .expect_err("10 nodes")
             .to_string()
-            .contains("3 to 9")
+            .contains("3 to 9"),
+        "the live cluster refuses 10 nodes and says it runs 3 to 9"
     );
 }

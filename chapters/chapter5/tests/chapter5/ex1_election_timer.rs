@@ -18,14 +18,25 @@ fn ex1_a_follower_that_hears_nothing_becomes_a_candidate_of_the_next_term() {
         Role::Follower,
         "no election before the timeout"
     );
-    assert!(raft.take_ready().is_empty());
+    assert!(
+        raft.take_ready().is_empty(),
+        "before its timeout a follower has nothing to persist or send"
+    );
 
     let now = time_out(&mut raft);
-    assert_eq!(raft.role(), Role::Candidate);
+    assert_eq!(
+        raft.role(),
+        Role::Candidate,
+        "a follower that hears nothing for its election timeout becomes a candidate"
+    );
     assert_eq!(raft.term(), 4, "a candidate starts a new term");
     assert_eq!(raft.voted_for(), Some(0), "it votes for itself");
-    assert_eq!(raft.leader(), None);
-    assert!(raft.votes().contains(&0));
+    assert_eq!(raft.leader(), None, "a candidate knows no leader");
+    assert!(
+        raft.votes().contains(&0),
+        "a candidate counts its own vote: {:?}",
+        raft.votes()
+    );
     assert!(
         raft.election_deadline() > now,
         "a candidate draws a new timeout, in case this election is split"
@@ -57,11 +68,23 @@ fn ex1_an_election_that_fails_to_finish_is_started_again_in_a_newer_term() {
     let mut raft = node(2, 3, 0, None, Vec::new());
     time_out(&mut raft);
     raft.take_ready();
-    assert_eq!((raft.role(), raft.term()), (Role::Candidate, 1));
+    assert_eq!(
+        (raft.role(), raft.term()),
+        (Role::Candidate, 1),
+        "the first timeout makes a candidate of term 1"
+    );
     time_out(&mut raft);
-    assert_eq!((raft.role(), raft.term()), (Role::Candidate, 2));
+    assert_eq!(
+        (raft.role(), raft.term()),
+        (Role::Candidate, 2),
+        "an election that does not finish is started again in the next term"
+    );
     let ready = raft.take_ready();
-    assert_eq!(ready.hard_state.map(|h| h.term), Some(2));
+    assert_eq!(
+        ready.hard_state.map(|h| h.term),
+        Some(2),
+        "the new term is persisted before the new election's requests leave"
+    );
 }
 
 #[test]

@@ -27,7 +27,11 @@ fn ex2_a_vote_is_granted_once_per_term_and_persisted_before_the_answer() {
     let mut raft = node(0, 5, 1, None, log_with_terms(&[1]));
     raft.step(10, 1, ask(2, 1, 1));
     let (hard, replies) = answer(&mut raft, 1);
-    assert_eq!(replies, said(2, true));
+    assert_eq!(
+        replies,
+        said(2, true),
+        "a candidate with a log as up to date as ours, in a newer term, gets the vote"
+    );
     assert_eq!(
         hard,
         Some(HardState {
@@ -58,7 +62,11 @@ fn ex2_a_restarted_node_remembers_its_vote() {
     let mut raft = node(0, 5, 2, Some(1), log_with_terms(&[1]));
     raft.step(10, 2, ask(2, 5, 2));
     let (_, replies) = answer(&mut raft, 2);
-    assert_eq!(replies, said(2, false));
+    assert_eq!(
+        replies,
+        said(2, false),
+        "a restarted node remembers it voted for node 1 in term 2 and refuses node 2"
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ fn ex3_a_majority_of_votes_makes_a_leader_that_appends_a_no_op_and_sends_it() {
     let mut raft = node(0, 5, 1, None, log_with_terms(&[1]));
     time_out(&mut raft);
     raft.take_ready();
-    assert_eq!(raft.term(), 2);
+    assert_eq!(raft.term(), 2, "the timeout made a candidate of term 2");
     raft.step(500, 1, vote(2, true));
     assert_eq!(
         raft.role(),
@@ -31,7 +31,11 @@ fn ex3_a_majority_of_votes_makes_a_leader_that_appends_a_no_op_and_sends_it() {
     assert_eq!(raft.role(), Role::Candidate, "a refusal is not a vote");
     raft.step(503, 3, vote(2, true));
     assert_eq!(raft.role(), Role::Leader, "3 votes of 5 are a majority");
-    assert_eq!(raft.leader(), Some(0));
+    assert_eq!(
+        raft.leader(),
+        Some(0),
+        "a new leader knows itself as the leader"
+    );
     let last = raft.log().last().expect("a new leader appends an entry");
     assert_eq!(
         (last.index, last.term, &last.command),

@@ -44,7 +44,11 @@ fn ex4_an_append_from_a_stale_term_is_refused_with_the_current_term() {
         "nothing from a stale leader is stored"
     );
     assert_eq!(raft.commit_index(), 0, "nor its commit index believed");
-    assert_eq!(raft.leader(), None);
+    assert_eq!(
+        raft.leader(),
+        None,
+        "a stale leader is not recognised as the leader"
+    );
 }
 
 #[test]
@@ -54,8 +58,16 @@ fn ex4_a_candidate_that_hears_from_the_leader_of_its_term_follows_it() {
     raft.take_ready();
     let deadline = raft.election_deadline();
     raft.step(deadline - 1, 2, append(2, (0, 0), vec![entry(1, 2)], 0));
-    assert_eq!(raft.role(), Role::Follower);
-    assert_eq!(raft.leader(), Some(2));
+    assert_eq!(
+        raft.role(),
+        Role::Follower,
+        "a candidate that hears from the leader of its own term becomes its follower"
+    );
+    assert_eq!(
+        raft.leader(),
+        Some(2),
+        "a follower knows who leads: the sender of the append"
+    );
     assert!(
         raft.election_deadline() >= deadline - 1 + 150,
         "hearing from the leader restarts the election timer"
@@ -66,7 +78,8 @@ fn ex4_a_candidate_that_hears_from_the_leader_of_its_term_follows_it() {
             term: 2,
             success: true,
             match_index: 1
-        }
+        },
+        "an append that builds on the empty log is accepted up to its last entry"
     );
 }
 
@@ -110,14 +123,19 @@ fn ex4_a_deposed_leaders_uncommitted_suffix_is_replaced() {
             term: 3,
             success: true,
             match_index: 3
-        }]
+        }],
+        "the replacing append is accepted up to its last entry"
     );
     assert_eq!(
         ready.log_from,
         Some(3),
         "the log changed from index 3 on: that is what must be rewritten"
     );
-    assert_eq!(raft.commit_index(), 3);
+    assert_eq!(
+        raft.commit_index(),
+        3,
+        "the commit index follows the leader's, up to what this append proved matches"
+    );
 }
 
 #[test]
@@ -133,7 +151,8 @@ fn ex4_a_late_shorter_append_does_not_erase_newer_entries() {
             term: 2,
             success: true,
             match_index: 2
-        }
+        },
+        "a late shorter append is still accepted, up to its own last entry"
     );
     assert_eq!(
         raft.last_index(),
@@ -147,9 +166,17 @@ fn ex4_the_commit_index_follows_the_leader_but_not_past_what_matches() {
     let mut raft = node(0, 3, 2, None, log_with_terms(&[1, 1, 1, 1]));
     // The leader has committed 4, but this append only proves entries up to 2 match.
     raft.step(10, 1, append(2, (1, 1), vec![entry(2, 1)], 4));
-    assert_eq!(raft.commit_index(), 2);
+    assert_eq!(
+        raft.commit_index(),
+        2,
+        "the leader committed 4, but only entries up to 2 are known to match"
+    );
     raft.step(11, 1, append(2, (4, 1), vec![], 4));
-    assert_eq!(raft.commit_index(), 4);
+    assert_eq!(
+        raft.commit_index(),
+        4,
+        "once entries up to 4 are proven to match, the commit index follows the leader's"
+    );
     raft.step(12, 1, append(2, (1, 1), vec![], 1));
     assert_eq!(raft.commit_index(), 4, "the commit index never goes back");
 }

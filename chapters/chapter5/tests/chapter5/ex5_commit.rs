@@ -5,7 +5,7 @@ use chapter5::raft::{Message, Role};
 use crate::common::{Net, put};
 
 #[test]
-fn ex5_an_entry_is_committed_once_a_majority_stores_it() {
+fn ex5_a_leader_commits_an_entry_of_its_own_term_once_a_majority_stores_it() {
     let mut net = Net::new(5);
     net.elect(0);
     let commit = net.node(0).commit_index();
@@ -41,13 +41,25 @@ fn ex5_figure_8_an_old_terms_entry_on_a_majority_is_not_committed_by_counting() 
     net.deliver_all();
     net.heal();
     net.crash(0);
-    assert_eq!(net.terms(1), [1, 1]);
+    assert_eq!(
+        net.terms(1),
+        [1, 1],
+        "node 1 stored entry 2 of term 1 before node 0 crashed"
+    );
     // (b) Node 4 wins term 2 with the votes of 2 and 3, appends its no-op at index 2,
     // and crashes before sending it.
     net.time_out(4);
     net.deliver(|_, _, m| matches!(m, Message::RequestVote { .. } | Message::Vote { .. }));
-    assert_eq!(net.node(4).role(), Role::Leader);
-    assert_eq!(net.terms(4), [1, 2]);
+    assert_eq!(
+        net.node(4).role(),
+        Role::Leader,
+        "node 4 won term 2 with the votes of nodes 2 and 3"
+    );
+    assert_eq!(
+        net.terms(4),
+        [1, 2],
+        "node 4 appended its own no-op at index 2, in term 2"
+    );
     net.drop_queued();
     net.crash(4);
     // (c) Node 0 restarts and wins term 3 (1, 2 and 3 vote); it appends its no-op at
@@ -74,9 +86,17 @@ fn ex5_figure_8_an_old_terms_entry_on_a_majority_is_not_committed_by_counting() 
     );
     net.deliver(|from, to, _| (from, to) == (0, 1) || (from, to) == (1, 0));
     net.drop_queued();
-    assert_eq!(net.node(0).term(), 3);
-    assert_eq!(net.terms(0), [1, 1, 3]);
-    assert_eq!(net.terms(1), [1, 1, 3]);
+    assert_eq!(net.node(0).term(), 3, "node 0 leads term 3");
+    assert_eq!(
+        net.terms(0),
+        [1, 1, 3],
+        "node 0 appended its no-op of term 3 after entry 2 of term 1"
+    );
+    assert_eq!(
+        net.terms(1),
+        [1, 1, 3],
+        "node 1 stored node 0's no-op of term 3"
+    );
     net.heal();
     let commit = net.node(0).commit_index();
     let entry_2 = net.node(0).log()[1].clone();
@@ -97,7 +117,11 @@ fn ex5_figure_8_an_old_terms_entry_on_a_majority_is_not_committed_by_counting() 
         (from, to) == (2, 0)
             || (from, to) == (0, 2) && matches!(m, Message::Append { prev_index: 1, .. })
     });
-    assert_eq!(net.terms(2), [1, 1]);
+    assert_eq!(
+        net.terms(2),
+        [1, 1],
+        "node 2 stored entry 2 of term 1: it is now on nodes 0, 1 and 2, a majority"
+    );
     // Entry 2 (term 1) is now on nodes 0, 1 and 2: a majority. It must not count.
     assert!(
         net.node(0).commit_index() < 2,
@@ -132,7 +156,11 @@ fn ex5_an_entry_of_the_leaders_term_on_a_majority_commits_the_entries_before_it(
     // Node 0 comes back with entry 2 (term 1) and leads term 2+; its no-op commits both.
     net.restart(0);
     net.elect(0);
-    assert!(net.node(0).term() >= 2);
+    assert!(
+        net.node(0).term() >= 2,
+        "node 0 leads a term after the one of entry 2: {}",
+        net.node(0).term()
+    );
     assert_eq!(
         net.node(0).commit_index(),
         3,

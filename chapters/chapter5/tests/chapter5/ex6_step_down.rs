@@ -20,15 +20,30 @@ fn ex6_a_leader_that_sees_a_higher_term_steps_down_and_forgets_its_vote() {
         },
     );
     let raft = net.node(0);
-    assert_eq!(raft.role(), Role::Follower);
-    assert_eq!(raft.term(), term + 3);
+    assert_eq!(
+        raft.role(),
+        Role::Follower,
+        "a leader that sees a higher term steps down"
+    );
+    assert_eq!(
+        raft.term(),
+        term + 3,
+        "a leader that sees a higher term adopts it"
+    );
     assert_eq!(raft.voted_for(), None, "no vote yet in the new term");
-    assert_eq!(raft.leader(), None);
+    assert_eq!(
+        raft.leader(),
+        None,
+        "a deposed leader knows no leader in the new term"
+    );
     assert!(
         raft.election_deadline() > 1000,
         "a deposed leader waits a full timeout before calling an election"
     );
-    assert!(raft.propose(crate::common::put(1)).is_err());
+    assert!(
+        raft.propose(crate::common::put(1)).is_err(),
+        "a node that is no longer leader refuses proposals"
+    );
     assert_eq!(
         raft.take_ready().hard_state,
         Some(HardState {
@@ -52,8 +67,16 @@ fn ex6_a_candidate_that_sees_a_higher_term_gives_up() {
             granted: false,
         },
     );
-    assert_eq!((raft.role(), raft.term()), (Role::Follower, 7));
-    assert!(raft.votes().len() <= 1);
+    assert_eq!(
+        (raft.role(), raft.term()),
+        (Role::Follower, 7),
+        "a candidate that sees a higher term gives up and adopts it"
+    );
+    assert!(
+        raft.votes().len() <= 1,
+        "a refusal is not a vote: a candidate that gives up counts nothing more than its own old vote: {:?}",
+        raft.votes()
+    );
 }
 
 #[test]
@@ -75,6 +98,14 @@ fn ex6_a_lower_or_equal_term_changes_nothing() {
             granted: true,
         },
     );
-    assert_eq!((raft.term(), raft.voted_for()), (4, Some(2)));
-    assert_eq!(raft.take_ready().hard_state, None);
+    assert_eq!(
+        (raft.term(), raft.voted_for()),
+        (4, Some(2)),
+        "a vote of the same or a lower term changes neither the term nor the vote"
+    );
+    assert_eq!(
+        raft.take_ready().hard_state,
+        None,
+        "with nothing changed there is nothing to persist"
+    );
 }

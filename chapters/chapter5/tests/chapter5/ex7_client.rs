@@ -21,7 +21,10 @@ async fn ex7_the_client_finds_the_leader_from_any_node() {
         .put("greeting", "hello")
         .await
         .unwrap_or_else(|e| panic!("a write through a follower: {e:#}"));
-    assert_eq!(entry.value, "hello");
+    assert_eq!(
+        entry.value, "hello",
+        "a write through a follower reaches the leader and is applied"
+    );
     assert_eq!(
         client
             .leader()
@@ -30,7 +33,11 @@ async fn ex7_the_client_finds_the_leader_from_any_node() {
         "the client remembers the leader"
     );
     let read = client.get("greeting").await.expect("a read");
-    assert_eq!(read.map(|e| e.value), Some("hello".into()));
+    assert_eq!(
+        read.map(|e| e.value),
+        Some("hello".into()),
+        "a read after the write sees it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,7 +51,10 @@ async fn ex7_the_client_rides_out_a_leader_crash() {
         .put("k", "after")
         .await
         .unwrap_or_else(|e| panic!("the client should retry until a new leader answers: {e:#}"));
-    assert_eq!(entry.value, "after");
+    assert_eq!(
+        entry.value, "after",
+        "the write after the crash is applied by the new leader"
+    );
     assert!(
         client.attempts() > 2,
         "the write needed retries ({} requests in all)",
@@ -115,7 +125,10 @@ async fn ex7_a_write_retried_with_the_same_request_id_is_applied_once() {
         .json()
         .await
         .expect("json");
-    assert!(second["version"].as_u64() > first["version"].as_u64());
+    assert!(
+        second["version"].as_u64() > first["version"].as_u64(),
+        "a new request id is a new write, with a newer version"
+    );
     // Request 1 again, after 2: still the first answer, and "two" stays.
     let late: serde_json::Value = send("one", "1")
         .await
@@ -123,7 +136,10 @@ async fn ex7_a_write_retried_with_the_same_request_id_is_applied_once() {
         .json()
         .await
         .expect("json");
-    assert_eq!(late["version"], first["version"]);
+    assert_eq!(
+        late["version"], first["version"],
+        "an old request id, even after a newer one, gets its first answer back"
+    );
     let client = Client::new(&[cluster.direct_url(leader)]).expect("a valid address");
     let now = client
         .get("counter")
@@ -202,9 +218,18 @@ fn ex7_only_no_leader_no_answer_503_and_504_are_worth_retrying() {
         code: "x".into(),
         message: "x".into(),
     };
-    assert!(ClientError::NotLeader { leader: None }.is_retryable());
-    assert!(server(StatusCode::SERVICE_UNAVAILABLE).is_retryable());
-    assert!(server(StatusCode::GATEWAY_TIMEOUT).is_retryable());
+    assert!(
+        ClientError::NotLeader { leader: None }.is_retryable(),
+        "no known leader (an election is under way) is worth retrying"
+    );
+    assert!(
+        server(StatusCode::SERVICE_UNAVAILABLE).is_retryable(),
+        "503 (the leader stepped down while the request waited) is worth retrying"
+    );
+    assert!(
+        server(StatusCode::GATEWAY_TIMEOUT).is_retryable(),
+        "504 (not committed in time) is worth retrying: the request id keeps a retried write from applying twice"
+    );
     assert!(
         !server(StatusCode::INTERNAL_SERVER_ERROR).is_retryable(),
         "a bug: retrying repeats it"
@@ -219,7 +244,10 @@ fn ex7_only_no_leader_no_answer_503_and_504_are_worth_retrying() {
         !ClientError::VersionMismatch { current: 3 }.is_retryable(),
         "an answer, not a failure"
     );
-    assert!(!ClientError::NotFound.is_retryable());
+    assert!(
+        !ClientError::NotFound.is_retryable(),
+        "not found is an answer, not a failure"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

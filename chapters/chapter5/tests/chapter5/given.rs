@@ -39,8 +39,16 @@ fn leader(n: u64) -> (Raft, u64) {
 
 #[test]
 fn chapter_timings_are_checked_before_a_node_uses_them() {
-    assert_eq!(Timing::FAST.validate(), Ok(()));
-    assert_eq!(Timing::SLOW.validate(), Ok(()));
+    assert_eq!(
+        Timing::FAST.validate(),
+        Ok(()),
+        "Timing::FAST is a valid timing"
+    );
+    assert_eq!(
+        Timing::SLOW.validate(),
+        Ok(()),
+        "Timing::SLOW is a valid timing"
+    );
     let timing = |election_min_ms, election_max_ms, heartbeat_ms| Timing {
         election_min_ms,
         election_max_ms,
@@ -71,7 +79,10 @@ fn chapter_timings_are_checked_before_a_node_uses_them() {
 
 #[test]
 fn chapter_a_ready_is_empty_only_with_nothing_to_persist_or_send() {
-    assert!(Ready::default().is_empty());
+    assert!(
+        Ready::default().is_empty(),
+        "a default Ready has nothing to persist, send or apply"
+    );
     let (mut raft, now) = leader(3);
     assert!(
         raft.take_ready().is_empty(),
@@ -143,7 +154,10 @@ fn chapter_a_message_from_outside_the_group_changes_nothing() {
         (1, None),
         "neither a stranger nor a message claiming to be from this node moves the term"
     );
-    assert!(raft.take_ready().is_empty());
+    assert!(
+        raft.take_ready().is_empty(),
+        "a message from outside the group persists and sends nothing"
+    );
 }
 
 #[test]
@@ -204,8 +218,12 @@ fn chapter_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
 fn chapter_the_cores_accessors_show_its_state() {
     let mut raft = node(2, 5, 1, None, log_with_terms(&[1]));
     assert_eq!(raft.peers(), &[0, 1, 3, 4], "the others, not itself");
-    assert_eq!(raft.timing(), Timing::FAST);
-    assert_eq!(raft.quorum(), 3);
+    assert_eq!(
+        raft.timing(),
+        Timing::FAST,
+        "the core keeps the timing it was built with"
+    );
+    assert_eq!(raft.quorum(), 3, "a majority of 5 is 3");
     let now = time_out(&mut raft);
     assert_eq!(raft.votes(), &BTreeSet::from([2]), "a candidate's own vote");
     for voter in [0, 1] {
@@ -218,7 +236,11 @@ fn chapter_the_cores_accessors_show_its_state() {
             },
         );
     }
-    assert_eq!(raft.role(), Role::Leader);
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "3 votes of 5 (its own and nodes 0 and 1) make node 2 leader"
+    );
     let next: Vec<(u64, u64, u64)> = raft
         .progress()
         .iter()
@@ -234,7 +256,7 @@ fn chapter_the_cores_accessors_show_its_state() {
 #[test]
 fn chapter_in_a_group_of_four_a_majority_is_three() {
     let mut raft = node(0, 4, 1, None, log_with_terms(&[1]));
-    assert_eq!(raft.quorum(), 3);
+    assert_eq!(raft.quorum(), 3, "a majority of 4 is 3");
     let now = time_out(&mut raft);
     raft.step(
         now,
@@ -257,7 +279,7 @@ fn chapter_in_a_group_of_four_a_majority_is_three() {
             granted: true,
         },
     );
-    assert_eq!(raft.role(), Role::Leader);
+    assert_eq!(raft.role(), Role::Leader, "3 votes of 4 are a majority");
 }
 
 #[test]
@@ -323,11 +345,19 @@ fn chapter_a_refused_append_backs_off_to_just_after_the_followers_hint() {
             granted: true,
         },
     );
-    assert_eq!(raft.role(), Role::Leader);
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "2 votes of 3 (its own and node 1) make node 0 leader"
+    );
     raft.take_ready();
     // Node 1 says its log may match up to index 5 only.
     raft.step(now, 1, reply(2, false, 5));
-    assert_eq!(raft.progress().get(&1).map(|p| p.next_index), Some(6));
+    assert_eq!(
+        raft.progress().get(&1).map(|p| p.next_index),
+        Some(6),
+        "a refusal with hint 5 sends node 1 just after it, to index 6"
+    );
     let resent: Vec<u64> = to(&raft.take_ready(), 1)
         .iter()
         .filter_map(|m| match m {
@@ -338,7 +368,11 @@ fn chapter_a_refused_append_backs_off_to_just_after_the_followers_hint() {
     assert_eq!(resent, vec![5], "resent at once, after index 5");
     // A refusal whose hint is not below next_index is stale: it changes nothing.
     raft.step(now, 1, reply(2, false, 6));
-    assert_eq!(raft.progress().get(&1).map(|p| p.next_index), Some(6));
+    assert_eq!(
+        raft.progress().get(&1).map(|p| p.next_index),
+        Some(6),
+        "a stale refusal leaves next_index where it was"
+    );
     assert!(raft.take_ready().messages.is_empty(), "and sends nothing");
 }
 
@@ -371,7 +405,11 @@ fn chapter_a_ready_carries_the_entries_to_persist_and_those_to_apply_each_once()
         .propose(crate::common::put(7))
         .expect("a leader accepts");
     let ready = raft.take_ready();
-    assert_eq!(ready.log_from, Some(index));
+    assert_eq!(
+        ready.log_from,
+        Some(index),
+        "the log changed from the new entry on: that is what must be persisted"
+    );
     let written: Vec<u64> = ready.entries.iter().map(|e| e.index).collect();
     assert_eq!(written, vec![index], "the new entry, to persist");
     assert!(
