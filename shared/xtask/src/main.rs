@@ -71,10 +71,12 @@ enum Task {
         #[arg(long)]
         serve: bool,
     },
-    /// Drive the live cluster's page (`chapter5 demo`) in headless Chromium: crash the
-    /// leader, isolate the next, heal, and check what the page shows.
+    /// Drive the live cluster's pages in headless Chromium and check what they show:
+    /// `chapter5 demo` (crash the leader, isolate the next, heal) and `chapter7 demo` (a
+    /// group joins, a group's leader crashes, a group leaves).
     Browser {
-        /// Copy the screenshot into book/src/figures/live-cluster.png.
+        /// Copy the screenshots into book/src/figures/ (live-cluster.png and
+        /// live-cluster-chapter7.png).
         #[arg(long)]
         update_book: bool,
     },
@@ -89,6 +91,16 @@ enum Task {
     Mutants {
         /// Only this chapter, e.g. `chapter5`.
         chapter: Option<String>,
+    },
+    /// The exercises' own verdicts: each stub caught by its tests, each prefix of the
+    /// exercises passing its own tests, each known mutant caught by its exercise's tests
+    /// (part of `check`; one chapter at a time while writing it).
+    Verdicts {
+        /// Only this chapter, e.g. `chapter6`.
+        chapter: Option<String>,
+        /// Only these checks (default: all three).
+        #[arg(long, value_enum)]
+        only: Vec<check::Verdict>,
     },
     /// Run a chapter's tests many times, several at once, to catch a flaky test; keep
     /// each failing run's output (and timelines) under target/stress/<chapter>/.
@@ -146,6 +158,7 @@ fn main() -> anyhow::Result<()> {
         Task::Figures => figures::draw_all(&ws).and_then(|()| histories::draw_all(&ws)),
         Task::Histories => histories::record(&ws),
         Task::Mutants { chapter } => check::mutants(&ws, chapter.as_deref()),
+        Task::Verdicts { chapter, only } => check::verdicts(&ws, chapter.as_deref(), &only),
         Task::Mutation {
             chapter,
             timeout_secs,

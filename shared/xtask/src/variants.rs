@@ -51,6 +51,9 @@ pub enum Variant {
     Stub(ExerciseId),
     /// Every exercise is stubbed: the skeleton a student starts from.
     AllStubs,
+    /// Exercises 1 to `k` of the chapter are done, the later ones still stubbed: where a
+    /// student stands after working through the chapter in order.
+    SolvedUpTo(u32),
     /// Known mutant number `n` (its position in the chapter's `MUTANTS.md`).
     Mutant(usize),
 }
@@ -61,6 +64,7 @@ impl Variant {
         match self {
             Variant::Stub(id) => format!("stub {id}"),
             Variant::AllStubs => "stub all".to_string(),
+            Variant::SolvedUpTo(k) => format!("solved 1..{k}"),
             Variant::Mutant(n) => format!("mutant {n}"),
         }
     }
@@ -111,9 +115,13 @@ pub fn switched(
         }
         let indent = &region.indent;
         let id = region.id;
+        // Stubbed on its own, in the whole skeleton, and wherever the student has done
+        // only the exercises before it.
+        let mut stubbed = vec![Variant::Stub(id), Variant::AllStubs];
+        stubbed.extend((1..id.number).map(Variant::SolvedUpTo));
         out.push_str(&format!(
             "{indent}if {} {{\n{indent}    {}\n{indent}}}\n",
-            condition(&[Variant::Stub(id), Variant::AllStubs]),
+            condition(&stubbed),
             markers::todo_call(region, student_path)
         ));
         let body = lines[region.body_start..region.end].join("\n");
@@ -134,6 +142,20 @@ pub fn switched(
         out.push('\n');
     }
     Ok((out, switchable))
+}
+
+/// The exercise whose region holds every line `mutant` changes in `source` (the solution
+/// file at `path`), if one does: the exercise whose own tests must catch it.
+pub fn mutant_exercise(path: &str, source: &str, mutant: &Mutant) -> anyhow::Result<Option<u32>> {
+    let regions = markers::parse(path, source)?;
+    let ids: Option<BTreeSet<u32>> = mutant
+        .hunks
+        .iter()
+        .map(|(find, _)| region_holding(source, &regions, find).map(|r| regions[r].id.number))
+        .collect();
+    Ok(ids
+        .filter(|ids| ids.len() == 1)
+        .and_then(|ids| ids.first().copied()))
 }
 
 /// The region whose code holds `find` (which occurs once in `source`), if any.

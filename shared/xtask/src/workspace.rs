@@ -85,6 +85,14 @@ impl Workspace {
         Ok(chapters)
     }
 
+    /// Every chapter, or only the one called `only`.
+    pub fn chapters_named(&self, only: Option<&str>) -> anyhow::Result<Vec<Chapter>> {
+        match only {
+            Some(name) => Ok(vec![self.chapter(name)?]),
+            None => self.chapters(),
+        }
+    }
+
     /// The chapter called `name` (`chapter1` or `1`).
     pub fn chapter(&self, name: &str) -> anyhow::Result<Chapter> {
         let number: u32 = name
