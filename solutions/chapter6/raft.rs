@@ -343,7 +343,10 @@ impl Raft {
                 self.log[(self.handed_out - base) as usize..(commit - base) as usize].to_vec();
             self.handed_out = commit;
         }
-        self.ready.snapshot_due = self.snapshot_due();
+        // A core that never compacts (chapter 5's log kept whole) has nothing to ask.
+        if self.compaction.every != Compaction::NEVER.every {
+            self.ready.snapshot_due = self.snapshot_due();
+        }
         std::mem::take(&mut self.ready)
     }
 
@@ -434,8 +437,25 @@ impl Raft {
         self.role = Role::Follower;
         self.leader = Some(leader);
         self.reset_election_timer();
-        let (prev_index, prev_term, entries) =
-            self.clip_to_snapshot(prev_index, prev_term, entries);
+        // Before the first snapshot there is nothing an append could start inside.
+        let (prev_index, prev_term, entries) = match self.snapshot.index {
+            0 => (prev_index, prev_term, entries),
+            _ => self.clip_to_snapshot(prev_index, prev_term, entries),
+        };
+        assert!(
+            prev_index >= self.snapshot.index
+                && entries
+                    .iter()
+                    .zip(prev_index + 1..)
+                    .all(|(e, index)| e.index == index),
+            "node {}: exercise 6.4's clip_to_snapshot returned an append after {prev_index} \
+             with entries {:?}, but the snapshot covers up to {}: what is left must start at \
+             or after the snapshot's boundary, its entries numbered on from there (book: \
+             chapter 6, exercise 4)",
+            self.id,
+            entries.iter().map(|e| e.index).collect::<Vec<_>>(),
+            self.snapshot.index
+        );
         if self.term_at(prev_index) != Some(prev_term) {
             let hint = self.last_index().min(prev_index.saturating_sub(1));
             let reply = Message::AppendReply {
@@ -621,10 +641,20 @@ impl Raft {
             return;
         };
         let next = progress.next_index.clamp(1, self.last_index() + 1);
-        if self.needs_snapshot(next) {
+        // Before the first snapshot every entry is still in the log.
+        if self.snapshot.index > 0 && self.needs_snapshot(next) {
             self.send_snapshot(peer);
             return;
         }
+        assert!(
+            next > self.snapshot.index,
+            "node {}: exercise 6.5's needs_snapshot said follower {peer}, whose next entry is \
+             {next}, needs no snapshot, but the entries up to {} are gone: a follower that \
+             needs an entry the snapshot replaced must be sent the snapshot (book: chapter 6, \
+             exercise 5)",
+            self.id,
+            self.snapshot.index
+        );
         let prev_index = next - 1;
         let prev_term = self.term_at(prev_index).unwrap_or(0);
         let mut entries = Vec::new();

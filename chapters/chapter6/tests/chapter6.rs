@@ -9,6 +9,9 @@ mod common;
 #[path = "chapter6/ex1_boundary.rs"]
 mod ex1_boundary;
 
+#[path = "chapter6/ex1_carried.rs"]
+mod ex1_carried;
+
 #[path = "chapter6/ex2_when.rs"]
 mod ex2_when;
 

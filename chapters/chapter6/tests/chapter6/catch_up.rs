@@ -111,7 +111,11 @@ async fn chapter_a_retried_write_is_answered_from_a_snapshot_after_a_full_restar
             .send()
             .await
             .expect("an answer");
-        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.status(),
+            200,
+            "a write with a request id succeeds, first time and retried"
+        );
         let body: serde_json::Value = response.json().await.expect("JSON");
         body["version"].as_u64().expect("a version")
     };

@@ -4,7 +4,7 @@
 
 use chapter6::raft::{Raft, Role};
 
-use crate::common::{compaction, put, restarted, time_out};
+use crate::common::{compaction, put, restarted, snapshot, time_out};
 
 /// A group of one, leading, that snapshots every `every` entries.
 fn alone(every: u64) -> Raft {
@@ -19,13 +19,17 @@ fn ex2_a_snapshot_is_due_once_enough_applied_entries_follow_the_last() {
     let mut raft = alone(5);
     // The leader's no-op is entry 1.
     let ready = raft.take_ready();
-    assert_eq!(ready.committed.len(), 1);
+    assert_eq!(ready.committed.len(), 1, "the no-op is applied");
     assert_eq!(ready.snapshot_due, None, "one entry applied: not yet");
     for k in 0..3 {
         raft.propose(put(k)).expect("the leader accepts");
     }
     let ready = raft.take_ready();
-    assert_eq!(ready.committed.last().map(|e| e.index), Some(4));
+    assert_eq!(
+        ready.committed.last().map(|e| e.index),
+        Some(4),
+        "a group of one commits and applies each write at once"
+    );
     assert_eq!(ready.snapshot_due, None, "four entries applied: not yet");
     raft.propose(put(3)).expect("the leader accepts");
     let ready = raft.take_ready();
@@ -38,34 +42,60 @@ fn ex2_a_snapshot_is_due_once_enough_applied_entries_follow_the_last() {
 
 #[test]
 fn ex2_after_a_snapshot_the_count_starts_again_from_it() {
-    let mut raft = alone(3);
-    for k in 0..2 {
-        raft.propose(put(k)).expect("the leader accepts");
-    }
-    let ready = raft.take_ready();
-    assert_eq!(ready.snapshot_due, Some(3));
-    assert!(
-        raft.compact(3, "state at 3".into()),
-        "compacting at the due index works"
+    // Restarted alone with a snapshot up to 3: it leads again, its no-op is entry 4.
+    let mut raft = restarted(
+        0,
+        1,
+        1,
+        Some(snapshot(3, 1, "state at 3")),
+        Vec::new(),
+        compaction(3, 64),
     );
+    time_out(&mut raft);
+    assert_eq!(raft.role(), Role::Leader, "a group of one elects itself");
     let ready = raft.take_ready();
     assert_eq!(
-        ready.snapshot_due, None,
-        "nothing applied since the snapshot"
+        ready.committed.last().map(|e| e.index),
+        Some(4),
+        "the no-op is applied"
     );
-    for k in 2..4 {
-        raft.propose(put(k)).expect("the leader accepts");
-    }
+    assert_eq!(
+        ready.snapshot_due, None,
+        "one entry applied since the snapshot at 3: not yet (count from the snapshot, not from 0)"
+    );
+    raft.propose(put(1)).expect("the leader accepts");
     assert_eq!(
         raft.take_ready().snapshot_due,
         None,
-        "two entries since: not yet"
+        "two entries since the snapshot at 3: not yet"
     );
-    raft.propose(put(4)).expect("the leader accepts");
+    raft.propose(put(2)).expect("the leader accepts");
     assert_eq!(
         raft.take_ready().snapshot_due,
         Some(6),
-        "three since the snapshot at 3"
+        "three entries applied since the snapshot at 3: due at the last applied index, 6"
+    );
+}
+
+#[test]
+fn ex2_a_snapshot_is_due_at_what_was_applied_not_at_the_next_multiple() {
+    // Seven entries applied at once, with a snapshot every 3: the snapshot covers all
+    // seven (what the state machine holds), not the first three.
+    let mut raft = alone(3);
+    for k in 0..6 {
+        raft.propose(put(k)).expect("the leader accepts");
+    }
+    let ready = raft.take_ready();
+    assert_eq!(
+        ready.committed.last().map(|e| e.index),
+        Some(7),
+        "no-op and six writes applied in one ready"
+    );
+    assert_eq!(
+        ready.snapshot_due,
+        Some(7),
+        "a snapshot is of the state machine as it is now, after entry 7: the index it asks for \
+         is the last applied one, not the snapshot's index plus `every`"
     );
 }
 
@@ -84,7 +114,7 @@ fn ex2_a_snapshot_is_never_due_past_what_was_handed_out() {
             },
         );
     }
-    assert_eq!(raft.role(), Role::Leader);
+    assert_eq!(raft.role(), Role::Leader, "two votes of three elect it");
     for k in 0..10 {
         raft.propose(put(k)).expect("the leader accepts");
     }

@@ -54,11 +54,27 @@ fn ex4_an_append_starting_inside_the_snapshot_skips_what_it_covers() {
         "the entries up to the snapshot match by definition (they are committed); 11-12 \
          match; 13 is new"
     );
-    assert_eq!(raft.last_index(), 13);
-    assert_eq!(raft.term_at(13), Some(3));
+    assert_eq!(
+        raft.last_index(),
+        13,
+        "the new entry 13 is appended after 11-12"
+    );
+    assert_eq!(
+        raft.term_at(13),
+        Some(3),
+        "entry 13 is the leader's, of term 3"
+    );
     assert_eq!(raft.snapshot().index, 10, "the snapshot is untouched");
-    assert_eq!(raft.log().first().map(|e| e.index), Some(11));
-    assert_eq!(raft.commit_index(), 13);
+    assert_eq!(
+        raft.log().first().map(|e| e.index),
+        Some(11),
+        "the log still begins just after the snapshot: the covered entries 6-10 are not added to it"
+    );
+    assert_eq!(
+        raft.commit_index(),
+        13,
+        "the follower commits up to the leader's commit index, now that it holds entry 13"
+    );
 }
 
 #[test]
@@ -73,7 +89,11 @@ fn ex4_an_append_entirely_inside_the_snapshot_succeeds_and_changes_nothing() {
         "the follower holds at least up to 8 (answered {match_index})"
     );
     assert_eq!(raft.last_index(), 12, "nothing was removed");
-    assert_eq!(raft.log().len(), 2);
+    assert_eq!(
+        raft.log().len(),
+        2,
+        "the log keeps 11-12 and gains none of the covered entries 3-8"
+    );
 }
 
 #[test]
@@ -81,8 +101,18 @@ fn ex4_a_conflict_after_the_snapshot_is_still_found_and_repaired() {
     let mut raft = follower();
     // The leader's entry 12 is of term 3: entry 12 here (term 2) must be replaced.
     raft.step(1, 0, append(7, 1, entries_from(8, &[2, 2, 2, 2, 3]), 10));
-    assert_eq!(reply(&mut raft), (true, 12));
-    assert_eq!(raft.term_at(11), Some(2));
+    assert_eq!(
+        reply(&mut raft),
+        (true, 12),
+        "an append clipped to the snapshot is matched at the snapshot's boundary with the \
+         snapshot's term, (10, 2), not with the leader's prev_term (1, for entry 7): there it \
+         matches, and entries 11-12 follow"
+    );
+    assert_eq!(
+        raft.term_at(11),
+        Some(2),
+        "entry 11 agrees with the leader's and stays"
+    );
     assert_eq!(
         raft.term_at(12),
         Some(3),

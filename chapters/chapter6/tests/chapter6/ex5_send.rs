@@ -3,7 +3,7 @@
 
 use chapter6::raft::{Message, Raft, Role};
 
-use crate::common::{Net, compaction, restarted, snapshot, time_out, to};
+use crate::common::{compaction, restarted, snapshot, time_out, to};
 
 /// A leader of a group of three whose log begins with a snapshot up to 10 holding `data`,
 /// sending pieces of at most `chunk` bytes.
@@ -26,13 +26,23 @@ fn leader_with_snapshot(data: &str, chunk: usize) -> Raft {
             granted: true,
         },
     );
-    assert_eq!(raft.role(), Role::Leader);
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "its own vote and node 1's are a majority of three"
+    );
     let _ = raft.take_ready();
     raft
 }
 
 /// Follower 1 says it has nothing that matches: what does the leader send it?
 fn refused(raft: &mut Raft) -> Vec<Message> {
+    refused_after(raft, 0)
+}
+
+/// Follower 1 refuses an append, hinting that its log may match up to `hint`: the
+/// leader backs up to `hint + 1` (given code). What does it send then?
+fn refused_after(raft: &mut Raft, hint: u64) -> Vec<Message> {
     let term = raft.term();
     raft.step(
         2,
@@ -40,7 +50,7 @@ fn refused(raft: &mut Raft) -> Vec<Message> {
         Message::AppendReply {
             term,
             success: false,
-            match_index: 0,
+            match_index: hint,
         },
     );
     to(&raft.take_ready(), 1)
@@ -61,7 +71,10 @@ fn all_pieces(raft: &mut Raft) -> Vec<(u64, String, bool)> {
         else {
             panic!("expected a piece of the snapshot, got {sent:?}");
         };
-        assert_eq!(last_index, 10);
+        assert_eq!(
+            last_index, 10,
+            "every piece names the snapshot it belongs to, the one up to 10"
+        );
         let received = offset + data.len() as u64;
         pieces.push((offset, data, done));
         if done {
@@ -96,7 +109,10 @@ fn ex5_a_follower_that_needs_compacted_entries_gets_the_snapshot_not_entries() {
                 done: true,
                 ..
             },
-        ] => assert_eq!(data, "the whole state"),
+        ] => assert_eq!(
+            data, "the whole state",
+            "a snapshot smaller than a piece goes whole, in one piece"
+        ),
         other => panic!(
             "entries 1-10 are gone from the leader's log: it must send its snapshot (in one \
              piece here), got {other:?}"
@@ -120,7 +136,10 @@ fn ex5_the_snapshot_goes_in_pieces_of_at_most_chunk_bytes_that_add_up_to_it() {
         expected_offset += piece.len() as u64;
     }
     let whole: String = pieces.iter().map(|(_, p, _)| p.as_str()).collect();
-    assert_eq!(whole, data);
+    assert_eq!(
+        whole, data,
+        "the pieces add up to the snapshot, each byte once, in order: {pieces:?}"
+    );
     assert!(
         pieces.iter().rev().skip(1).all(|(_, _, done)| !done),
         "only the last is done"
@@ -143,42 +162,45 @@ fn ex5_pieces_are_cut_between_characters() {
 }
 
 #[test]
-fn ex5_a_follower_back_after_many_writes_receives_a_snapshot_and_catches_up() {
-    let mut net = Net::with_compaction(3, compaction(4, 8));
-    net.elect(0);
-    net.crash(2);
-    net.write(0, 20);
-    let leader_snapshot = net.node(0).snapshot().index;
+fn ex5_a_follower_whose_next_entry_is_the_boundary_gets_the_snapshot() {
+    // The follower needs entry 10 next: the snapshot's own entry, gone from the log.
+    let mut raft = leader_with_snapshot("the whole state", 64);
+    let sent = refused_after(&mut raft, 9);
     assert!(
-        leader_snapshot >= 16,
-        "the leader compacted (snapshot at {leader_snapshot})"
+        matches!(
+            sent[..],
+            [Message::InstallSnapshot {
+                last_index: 10,
+                offset: 0,
+                ..
+            }]
+        ),
+        "entry 10 is the snapshot's boundary, replaced like every entry below it: a follower \
+         whose next entry is 10 must be sent the snapshot, got {sent:?}"
     );
-    net.restart(2);
-    net.delivered.clear();
-    net.write(0, 1);
-    let pieces: Vec<&Message> = net
-        .delivered
-        .iter()
-        .filter(|(_, to, m)| *to == 2 && matches!(m, Message::InstallSnapshot { .. }))
-        .map(|(_, _, m)| m)
-        .collect();
-    assert!(!pieces.is_empty(), "node 2 was sent the snapshot");
-    let oldest_entry_sent = net
-        .delivered
-        .iter()
-        .filter(|(_, to, _)| *to == 2)
-        .filter_map(|(_, _, m)| match m {
-            Message::Append { entries, .. } => entries.first().map(|e| e.index),
-            _ => None,
-        })
-        .min();
-    assert!(
-        oldest_entry_sent.is_none_or(|i| i > leader_snapshot),
-        "no entry the snapshot covers was sent (oldest sent: {oldest_entry_sent:?})"
-    );
-    let leader_last = net.node(0).last_index();
-    assert_eq!(net.node(2).last_index(), leader_last, "node 2 caught up");
-    assert!(net.node(2).snapshot().index >= leader_snapshot);
-    let commit = net.node(0).commit_index();
-    assert_eq!(net.applied[2], commit, "and applied everything");
+}
+
+#[test]
+fn ex5_a_follower_whose_next_entry_follows_the_snapshot_gets_entries() {
+    // The follower needs entry 11 next: the first entry still in the leader's log.
+    let mut raft = leader_with_snapshot("the whole state", 64);
+    let sent = refused_after(&mut raft, 10);
+    match &sent[..] {
+        [
+            Message::Append {
+                prev_index: 10,
+                prev_term: 1,
+                entries,
+                ..
+            },
+        ] => assert_eq!(
+            entries.first().map(|e| e.index),
+            Some(11),
+            "the append starts at the first entry after the snapshot"
+        ),
+        other => panic!(
+            "entry 11 is still in the leader's log: a follower that needs it gets entries \
+             (matched at the snapshot's boundary, 10), not the snapshot again; got {other:?}"
+        ),
+    }
 }

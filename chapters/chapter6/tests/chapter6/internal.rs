@@ -44,7 +44,11 @@ async fn group_still_serves(cluster: &Cluster, round: usize) {
         panic!("the group no longer takes writes after bad peer messages: {e}")
     });
     let read = client.get(&key).await.expect("a read");
-    assert_eq!(read.map(|e| e.version), Some(written.version));
+    assert_eq!(
+        read.map(|e| e.version),
+        Some(written.version),
+        "a read after a write sees that write: the group still serves"
+    );
     for i in 0..cluster.len() {
         let s = status(&cluster.direct_url(i)).await.expect("status");
         assert_eq!(s.fault, None, "node {i} stopped after bad peer messages");
@@ -88,7 +92,7 @@ async fn chapter_internal_routes_refuse_requests_without_the_cluster_key() {
     );
     // The same cluster's key is let in (and this message is then judged on its merits).
     let (code, _) = post(&peer(&cluster), &base, &json!({"envelopes": []})).await;
-    assert_eq!(code, 202);
+    assert_eq!(code, 202, "a request carrying the cluster's key is let in");
 }
 // ANCHOR_END: without_key
 
