@@ -102,6 +102,20 @@ fn ex2_leaves_give_the_departed_shards_out_and_move_nothing_else_needlessly() {
 }
 
 #[test]
+fn ex2_the_larger_shares_go_to_the_groups_that_already_hold_most() {
+    // 10 shards over 3 groups: shares of 3, 3 and 4. Group 3 holds 4 already: it is
+    // the one to keep the larger share, so nothing moves.
+    let before = vec![3, 3, 3, 3, 2, 2, 2, 1, 1, 1];
+    let mut owners = before.clone();
+    rebalance(&mut owners, &set(&[1, 2, 3]));
+    assert_eq!(
+        owners, before,
+        "the spread is already even: the extra shard stays with group 3, which holds it; \
+         handing the larger share to the smallest id would move a shard for nothing"
+    );
+}
+
+#[test]
 fn ex2_the_same_input_always_gives_the_same_output() {
     let mut rng = fastrand::Rng::with_seed(7);
     for _ in 0..200 {
@@ -119,7 +133,11 @@ fn ex2_the_same_input_always_gives_the_same_output() {
              rebalancing {start:?} over {groups:?} must give one answer"
         );
         assert_even(&a, &groups);
-        assert_eq!(moved(&start, &a), fewest_moves(&start, &groups));
+        assert_eq!(
+            moved(&start, &a),
+            fewest_moves(&start, &groups),
+            "rebalancing {start:?} over {groups:?} gave {a:?}, which moves more shards than needed"
+        );
     }
 }
 
@@ -141,5 +159,9 @@ fn ex2_more_groups_than_shards_leaves_some_groups_empty() {
 fn ex2_no_group_means_no_owner() {
     let mut owners = vec![1, 2, 1];
     rebalance(&mut owners, &BTreeSet::new());
-    assert_eq!(owners, vec![NO_GROUP; 3]);
+    assert_eq!(
+        owners,
+        vec![NO_GROUP; 3],
+        "with no group left, no shard has an owner"
+    );
 }

@@ -38,7 +38,11 @@ fn ex5_the_first_step_freezes_each_moving_shard_at_its_old_owner() {
         .shards_of(2);
     assert_eq!(moving.len(), 4, "half of the 8 shards go to group 2");
     let actions = mover.actions();
-    assert_eq!(actions.len(), 4);
+    assert_eq!(
+        actions.len(),
+        4,
+        "one step per moving shard, the first of each a freeze: {actions:?}"
+    );
     for action in &actions {
         assert!(
             matches!(
@@ -78,7 +82,10 @@ fn ex5_a_frozen_shard_is_installed_then_deleted_never_both_at_once() {
         );
     }
     world.run(&mut mover);
-    assert!(mover.is_finished());
+    assert!(
+        mover.is_finished(),
+        "once every shard is installed and deleted, the mover finishes: {mover:?}"
+    );
     world.assert_settled();
     for shard in 0..crate::common::SHARDS {
         assert_eq!(
@@ -112,7 +119,11 @@ fn ex5_finish_is_sent_only_when_every_shard_has_moved() {
         rounds += 1;
         assert!(rounds < 10, "the mover never finished: {mover:?}");
     }
-    assert_eq!(world.service.latest().num, 2);
+    assert_eq!(
+        world.service.latest().num,
+        2,
+        "Finish makes the pending configuration (2) the latest"
+    );
 }
 
 #[test]

@@ -33,7 +33,11 @@ fn ex6_writes_get_fresh_request_ids_reads_need_none() {
     );
     assert_eq!(client.pending(), Some(&first), "the command is in flight");
     let answered = client.on_reply(GroupReply::Answer(Answer::Written { version: 1 }));
-    assert_eq!(answered, Next::Done(Answer::Written { version: 1 }));
+    assert_eq!(
+        answered,
+        Next::Done(Answer::Written { version: 1 }),
+        "the group's answer to the command in flight is the command's result"
+    );
     assert_eq!(client.pending(), None, "answered: nothing in flight");
     let second = client.start(put("a", "2"));
     assert_eq!(
@@ -42,6 +46,17 @@ fn ex6_writes_get_fresh_request_ids_reads_need_none() {
         "the next write, the next id"
     );
     client.on_reply(GroupReply::Answer(Answer::Written { version: 2 }));
+    let delete = client.start(KvCommand::Delete {
+        key: "a".into(),
+        request: None,
+    });
+    assert_eq!(
+        request(&delete).map(|r| r.seq),
+        Some(3),
+        "a delete is a write too: it takes the next id, or the group's table would answer \
+         it with the last put's answer and never delete"
+    );
+    client.on_reply(GroupReply::Answer(Answer::Deleted { version: 3 }));
     let read = client.start(get("a"));
     assert_eq!(read, get("a"), "a read is sent as it is");
 }
@@ -76,7 +91,11 @@ fn ex6_wrong_group_asks_for_a_refresh_and_the_retry_keeps_its_id() {
          take effect is not applied twice"
     );
     client.on_config(config.clone(), None);
-    assert_eq!(client.config().num, 2);
+    assert_eq!(
+        client.config().num,
+        2,
+        "a newer configuration from the service replaces the cached one"
+    );
     assert_eq!(
         client.target(),
         config.owner(0),
@@ -128,7 +147,11 @@ fn ex6_wrong_group_during_a_move_tries_the_moving_configurations_owner_first() {
         Next::Retry,
         "group 1 froze the shard: try group 2, which serves it once installed"
     );
-    assert_eq!(client.target(), 2);
+    assert_eq!(
+        client.target(),
+        2,
+        "after the latest owner's wrong_group, the moving configuration's owner (group 2) is tried"
+    );
     assert_eq!(
         client.pending(),
         Some(&sent),
@@ -154,6 +177,7 @@ fn ex6_wrong_group_with_nothing_moving_refreshes() {
     client.on_config(config, None);
     assert_eq!(
         client.on_reply(GroupReply::WrongGroup { shard: 0 }),
-        Next::Refresh
+        Next::Refresh,
+        "wrong_group with nothing moving: the cached configuration may be old, so ask the service"
     );
 }

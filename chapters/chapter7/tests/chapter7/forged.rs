@@ -61,7 +61,11 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
     assert_eq!(code, 401, "{body}");
     // Not the JSON the route takes.
     let (code, body) = post(&url, "/internal/group", secret, "{\"Nuke\": {}}".into()).await;
-    assert_eq!((code, body["error"].as_str()), (400, Some("invalid_body")));
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (400, Some("invalid_body")),
+        "a body that is not a step the route takes is a JSON error, 400 invalid_body: {body}"
+    );
     // A delete of a shard the group serves, and an install of a shard that does not
     // exist: refused by the group's machine (400), nothing changed.
     let (code, body) = post(&url, "/internal/group", secret, delete).await;
@@ -164,7 +168,10 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
     let after = status(&cluster.direct_url(follower))
         .await
         .expect("a status");
-    assert_eq!(after.fault, None);
+    assert_eq!(
+        after.fault, None,
+        "a replica sent forged snapshots keeps running: {after:?}"
+    );
     assert!(
         after.snapshot_index < 1000,
         "the forged snapshot was installed"
@@ -172,6 +179,7 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
     let mut reader = client(&cluster, "reader", PATIENCE);
     assert_eq!(
         reader.get(&key).await.expect("a read").map(|(v, _)| v),
-        Some("safe".into())
+        Some("safe".into()),
+        "forged requests change nothing: the key written before them still reads \"safe\""
     );
 }

@@ -47,9 +47,19 @@ async fn chapter_the_live_page_shows_groups_and_shards_and_its_buttons_move_them
     })
     .await
     .expect("the first frame");
-    assert_eq!(first.nodes.len(), 12);
-    assert_eq!(first.groups[0], "service");
-    assert_eq!(first.groups[11], "group 3");
+    assert_eq!(
+        first.nodes.len(),
+        12,
+        "the frame shows every node: the service's 3 replicas and 3 groups of 3"
+    );
+    assert_eq!(
+        first.groups[0], "service",
+        "the frame names each node's group: the first nodes are the service's"
+    );
+    assert_eq!(
+        first.groups[11], "group 3",
+        "the frame names each node's group: the last node is group 3's"
+    );
     let join = first
         .actions
         .iter()
@@ -83,7 +93,14 @@ async fn chapter_the_live_page_shows_groups_and_shards_and_its_buttons_move_them
         .send()
         .await
         .expect("the page answers");
-    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.status(),
+        404,
+        "a button that does not exist is answered 404"
+    );
     let body: serde_json::Value = missing.json().await.expect("a JSON error");
-    assert_eq!(body["error"], "no_such_action");
+    assert_eq!(
+        body["error"], "no_such_action",
+        "with a JSON error naming what is wrong: {body}"
+    );
 }

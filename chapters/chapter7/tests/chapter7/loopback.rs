@@ -334,7 +334,11 @@ async fn chapter_a_shard_moves_in_pieces_when_the_controller_splits_it() {
         .change(&Change::Move { shard, group: 2 })
         .await
         .expect("the shard moves, in pieces");
-    assert_eq!(moved.owner(shard), 2);
+    assert_eq!(
+        moved.owner(shard),
+        2,
+        "a shard too big for one entry still moves, in pieces: group 2 owns it"
+    );
     wait_keys(&cluster, 1, 0).await;
     wait_keys(&cluster, 2, keys.len()).await;
     for key in &keys {

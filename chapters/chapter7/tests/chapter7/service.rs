@@ -35,7 +35,11 @@ fn chapter_two_controllers_proposing_on_the_same_configuration_one_wins() {
         matches!(c, ServiceReply::Refused(_)),
         "configuration 1 is no longer the latest: {c:?}"
     );
-    assert_eq!(world.service.latest().num, 2);
+    assert_eq!(
+        world.service.latest().num,
+        2,
+        "once its shards have moved, the winning proposal is the latest configuration, 2"
+    );
     assert_eq!(
         world
             .service
@@ -44,7 +48,8 @@ fn chapter_two_controllers_proposing_on_the_same_configuration_one_wins() {
             .keys()
             .copied()
             .collect::<Vec<_>>(),
-        vec![1, 2]
+        vec![1, 2],
+        "configuration 2 is the winner's change (group 2 joins), not the loser's (group 3)"
     );
 }
 
@@ -72,15 +77,24 @@ fn chapter_invalid_changes_are_refused_and_change_nothing() {
             "{change:?}: {reply:?}"
         );
     }
-    assert!(world.service.pending().is_none());
-    assert!(matches!(
-        world.service.apply(&ServiceOp::Finish { num: 9 }),
-        ServiceReply::Refused(_)
-    ));
-    assert!(matches!(
-        world.service.apply(&ServiceOp::Query { num: Some(5) }),
-        ServiceReply::Refused(_)
-    ));
+    assert!(
+        world.service.pending().is_none(),
+        "a refused change leaves nothing pending"
+    );
+    assert!(
+        matches!(
+            world.service.apply(&ServiceOp::Finish { num: 9 }),
+            ServiceReply::Refused(_)
+        ),
+        "finishing a configuration that is not pending is refused"
+    );
+    assert!(
+        matches!(
+            world.service.apply(&ServiceOp::Query { num: Some(5) }),
+            ServiceReply::Refused(_)
+        ),
+        "asking for a configuration that does not exist is refused"
+    );
 }
 
 #[test]

@@ -101,7 +101,11 @@ fn chapter_a_write_retried_across_a_move_and_a_crash_is_applied_once() {
     let write = put_as(&key, "once", "carol", 1);
     // Group 1 applies the write; its answer is lost on the way.
     let first = world.group(1, GroupOp::Client(write.clone()));
-    assert_eq!(first, GroupReply::Answer(Answer::Written { version: 1 }));
+    assert_eq!(
+        first,
+        GroupReply::Answer(Answer::Written { version: 1 }),
+        "group 1 owns shard 0 and applies the write"
+    );
     // Group 1 crashes and recovers its machine from what it made durable (the
     // simulator's test runs the same with Raft replicas and failovers).
     let saved = serde_json::to_string(&world.groups[&1]).expect("a group serializes");
@@ -116,7 +120,9 @@ fn chapter_a_write_retried_across_a_move_and_a_crash_is_applied_once() {
     // table that moved with the shard.
     assert_eq!(
         world.group(1, GroupOp::Client(write.clone())),
-        GroupReply::WrongGroup { shard: 0 }
+        GroupReply::WrongGroup { shard: 0 },
+        "the old owner no longer serves the moved shard, not even from its table of answers: it \
+         says wrong_group"
     );
     assert_eq!(
         world.group(2, GroupOp::Client(write)),

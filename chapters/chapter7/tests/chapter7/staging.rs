@@ -24,13 +24,19 @@ fn chapter_a_split_shard_merges_back_whole_in_any_order() {
     let shard = big_shard(1, 100);
     let mut pieces = shard.clone().split(10 * 1024);
     assert!(pieces.len() >= 10, "{} pieces", pieces.len());
-    assert!(pieces.iter().all(|p| p.bytes() <= 11 * 1024));
+    assert!(
+        pieces.iter().all(|p| p.bytes() <= 11 * 1024),
+        "a piece holds at most the bytes asked for, plus one key and value"
+    );
     pieces.reverse();
     let mut whole = ShardData::default();
     for piece in pieces {
         whole.merge(piece);
     }
-    assert_eq!(whole, shard);
+    assert_eq!(
+        whole, shard,
+        "the pieces merged back, in any order, are the whole shard: keys, version and answers"
+    );
     assert_eq!(
         ShardData::default().split(10).len(),
         1,
@@ -51,7 +57,12 @@ fn chapter_pieces_staged_then_installed_serve_the_whole_shard() {
             num: 3,
             piece,
         });
-        assert_eq!(staged, GroupReply::Staged { shard, num: 3 });
+        assert_eq!(
+            staged,
+            GroupReply::Staged { shard, num: 3 },
+            "a piece of a shard absent here since an older configuration is kept aside for its \
+             install"
+        );
     }
     // A piece sent twice (a replaced controller) changes nothing.
     group.apply(GroupOp::Stage {
@@ -64,8 +75,17 @@ fn chapter_pieces_staged_then_installed_serve_the_whole_shard() {
         num: 3,
         data: last,
     });
-    assert_eq!(installed, GroupReply::Installed { shard, num: 3 });
-    assert_eq!(group.data().get(&shard), Some(&data));
+    assert_eq!(
+        installed,
+        GroupReply::Installed { shard, num: 3 },
+        "the install of the last piece takes the staged pieces: the shard is installed"
+    );
+    assert_eq!(
+        group.data().get(&shard),
+        Some(&data),
+        "the installed shard is the staged pieces and the last one: the whole shard, a piece \
+         staged twice counted once"
+    );
     // The same as one whole install: nothing is left staged.
     let mut whole = Group::new(2, SHARDS);
     whole.apply(GroupOp::Install {
@@ -73,10 +93,18 @@ fn chapter_pieces_staged_then_installed_serve_the_whole_shard() {
         num: 3,
         data,
     });
-    assert_eq!(group, whole);
+    assert_eq!(
+        group, whole,
+        "installing in pieces leaves the group as one whole install does: nothing stays staged"
+    );
     // The shard serves its keys and its answers.
     let retry = group.apply(GroupOp::Client(put_as(&key_in(shard), "v", "alice", 7)));
-    assert_eq!(retry, GroupReply::Answer(Answer::Written { version: 3 }));
+    assert_eq!(
+        retry,
+        GroupReply::Answer(Answer::Written { version: 3 }),
+        "the table of answers moved with the shard: alice's retry gets her first answer, not a \
+         second write"
+    );
 }
 
 #[test]
@@ -106,7 +134,11 @@ fn chapter_late_or_forged_pieces_are_fenced() {
     });
     assert!(matches!(forged, GroupReply::Refused { .. }), "{forged:?}");
     assert_eq!(group, before, "nothing changed");
-    assert_eq!(group.states()[shard], ShardState::Serving { num: 3 });
+    assert_eq!(
+        group.states()[shard],
+        ShardState::Serving { num: 3 },
+        "late and forged pieces leave the shard serving as before"
+    );
 
     // An older move's pieces give way to a newer one's; a stale install takes none.
     let mut group = Group::new(2, SHARDS);
@@ -126,7 +158,11 @@ fn chapter_late_or_forged_pieces_are_fenced() {
         num: 4,
         data: ShardData::default(),
     });
-    assert_eq!(group.data().get(&shard), Some(&big_shard(shard, 3)));
+    assert_eq!(
+        group.data().get(&shard),
+        Some(&big_shard(shard, 3)),
+        "the install of move 4 takes move 4's staged pieces, and none of the stale move 3's"
+    );
 }
 
 #[test]

@@ -122,12 +122,20 @@ async fn chapter_unaffected_shards_keep_serving_while_a_shard_moves_and_it_is_un
         .await
         .expect("the controller task")
         .expect("the move finishes once its destination is back");
-    assert_eq!(config.owner(moving), 3);
+    assert_eq!(
+        config.owner(moving),
+        3,
+        "once its destination is back, the move finishes: group 3 owns shard {moving}"
+    );
     let mut reader = client(&cluster, "reader", PATIENCE);
     let found = reader
         .get(&moving_key)
         .await
         .expect("a read after the move");
-    assert_eq!(found.map(|(v, _)| v), Some("kept".to_string()));
+    assert_eq!(
+        found.map(|(v, _)| v),
+        Some("kept".to_string()),
+        "the moved shard serves what it held before the move"
+    );
     cluster.stop_all().await.expect("stopping");
 }
