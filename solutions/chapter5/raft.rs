@@ -177,6 +177,10 @@ impl Raft {
             Role::Follower | Role::Candidate => {
                 if now >= self.election_deadline {
                     self.start_election();
+                    if self.peers.is_empty() {
+                        // A group of one: its own vote is a majority already.
+                        self.count_votes();
+                    }
                 }
             }
             Role::Leader => {
@@ -198,7 +202,9 @@ impl Raft {
             return; // not a member: ignore
         }
         // Any message from a higher term: that term is now ours (exercise 5.6).
-        self.observe_term(message.term());
+        if message.term() > self.term {
+            self.observe_term(message.term());
+        }
         match message {
             Message::RequestVote {
                 term,
@@ -277,7 +283,6 @@ impl Raft {
         for peer in self.peers.clone() {
             self.send(peer, request.clone());
         }
-        self.count_votes();
         // END EXERCISE 5.1
     }
     // ANCHOR_END: start_election
@@ -511,7 +516,10 @@ impl Raft {
         };
         let index = entry.index;
         self.append_log(entry);
-        self.advance_commit(); // a group of one commits alone
+        if self.peers.is_empty() {
+            // A group of one commits alone; a larger group commits once followers answer.
+            self.advance_commit();
+        }
         self.broadcast = true;
         index
     }

@@ -21,6 +21,9 @@ mod ex4_append;
 #[path = "chapter5/ex5_commit.rs"]
 mod ex5_commit;
 
+#[path = "chapter5/figure_8.rs"]
+mod figure_8;
+
 #[path = "chapter5/ex6_step_down.rs"]
 mod ex6_step_down;
 
@@ -38,6 +41,9 @@ mod chapter;
 
 #[path = "chapter5/linearizable.rs"]
 mod linearizable;
+
+#[path = "chapter5/leader.rs"]
+mod leader;
 
 #[path = "chapter5/given.rs"]
 mod given;

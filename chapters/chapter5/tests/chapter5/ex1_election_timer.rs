@@ -108,19 +108,3 @@ fn ex1_timeouts_are_random_so_nodes_rarely_time_out_together() {
         deadlines.len()
     );
 }
-
-#[test]
-fn ex1_a_group_of_one_elects_itself_at_once() {
-    let mut raft = node(0, 1, 0, None, Vec::new());
-    time_out(&mut raft);
-    assert_eq!(
-        raft.role(),
-        Role::Leader,
-        "its own vote is a majority of one"
-    );
-    let index = raft
-        .propose(crate::common::put(1))
-        .expect("a leader accepts commands")
-        .0;
-    assert_eq!(raft.commit_index(), index, "and it commits alone");
-}

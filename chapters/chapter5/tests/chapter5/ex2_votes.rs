@@ -1,4 +1,8 @@
 //! Exercise 5.2: granting votes.
+//!
+//! Each voter here has already heard of the candidate's term (its hard state holds it,
+//! with no vote cast): adopting a newer term when a message brings one is exercise 5.6,
+//! tested there, so these tests need only 5.1 and 5.2.
 
 use chapter5::raft::{HardState, Message};
 
@@ -24,13 +28,13 @@ fn answer(raft: &mut chapter5::Raft, candidate: u64) -> (Option<HardState>, Vec<
 
 #[test]
 fn ex2_a_vote_is_granted_once_per_term_and_persisted_before_the_answer() {
-    let mut raft = node(0, 5, 1, None, log_with_terms(&[1]));
+    let mut raft = node(0, 5, 2, None, log_with_terms(&[1]));
     raft.step(10, 1, ask(2, 1, 1));
     let (hard, replies) = answer(&mut raft, 1);
     assert_eq!(
         replies,
         said(2, true),
-        "a candidate with a log as up to date as ours, in a newer term, gets the vote"
+        "a candidate with a log as up to date as ours, in our term, gets our one vote of the term"
     );
     assert_eq!(
         hard,
@@ -93,7 +97,7 @@ fn ex2_a_candidate_with_a_less_up_to_date_log_is_refused() {
         ),
     ];
     for ((last_index, last_term), granted, why) in cases {
-        let mut raft = node(0, 5, 2, None, log_with_terms(&[1, 2, 2]));
+        let mut raft = node(0, 5, 3, None, log_with_terms(&[1, 2, 2]));
         raft.step(10, 1, ask(3, last_index, last_term));
         let (_, replies) = answer(&mut raft, 1);
         assert_eq!(
@@ -119,7 +123,7 @@ fn ex2_a_stale_candidate_is_refused_and_told_the_current_term() {
 
 #[test]
 fn ex2_granting_a_vote_restarts_the_election_timer() {
-    let mut raft = node(0, 5, 1, None, Vec::new());
+    let mut raft = node(0, 5, 2, None, Vec::new());
     let before = raft.election_deadline();
     raft.step(before - 1, 1, ask(2, 0, 0));
     assert!(

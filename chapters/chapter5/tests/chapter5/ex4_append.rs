@@ -112,7 +112,9 @@ fn ex4_a_gap_or_a_different_term_at_prev_is_refused_with_a_hint() {
 #[test]
 fn ex4_a_deposed_leaders_uncommitted_suffix_is_replaced() {
     // Entries 3 and 4 of term 2 were never committed; the leader of term 3 has others.
-    let mut raft = node(0, 3, 2, None, log_with_terms(&[1, 1, 2, 2]));
+    // This node has heard of term 3 already (it answered that election's vote request),
+    // so the append brings no newer term: adopting one is exercise 5.6's.
+    let mut raft = node(0, 3, 3, None, log_with_terms(&[1, 1, 2, 2]));
     raft.step(10, 1, append(3, (2, 1), vec![entry(3, 3)], 3));
     let terms: Vec<u64> = raft.log().iter().map(|e| e.term).collect();
     assert_eq!(terms, [1, 1, 3], "entry 3 replaced, entry 4 gone");

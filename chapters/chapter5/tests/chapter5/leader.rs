@@ -1,0 +1,372 @@
+//! The given leader's rules, pinned: heartbeat cadence, batching, back-off, check
+//! quorum, what a `Ready` carries. The student writes none of them, but they run on a
+//! leader, which exercises 5.1 (the election) and 5.3 (counting votes) make, and some
+//! on its followers' answers, which exercise 5.5 counts: each test is named for the
+//! last exercise it needs.
+
+use std::collections::BTreeSet;
+
+use chapter5::api::Command;
+use chapter5::raft::{MAX_APPEND_BYTES, MAX_BATCH, Message, Raft, Ready, Role, Timing};
+
+use crate::common::{log_with_terms, node, time_out, to};
+
+/// A follower's answer to an append of `term`.
+fn reply(term: u64, success: bool, match_index: u64) -> Message {
+    Message::AppendReply {
+        term,
+        success,
+        match_index,
+    }
+}
+
+/// Node 0 of a group of `n`, elected leader of term 2 by the votes of nodes 1 to `n / 2`
+/// (with its own, a majority), its first `Ready` taken; returns the time of the election.
+fn leader(n: u64) -> (Raft, u64) {
+    let mut raft = node(0, n, 1, None, log_with_terms(&[1]));
+    let now = time_out(&mut raft);
+    for voter in 1..n / 2 + 1 {
+        raft.step(
+            now,
+            voter,
+            Message::Vote {
+                term: 2,
+                granted: true,
+            },
+        );
+    }
+    assert_eq!(raft.role(), Role::Leader, "a majority elects node 0");
+    raft.take_ready();
+    (raft, now)
+}
+
+#[test]
+fn ex3_a_leader_ignores_an_answer_to_an_earlier_terms_append() {
+    let (mut raft, now) = leader(3);
+    let commit = raft.commit_index();
+    raft.step(now, 1, reply(1, true, 2));
+    assert_eq!(
+        raft.progress().get(&1).map(|p| p.match_index),
+        Some(0),
+        "an answer from term 1 proves nothing about term 2's log"
+    );
+    assert_eq!(raft.commit_index(), commit, "nor commits anything");
+}
+
+#[test]
+fn ex5_a_heartbeat_to_an_up_to_date_follower_carries_no_entries() {
+    let (mut raft, elected) = leader(3);
+    let last = raft.last_index();
+    for peer in [1, 2] {
+        raft.step(elected, peer, reply(2, true, last));
+    }
+    raft.take_ready();
+    raft.tick(elected + raft.timing().heartbeat_ms);
+    let ready = raft.take_ready();
+    for peer in [1, 2] {
+        let heartbeat = to(&ready, peer);
+        assert!(
+            matches!(
+                heartbeat.as_slice(),
+                [Message::Append { prev_index, entries, .. }] if *prev_index == last && entries.is_empty()
+            ),
+            "node {peer} has everything: {heartbeat:?}"
+        );
+    }
+}
+
+#[test]
+fn ex3_a_leader_sends_heartbeats_when_due_not_on_every_tick() {
+    let (mut raft, elected) = leader(3);
+    let heartbeat = raft.timing().heartbeat_ms;
+    raft.tick(elected + heartbeat - 1);
+    assert!(
+        raft.take_ready().messages.is_empty(),
+        "no heartbeat before one is due"
+    );
+    raft.tick(elected + heartbeat);
+    let ready = raft.take_ready();
+    for peer in [1, 2] {
+        assert!(
+            to(&ready, peer)
+                .iter()
+                .any(|m| matches!(m, Message::Append { .. })),
+            "a heartbeat to {peer} once due"
+        );
+    }
+    raft.tick(elected + heartbeat + 1);
+    assert!(
+        raft.take_ready().messages.is_empty(),
+        "the next heartbeat is a whole interval later"
+    );
+}
+
+#[test]
+fn ex5_a_leader_that_hears_from_no_majority_for_an_election_timeout_steps_down() {
+    let (mut raft, elected) = leader(3);
+    let timeout = raft.timing().election_max_ms;
+    let answer = |raft: &mut Raft, at: u64| {
+        raft.step(at, 1, reply(2, true, 2));
+    };
+    // First timeout: a new leader counts every follower as heard. Second: only node 1
+    // answers, which with the leader is exactly a majority of three.
+    raft.tick(elected + timeout);
+    answer(&mut raft, elected + timeout + 10);
+    raft.tick(elected + 2 * timeout);
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "a leader that heard from exactly a majority (itself and node 1) stays"
+    );
+    // Third: nobody answers.
+    raft.tick(elected + 3 * timeout - 1);
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "not before a whole timeout has passed"
+    );
+    raft.tick(elected + 3 * timeout);
+    assert_eq!(
+        (raft.role(), raft.leader()),
+        (Role::Follower, None),
+        "a leader cut off from every follower for a timeout steps down (check quorum)"
+    );
+    assert_eq!(
+        raft.term(),
+        2,
+        "stepping down alone does not start a new term"
+    );
+}
+
+#[test]
+fn ex5_a_ready_carries_the_entries_to_persist_and_those_to_apply_each_once() {
+    let (mut raft, now) = leader(3);
+    let (index, _) = raft
+        .propose(crate::common::put(7))
+        .expect("a leader accepts");
+    let ready = raft.take_ready();
+    assert_eq!(
+        ready.log_from,
+        Some(index),
+        "the log changed from the new entry on: that is what must be persisted"
+    );
+    let written: Vec<u64> = ready.entries.iter().map(|e| e.index).collect();
+    assert_eq!(written, vec![index], "the new entry, to persist");
+    assert!(
+        ready.committed.is_empty(),
+        "nothing is committed before a follower stores it"
+    );
+    raft.step(now, 1, reply(2, true, index));
+    let applied: Vec<u64> = raft
+        .take_ready()
+        .committed
+        .iter()
+        .map(|e| e.index)
+        .collect();
+    assert_eq!(
+        applied,
+        (1..=index).collect::<Vec<_>>(),
+        "everything up to the commit index, in order, to apply"
+    );
+    assert!(
+        raft.take_ready().committed.is_empty(),
+        "each committed entry is handed out once"
+    );
+}
+
+#[test]
+fn ex3_a_refused_append_backs_off_to_just_after_the_followers_hint() {
+    // Node 0 wins term 2 with ten entries: it starts every follower after its no-op.
+    let mut raft = node(0, 3, 1, None, log_with_terms(&[1; 10]));
+    let now = time_out(&mut raft);
+    raft.step(
+        now,
+        1,
+        Message::Vote {
+            term: 2,
+            granted: true,
+        },
+    );
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "2 votes of 3 (its own and node 1) make node 0 leader"
+    );
+    raft.take_ready();
+    // Node 1 says its log may match up to index 5 only.
+    raft.step(now, 1, reply(2, false, 5));
+    assert_eq!(
+        raft.progress().get(&1).map(|p| p.next_index),
+        Some(6),
+        "a refusal with hint 5 sends node 1 just after it, to index 6"
+    );
+    let resent: Vec<u64> = to(&raft.take_ready(), 1)
+        .iter()
+        .filter_map(|m| match m {
+            Message::Append { prev_index, .. } => Some(*prev_index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resent, vec![5], "resent at once, after index 5");
+    // A refusal whose hint is not below next_index is stale: it changes nothing.
+    raft.step(now, 1, reply(2, false, 6));
+    assert_eq!(
+        raft.progress().get(&1).map(|p| p.next_index),
+        Some(6),
+        "a stale refusal leaves next_index where it was"
+    );
+    assert!(raft.take_ready().messages.is_empty(), "and sends nothing");
+}
+
+#[test]
+fn ex3_a_ready_is_empty_only_with_nothing_to_persist_or_send() {
+    assert!(
+        Ready::default().is_empty(),
+        "a default Ready has nothing to persist, send or apply"
+    );
+    let (mut raft, _) = leader(3);
+    assert!(
+        raft.take_ready().is_empty(),
+        "nothing happened since the last take"
+    );
+    raft.propose(Command::Noop).expect("a leader accepts");
+    let ready = raft.take_ready();
+    assert!(
+        ready.log_from.is_some() && !ready.is_empty(),
+        "a new entry to persist"
+    );
+    let only_a_term = Ready {
+        hard_state: Some(chapter5::raft::HardState {
+            term: 9,
+            voted_for: None,
+        }),
+        ..Ready::default()
+    };
+    assert!(
+        !only_a_term.is_empty(),
+        "a new term to persist and nothing to send is not an empty Ready: the term must \
+         reach the disk"
+    );
+}
+
+#[test]
+fn ex3_in_a_group_of_four_a_majority_is_three() {
+    let mut raft = node(0, 4, 1, None, log_with_terms(&[1]));
+    assert_eq!(raft.quorum(), 3, "a majority of 4 is 3");
+    let now = time_out(&mut raft);
+    raft.step(
+        now,
+        1,
+        Message::Vote {
+            term: 2,
+            granted: true,
+        },
+    );
+    assert_eq!(
+        raft.role(),
+        Role::Candidate,
+        "2 of 4 is half, not a majority"
+    );
+    raft.step(
+        now,
+        2,
+        Message::Vote {
+            term: 2,
+            granted: true,
+        },
+    );
+    assert_eq!(raft.role(), Role::Leader, "3 votes of 4 are a majority");
+}
+
+#[test]
+fn ex3_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
+    let (mut raft, now) = leader(3);
+    let value = |bytes: usize| Command::Put {
+        key: "k".into(),
+        value: "v".repeat(bytes),
+        if_version: None,
+        request: None,
+    };
+    // Small entries: a follower far behind gets MAX_BATCH of them in one append.
+    for _ in 0..MAX_BATCH + 10 {
+        raft.propose(value(1024)).expect("a leader accepts");
+    }
+    raft.take_ready();
+    raft.step(now, 1, reply(2, false, 0));
+    let sent: Vec<usize> = to(&raft.take_ready(), 1)
+        .iter()
+        .filter_map(|m| match m {
+            Message::Append { entries, .. } => Some(entries.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, vec![MAX_BATCH], "one full batch of small entries");
+
+    // Large entries: no more than MAX_APPEND_BYTES past the first.
+    let (mut raft, now) = leader(3);
+    let big = MAX_APPEND_BYTES / 2 + 1;
+    for _ in 0..4 {
+        raft.propose(value(big)).expect("a leader accepts");
+    }
+    raft.take_ready();
+    raft.step(now, 1, reply(2, false, 0));
+    let mut appends = 0;
+    for message in to(&raft.take_ready(), 1) {
+        if let Message::Append { entries, .. } = message {
+            appends += 1;
+            let past_first: usize = entries
+                .iter()
+                .skip(1)
+                .map(|e| match &e.command {
+                    Command::Put { value, .. } => value.len(),
+                    _ => 0,
+                })
+                .sum();
+            assert!(
+                past_first <= MAX_APPEND_BYTES,
+                "{} entries, {past_first} bytes past the first",
+                entries.len()
+            );
+        }
+    }
+    assert_eq!(appends, 1, "the follower is sent one append");
+}
+
+#[test]
+fn ex3_the_cores_accessors_show_its_state() {
+    let mut raft = node(2, 5, 1, None, log_with_terms(&[1]));
+    assert_eq!(raft.peers(), &[0, 1, 3, 4], "the others, not itself");
+    assert_eq!(
+        raft.timing(),
+        Timing::FAST,
+        "the core keeps the timing it was built with"
+    );
+    assert_eq!(raft.quorum(), 3, "a majority of 5 is 3");
+    let now = time_out(&mut raft);
+    assert_eq!(raft.votes(), &BTreeSet::from([2]), "a candidate's own vote");
+    for voter in [0, 1] {
+        raft.step(
+            now,
+            voter,
+            Message::Vote {
+                term: 2,
+                granted: true,
+            },
+        );
+    }
+    assert_eq!(
+        raft.role(),
+        Role::Leader,
+        "3 votes of 5 (its own and nodes 0 and 1) make node 2 leader"
+    );
+    let next: Vec<(u64, u64, u64)> = raft
+        .progress()
+        .iter()
+        .map(|(&id, p)| (id, p.next_index, p.match_index))
+        .collect();
+    assert_eq!(
+        next,
+        vec![(0, 2, 0), (1, 2, 0), (3, 2, 0), (4, 2, 0)],
+        "a new leader starts each follower at its no-op (index 2) and knows nothing stored yet"
+    );
+}
