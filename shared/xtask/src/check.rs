@@ -127,7 +127,13 @@ pub enum Verdict {
 /// `cargo xtask verdicts [chapter] [--only ...]`: the checks on the exercises' own tests
 /// (steps 5 to 7), for one chapter while it is being written.
 pub fn verdicts(ws: &Workspace, chapter: Option<&str>, only: &[Verdict]) -> anyhow::Result<()> {
-    let copy = ws.root.join("target/xtask/skeleton");
+    // One copy per chapter, so that two chapters can be checked at once.
+    let copy = match chapter {
+        Some(chapter) => ws
+            .root
+            .join(format!("target/xtask/skeleton-{}", ws.chapter(chapter)?.name())),
+        None => ws.root.join("target/xtask/skeleton"),
+    };
     make_copy(ws, &copy)?;
     let built = build_variants(ws, &copy, chapter)?;
     let wanted = |v| only.is_empty() || only.contains(&v);

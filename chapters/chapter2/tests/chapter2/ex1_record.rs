@@ -152,11 +152,11 @@ fn ex1_damage_is_detected_and_named() {
 #[test]
 fn ex1_the_decoder_never_panics_on_arbitrary_bytes() {
     // A property test: random bytes, and valid frames with random damage, must give a
-    // value or an error, never a panic (or an allocation the length field asks for),
-    // and replaying them must end (on a thread of its own, so a loop that stops
-    // advancing fails the test instead of hanging it).
+    // value or an error, never a panic (or an allocation the length field asks for). On
+    // a thread of its own, so a decoder that loops fails the test instead of hanging it.
+    // (Replaying such bytes is exercise 2.2's: `ex2_replay_ends_on_arbitrary_bytes`.)
     let valid: Vec<u8> = (1..20).flat_map(|v| encode(&[record(v)])).collect();
-    harness::eventually::finishes(STUCK, "decoding and replaying 20,000 inputs", move || {
+    harness::eventually::finishes(STUCK, "decoding 20,000 inputs", move || {
         let mut rng = fastrand::Rng::with_seed(2);
         for case in 0..20_000 {
             let bytes: Vec<u8> = if case % 2 == 0 {
@@ -177,7 +177,6 @@ fn ex1_the_decoder_never_panics_on_arbitrary_bytes() {
                     "case {case}: a decoded frame lies within the input"
                 );
             }
-            let _ = chapter2::wal::replay(&bytes);
         }
     })
     .unwrap_or_else(|e| panic!("{e}"));

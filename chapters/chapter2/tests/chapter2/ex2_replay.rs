@@ -121,3 +121,29 @@ fn ex2_damage_before_the_tail_is_corruption_with_its_offset() {
         "the error says where the damaged record starts"
     );
 }
+
+#[test]
+fn ex2_replay_ends_on_arbitrary_bytes() {
+    // Random bytes, and valid logs with random damage: replay must answer (a log, or the
+    // corruption it found), never panic, and never stop advancing through the bytes.
+    let valid = log_of(19).0;
+    harness::eventually::finishes(STUCK, "replaying 20,000 damaged logs", move || {
+        let mut rng = fastrand::Rng::with_seed(2);
+        for _ in 0..20_000 {
+            let bytes: Vec<u8> = if rng.bool() {
+                (0..rng.usize(0..64)).map(|_| rng.u8(..)).collect()
+            } else {
+                let mut damaged = valid[..rng.usize(0..valid.len())].to_vec();
+                for _ in 0..rng.usize(0..4) {
+                    if !damaged.is_empty() {
+                        let at = rng.usize(0..damaged.len());
+                        damaged[at] = rng.u8(..);
+                    }
+                }
+                damaged
+            };
+            let _ = chapter2::wal::replay(&bytes);
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -11,7 +11,9 @@ use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::limits::check_body_limit;
 use harness::linearizability::{Verdict, check};
 
-use crate::common::{PATIENCE, call_with, group, http, peer_http, put, status, wait_status};
+use crate::common::{
+    PATIENCE, call, call_with, group, http, peer_http, put, status, wait_status,
+};
 
 /// Every node's value for each key.
 async fn read_all(cluster: &Cluster, node: usize, keys: &[String]) -> Vec<Option<String>> {
@@ -342,4 +344,58 @@ fn chapter_the_client_turns_each_error_answer_into_its_typed_error() {
         serde_json::json!({"error": "not_found", "message": "m"}),
     );
     assert!(matches!(error, ClientError::NotFound), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_quorum_keeps_acknowledging_with_one_of_three_nodes_down() {
+    let mut cluster = group(3, AckMode::Quorum, |_| {});
+    let leader = cluster.url(0);
+    put(&leader, "before", "1").await;
+    cluster.kill(2);
+    for i in 0..20 {
+        put(&leader, &format!("k{i}"), "v").await; // panics with the answer if refused
+    }
+    let status = wait_status(&cluster, 0, "the leader to commit all 21 writes", |s| {
+        s.commit_index >= 21
+    })
+    .await;
+    assert_eq!(
+        status.last_index, 21,
+        "the leader's log holds exactly the 21 acknowledged writes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_all_mode_refuses_to_acknowledge_with_a_node_down() {
+    let mut cluster = group(3, AckMode::All, |config| {
+        config.write_timeout = Duration::from_millis(500);
+    });
+    let leader = cluster.url(0);
+    put(&leader, "before", "1").await;
+    cluster.kill(2);
+    let (code, body) = call(
+        reqwest::Method::PUT,
+        &format!("{leader}/kv/after"),
+        Some(serde_json::json!({ "value": "2" })),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (504, Some("timeout")),
+        "with `all`, a write that node 2 cannot acknowledge must not be reported as done: {body}"
+    );
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("2 of 3 nodes") && message.contains("unknown"),
+        "the message says how many nodes have it and that the outcome is unknown: {message}"
+    );
+    cluster.restart(2).await.expect("restarting node 2");
+    wait_status(
+        &cluster,
+        0,
+        "the stalled write to commit once node 2 is back",
+        |s| s.commit_index >= 2,
+    )
+    .await;
 }

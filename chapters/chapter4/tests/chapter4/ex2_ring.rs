@@ -1,8 +1,9 @@
-//! Exercise 4.2: the consistent-hash ring and its lookup.
+//! Exercise 4.2: the consistent-hash ring and its lookup (and the given shares, which
+//! are measured on the tokens 4.2 places).
 
 use chapter4::ring::{Placement, Ring, Token, build_tokens, key_hash, lookup, token_hash};
 
-use crate::common::{members, random_keys, ring};
+use crate::common::{CONSISTENT, members, random_keys, ring};
 
 fn tokens_at(hashes: &[u64]) -> Vec<Token> {
     hashes
@@ -116,5 +117,28 @@ fn ex2_with_enough_virtual_nodes_each_node_owns_close_to_one_nth() {
         largest(&few) > largest(&many),
         "one token per node leaves arcs of very unequal length: {:?}",
         few.shares()
+    );
+}
+
+#[test]
+fn ex2_every_members_share_adds_up_to_the_whole_circle() {
+    for (placement, n) in [(CONSISTENT, 1), (CONSISTENT, 5), (Placement::ModN, 4)] {
+        let shares = ring(1, placement, n).shares();
+        let ids: Vec<u64> = shares.iter().map(|&(id, _)| id).collect();
+        assert_eq!(ids, (1..=n as u64).collect::<Vec<_>>(), "in id order");
+        let total: f64 = shares.iter().map(|&(_, s)| s).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-9,
+            "{placement}: the shares sum to {total}"
+        );
+        assert!(
+            shares.iter().all(|&(_, s)| s > 0.0),
+            "{placement}: everyone owns some"
+        );
+    }
+    let even = ring(1, Placement::ModN, 4).shares();
+    assert!(
+        even.iter().all(|&(_, s)| (s - 0.25).abs() < 1e-12),
+        "mod-N: 1/N each: {even:?}"
     );
 }

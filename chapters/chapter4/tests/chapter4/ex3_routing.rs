@@ -1,7 +1,7 @@
 //! Exercise 4.3: where a request goes: served, forwarded, waited for, or refused.
 
 use chapter4::ClusterClient;
-use chapter4::membership::{Change, MAX_HOPS, Membership, Route};
+use chapter4::membership::{MAX_HOPS, Membership, Route};
 use chapter4::ring::Placement;
 
 use crate::common::{CONSISTENT, TestCluster, get, put, random_keys, ring};
@@ -54,22 +54,21 @@ fn ex3_a_node_outside_any_cluster_says_so() {
 fn ex3_a_key_still_moving_here_waits_until_its_pull_is_done() {
     let before = ring(1, CONSISTENT, 3);
     let after = ring(2, CONSISTENT, 4);
-    let mut newcomer = Membership::new(4, CONSISTENT);
-    let installed = newcomer
-        .install(&Change {
-            from: before.clone(),
-            to: after.clone(),
-        })
-        .expect("a fresh node accepts the change");
     let key = random_keys(6, 500)
         .into_iter()
         .find(|k| after.owner(k).is_some_and(|m| m.id == 4))
         .expect("node 4 gains some key");
     let old_owner = before.owner(&key).expect("an owner").id;
-    assert!(
-        installed.pull_from.iter().any(|m| m.id == old_owner),
-        "a node that gains {key:?} pulls it from its old owner, node {old_owner}: {installed:?}"
-    );
+    // Node 4 mid-change: the new ring installed, the pull from the old owner not done.
+    // Built as `cluster.json` restores it, not by installing the change: working out
+    // what to pull is exercise 4.5's, and 4.3's tests must not need it.
+    let mut newcomer: Membership = serde_json::from_value(serde_json::json!({
+        "me": 4,
+        "ring": after,
+        "previous": before,
+        "pending": [old_owner],
+    }))
+    .expect("a membership reads back from JSON, as from cluster.json");
     assert_eq!(
         newcomer.route(&key, 0),
         Route::Wait { from: old_owner },

@@ -1,4 +1,5 @@
-//! Exercise 4.5: installing a membership change.
+//! Exercise 4.5: installing a membership change (and the given `last_change` and
+//! `is_member`, which report what 4.5 installed).
 
 use chapter4::membership::{Change, InstallError, Membership};
 use chapter4::ring::{Placement, moved_arcs};
@@ -172,4 +173,33 @@ fn ex5_no_new_change_while_keys_of_the_last_one_are_still_moving() {
         stayer.install(&next).is_ok(),
         "once settled, the next change goes in"
     );
+}
+
+#[test]
+fn ex5_a_node_remembers_its_last_change_and_whether_it_is_a_member() {
+    let join = Change {
+        from: ring(1, CONSISTENT, 3),
+        to: ring(2, CONSISTENT, 4),
+    };
+    let mut newcomer = Membership::new(4, CONSISTENT);
+    assert_eq!(newcomer.last_change(), None, "no change yet");
+    assert!(!newcomer.is_member(), "a node outside any ring");
+    newcomer
+        .install(&join)
+        .expect("a fresh node accepts any change");
+    assert_eq!(
+        newcomer.last_change(),
+        Some(join.clone()),
+        "a node remembers the last change it installed"
+    );
+    assert!(newcomer.is_member(), "a node in the new ring is a member");
+    let leave = Change {
+        from: join.to.clone(),
+        to: join.to.without_member(4).expect("a valid ring"),
+    };
+    for from in newcomer.pending() {
+        newcomer.pulled(from);
+    }
+    newcomer.install(&leave).expect("the next change");
+    assert!(!newcomer.is_member(), "after leaving, not a member");
 }

@@ -49,10 +49,12 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A cargo command run in the copy, building into the copy's own target directory.
+/// A cargo command run in the copy, building into the copy's own target directory
+/// (`<copy>-target` beside it).
 pub(super) fn cargo_in(ws: &Workspace, copy: &Path) -> std::process::Command {
     let mut command = ws.cargo();
-    let target = ws.root.join("target/xtask/skeleton-target");
+    let mut target = copy.as_os_str().to_owned();
+    target.push("-target");
     command.current_dir(copy).env("CARGO_TARGET_DIR", target);
     command
 }
