@@ -115,6 +115,8 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
                 .timeout(request_timeout)
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
+        // Outermost: a refusal anywhere inside reads the rest of the body first.
+        .layer(axum::middleware::from_fn(plumbing::keep_alive::drain_unread_body))
 }
 // ANCHOR_END: app
 

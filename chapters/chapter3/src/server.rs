@@ -137,6 +137,8 @@ pub fn app(node: Arc<Node>, request_timeout: Duration) -> Router {
                 }))
                 .timeout(request_timeout),
         )
+        // Outermost: a refusal anywhere inside reads the rest of the body first.
+        .layer(axum::middleware::from_fn(plumbing::keep_alive::drain_unread_body))
 }
 // ANCHOR_END: app
 

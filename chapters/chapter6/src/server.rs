@@ -125,6 +125,8 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
                 }))
                 .timeout(request_timeout),
         )
+        // Outermost: a refusal anywhere inside reads the rest of the body first.
+        .layer(axum::middleware::from_fn(plumbing::keep_alive::drain_unread_body))
 }
 
 /// What a command's result means for the client, for results a route does not expect.

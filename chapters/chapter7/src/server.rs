@@ -194,6 +194,10 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
                 }))
                 .timeout(request_timeout),
         )
+        // Outermost: a refusal anywhere inside reads the rest of the body first.
+        .layer(axum::middleware::from_fn(
+            plumbing::keep_alive::drain_unread_body,
+        ))
 }
 
 /// Refuses a command too big to be one entry of the log ([`MAX_ENTRY_BYTES`]).

@@ -15,6 +15,8 @@
 //!   without it), the middleware that checks it and the peer client that sends it.
 //! - [`limits`]: at most N requests at once on a route, `503` JSON past that.
 //! - [`json_body`]: a request's body read strictly as a JSON object of a route's type.
+//! - [`keep_alive`]: one kept-alive connection through every refusal a client can
+//!   provoke; every chapter's node must answer them all on it.
 //! - [`eventually`](mod@eventually): poll a condition until a deadline; on failure say what
 //!   was awaited and what was last seen. Tests never sleep for a fixed time.
 //! - [`runs`]: a simulator test's seeds on every core (`check_seeds`).
@@ -45,6 +47,7 @@ pub mod dashboard;
 pub mod disk;
 pub mod eventually;
 pub mod history;
+pub mod keep_alive;
 pub mod limits;
 pub mod linearizability;
 pub mod load;

@@ -10,6 +10,8 @@
 //! - [`frame`]: the log's frame (chapter 2's lesson, finished) and the scan that reads a
 //!   whole log, truncating a torn tail and refusing damage before it.
 //! - [`json_body`]: a request body read strictly as a JSON object of a route's type.
+//! - [`keep_alive`]: a refused request's unread body is drained, so a client that keeps
+//!   its connection alive does not lose it.
 //! - [`limits`]: at most N requests of a route at once, `503` past that.
 //! - [`cluster_key`]: the cluster's secret on internal routes: the `401` middleware, the
 //!   peer client that sends it, the rule that a public address needs one.
@@ -26,5 +28,6 @@ pub mod disk;
 pub mod frame;
 pub mod http;
 pub mod json_body;
+pub mod keep_alive;
 pub mod limits;
 pub mod unfinished;

@@ -358,3 +358,21 @@ async fn chapter_a_stopped_node_shuts_down_gracefully_and_refuses_connections() 
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Result<()> {
+    let mut node = start_node();
+    let target = harness::keep_alive::Target {
+        base: node.url(),
+        body_limit: chapter1::validate::MAX_BODY_BYTES,
+        internal: None,
+    };
+    let report =
+        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    assert_eq!(
+        report.written + report.refused,
+        2_000,
+        "every request of the mix was answered on the one connection: {report:?}"
+    );
+    node.stop().await
+}

@@ -451,3 +451,27 @@ async fn chapter_a_corrupt_log_refuses_to_start_naming_the_file_and_offset() -> 
     assert!(message.contains("refusing to start"), "{message}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Result<()> {
+    let mut node = harness::TestNode::start(1, |ctx| {
+        let config = chapter2::Config {
+            data_dir: ctx.data_dir.clone(),
+            ..chapter2::Config::default()
+        };
+        chapter2::run(ctx.listener, config, ctx.shutdown)
+    })?;
+    let target = harness::keep_alive::Target {
+        base: node.url(),
+        body_limit: chapter2::validate::MAX_BODY_BYTES,
+        internal: None,
+    };
+    let report =
+        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    assert_eq!(
+        report.written + report.refused,
+        2_000,
+        "every request of the mix was answered on the one connection: {report:?}"
+    );
+    node.stop().await
+}

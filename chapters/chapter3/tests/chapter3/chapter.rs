@@ -11,9 +11,7 @@ use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::limits::check_body_limit;
 use harness::linearizability::{Verdict, check};
 
-use crate::common::{
-    PATIENCE, call, call_with, group, http, peer_http, put, status, wait_status,
-};
+use crate::common::{PATIENCE, call, call_with, group, http, peer_http, put, status, wait_status};
 
 /// Every node's value for each key.
 async fn read_all(cluster: &Cluster, node: usize, keys: &[String]) -> Vec<Option<String>> {
@@ -398,4 +396,22 @@ async fn chapter_all_mode_refuses_to_acknowledge_with_a_node_down() {
         |s| s.commit_index >= 2,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Result<()> {
+    let cluster = group(3, AckMode::Quorum, |_| {});
+    let target = harness::keep_alive::Target {
+        base: cluster.direct_url(0),
+        body_limit: MAX_BODY_BYTES,
+        internal: Some("/internal/append".into()),
+    };
+    let report =
+        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    assert_eq!(
+        report.written + report.refused,
+        2_000,
+        "every request of the mix was answered on the one connection to the leader: {report:?}"
+    );
+    Ok(())
 }

@@ -306,3 +306,22 @@ async fn chapter_an_unreachable_owner_is_a_json_error_that_says_nothing_was_writ
     );
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Result<()> {
+    let cluster = TestCluster::start(3, CONSISTENT);
+    let target = harness::keep_alive::Target {
+        base: cluster.url(1),
+        body_limit: MAX_BODY_BYTES,
+        internal: Some("/internal/ring".into()),
+    };
+    // Keys of every owner: node 1 serves its own and forwards the others.
+    let report =
+        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    assert_eq!(
+        report.written + report.refused,
+        2_000,
+        "every request of the mix was answered on the one connection: {report:?}"
+    );
+    Ok(())
+}

@@ -347,3 +347,28 @@ async fn chapter_a_shard_moves_in_pieces_when_the_controller_splits_it() {
     }
     cluster.stop_all().await.expect("stopping");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Result<()> {
+    // Group 1 alone serves every shard: its leader takes every key.
+    let cluster = start(1, 1);
+    controller(&cluster)
+        .change(&system::join(&cluster, &[1]))
+        .await
+        .expect("group 1 joins");
+    let leader = leader_of(&cluster, 1).await;
+    let target = harness::keep_alive::Target {
+        base: cluster.direct_url(leader),
+        body_limit: chapter7::validate::MAX_BODY_BYTES,
+        internal: Some("/internal/group".into()),
+    };
+    let report =
+        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    assert_eq!(
+        report.written + report.refused,
+        2_000,
+        "every request of the mix was answered on the one connection to group 1's leader: \
+         {report:?}"
+    );
+    Ok(())
+}
