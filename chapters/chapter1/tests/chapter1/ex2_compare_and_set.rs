@@ -49,14 +49,17 @@ fn ex2_a_stale_version_is_refused_with_the_current_one() {
     let store = Store::new();
     let v1 = store.put("k", "a".into(), None).expect("put");
     let v2 = store.put("k", "b".into(), None).expect("put");
-    assert_eq!(
-        store.put("k", "lost update".into(), Some(v1)),
-        Err(StoreError::VersionMismatch {
-            expected: v1,
-            current: v2
-        }),
-        "a writer that read version {v1} must not overwrite version {v2}"
-    );
+    match store.put("k", "lost update".into(), Some(v1)) {
+        Err(StoreError::VersionMismatch { expected, current }) => assert_eq!(
+            (expected, current),
+            (v1, v2),
+            "the refusal names the version the writer expected ({v1}) and the key's current one \
+             ({v2}), so that the writer can re-read and retry from the current one"
+        ),
+        other => {
+            panic!("a writer that read version {v1} must not overwrite version {v2}: got {other:?}")
+        }
+    }
     assert_eq!(store.last_version(), v2, "a refused write takes no version");
     assert_eq!(
         store.put("absent", "x".into(), Some(7)),
@@ -64,6 +67,15 @@ fn ex2_a_stale_version_is_refused_with_the_current_one() {
             expected: 7,
             current: 0
         }),
-        "an absent key reports version 0"
+        "a compare-and-set at a version the key has not reached is refused: the absent key is \
+         at version 0, not 7"
+    );
+    assert_eq!(
+        store.put("k", "ahead".into(), Some(v2 + 1)),
+        Err(StoreError::VersionMismatch {
+            expected: v2 + 1,
+            current: v2
+        }),
+        "only the key's exact current version lets a compare-and-set through, not a later one"
     );
 }

@@ -12,13 +12,18 @@ use crate::common::{call, put_json, start_node};
 #[test]
 fn ex4_each_error_has_its_status() {
     let cases = [
-        (ApiError::NotFound { key: "k".into() }, 404),
+        (
+            ApiError::NotFound { key: "k".into() },
+            404,
+            "the key does not exist",
+        ),
         (
             ApiError::NoRoute {
                 method: "GET".into(),
                 path: "/x".into(),
             },
             404,
+            "no route has this path",
         ),
         (
             ApiError::MethodNotAllowed {
@@ -26,26 +31,57 @@ fn ex4_each_error_has_its_status() {
                 path: "/kv/k".into(),
             },
             405,
+            "the path exists, not with this method",
         ),
-        (ApiError::InvalidKey("bad".into()), 400),
-        (ApiError::InvalidBody("bad".into()), 400),
-        (ApiError::UnsupportedMediaType("bad".into()), 415),
-        (ApiError::TooLarge("big".into()), 413),
+        (
+            ApiError::InvalidKey("bad".into()),
+            400,
+            "the request is wrong: fix it, do not repeat it",
+        ),
+        (
+            ApiError::InvalidBody("bad".into()),
+            400,
+            "the request is wrong: fix it, do not repeat it",
+        ),
+        (
+            ApiError::UnsupportedMediaType("bad".into()),
+            415,
+            "it shares the code invalid_body, but its status tells the client to change the \
+             content type",
+        ),
+        (
+            ApiError::TooLarge("big".into()),
+            413,
+            "the body is too large",
+        ),
         (
             ApiError::VersionMismatch {
                 expected: 1,
                 current: 2,
             },
             409,
+            "a lost compare-and-set is a conflict with the key's state (412 is for HTTP's own \
+             If-Match header, which this API does not use)",
         ),
-        (ApiError::Timeout(Duration::from_secs(1)), 504),
-        (ApiError::Internal("bug".into()), 500),
+        (
+            ApiError::Timeout(Duration::from_secs(1)),
+            504,
+            "the server was too slow to answer: its failure, not the client's (408 would say \
+             the client was too slow to send)",
+        ),
+        (
+            ApiError::NotImplemented("exercise 1.1".into()),
+            500,
+            "a handler that reached a todo!() is the server's bug, a 500 like any other (501 \
+             would say the server does not know the method)",
+        ),
+        (ApiError::Internal("bug".into()), 500, "a bug in the server"),
     ];
-    for (error, status) in cases {
+    for (error, status, why) in cases {
         assert_eq!(
             error.status().as_u16(),
             status,
-            "{error:?} ({}) should be {status}",
+            "{error:?} ({}) should be {status}: {why}",
             error.code()
         );
     }

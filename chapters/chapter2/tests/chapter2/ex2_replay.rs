@@ -71,7 +71,9 @@ fn ex2_a_torn_tail_is_cut_off_at_the_last_whole_record() {
         assert_eq!(
             (replayed.valid_len, replayed.torn_at),
             (last, Some(last)),
-            "cut at {cut}"
+            "cut at {cut}: the torn tail is reported where the last frame starts, and the log \
+             is valid only up to there, so recovery cuts the torn bytes off before the next \
+             write is appended"
         );
     }
     let mut zeroed = bytes.clone();
@@ -79,7 +81,8 @@ fn ex2_a_torn_tail_is_cut_off_at_the_last_whole_record() {
     assert_eq!(
         replay(&zeroed).map(|r| r.torn_at),
         Ok(Some(last)),
-        "a tail of zeros is torn too"
+        "a tail of zeros is torn too: a crash can keep a frame's length and lose its bytes, so \
+         a last frame that is whole but damaged is a torn write, not only one that is cut short"
     );
     let mut damaged_last = bytes.clone();
     damaged_last[bytes.len() - 2] ^= 0xff;

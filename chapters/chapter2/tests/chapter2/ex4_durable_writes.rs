@@ -5,7 +5,7 @@ use chapter2::store::StoreError;
 use chapter2::wal::FsyncPolicy;
 use harness::disk::{CrashMode, SimDisk};
 
-use crate::common::{bounded, open, put};
+use crate::common::{STUCK, bounded, open, put};
 
 const BIG: u64 = u64::MAX;
 
@@ -109,4 +109,46 @@ async fn ex4_compare_and_set_and_deletes_keep_their_rules() {
         1,
         "refused writes take no version and reach no log"
     );
+}
+
+#[tokio::test]
+async fn ex4_a_write_whose_fsync_the_machine_lost_power_in_is_not_acknowledged() {
+    for policy in [FsyncPolicy::Always, FsyncPolicy::Group] {
+        let disk = SimDisk::new(6);
+        let store = open(&disk, policy, BIG);
+        put(&store, "before", "kept").await;
+        // The power goes out while the next fsync runs: nothing it covers is on the disk.
+        disk.crash_during_sync(1, CrashMode::LoseUnsynced);
+        let outcome = bounded(store.put("during", "lost".into(), None)).await;
+        // (A write acknowledged too early leaves the committer still on its way to that
+        // fsync: restart only once the power has gone out.)
+        harness::eventually(STUCK, "the power to go out during the fsync", || {
+            let crashed = disk.armed_crash().is_some();
+            async move {
+                if crashed {
+                    Ok(())
+                } else {
+                    Err("no fsync has run since the crash was armed".to_string())
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        let store = open(&disk, policy, BIG);
+        let after = bounded(store.get("during")).await;
+        assert!(
+            outcome.is_err(),
+            "{policy:?}: a write is acknowledged only once its fsync has succeeded: the machine \
+             lost power during this one, yet the write was acknowledged ({outcome:?}), and after \
+             the restart it is {after:?}"
+        );
+        assert_eq!(
+            bounded(store.get("before"))
+                .await
+                .map(|v| v.map(|v| v.value)),
+            Ok(Some("kept".into())),
+            "{policy:?}: the write acknowledged before the crash is still there"
+        );
+    }
 }

@@ -1,12 +1,16 @@
 //! Exercise 2.5: compaction: a snapshot, then an empty log.
 //! Book: chapter 2, "Exercise 2.5: compaction".
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use chapter2::wal::{FsyncPolicy, SNAPSHOT_FILE, Snapshot, SnapshotEntry, compact};
+use chapter2::record::{Record, encode};
+use chapter2::wal::{
+    FsyncPolicy, LOG_FILE, SNAPSHOT_FILE, Snapshot, SnapshotEntry, compact, recover,
+};
 use harness::disk::{CrashMode, Disk, SimDisk};
 
-use crate::common::{DIR, bounded, log_bytes, open, put};
+use crate::common::{DIR, STUCK, bounded, log_bytes, open, put};
 
 #[tokio::test]
 async fn ex5_compaction_keeps_the_data_and_shrinks_the_log() {
@@ -90,4 +94,120 @@ fn ex5_the_snapshot_is_durable_before_the_log_is_emptied() {
         Some(2),
         "no temporary file is left behind"
     );
+}
+
+/// Write `version`: key `k<version>`, value `v<version>`.
+fn write(version: u64) -> Record {
+    Record {
+        version,
+        key: format!("k{version}"),
+        value: Some(format!("v{version}")),
+    }
+}
+
+/// A snapshot of writes 1 to `last`.
+fn snapshot_of(last: u64) -> Snapshot {
+    let entries = (1..=last)
+        .map(|v| {
+            let w = write(v);
+            let value = w.value.unwrap_or_default();
+            (w.key, SnapshotEntry { value, version: v })
+        })
+        .collect();
+    Snapshot {
+        last_version: last,
+        entries,
+    }
+}
+
+/// A data directory as a node leaves it: a snapshot of write 1, a log of writes 2 and 3,
+/// all of it durable.
+fn data_dir(seed: u64) -> SimDisk {
+    let disk = SimDisk::new(seed);
+    let dir = Path::new(DIR);
+    let log: Vec<u8> = [write(2), write(3)]
+        .iter()
+        .flat_map(|w| encode(std::slice::from_ref(w)).expect("a record encodes"))
+        .collect();
+    let snapshot = serde_json::to_vec(&snapshot_of(1)).expect("a snapshot serializes");
+    let setup = || -> std::io::Result<()> {
+        disk.create_dir_all(dir)?;
+        disk.write_file(&dir.join(SNAPSHOT_FILE), &snapshot)?;
+        disk.sync_file(&dir.join(SNAPSHOT_FILE))?;
+        disk.write_file(&dir.join(LOG_FILE), &log)?;
+        disk.sync_file(&dir.join(LOG_FILE))?;
+        disk.sync_dir(dir)
+    };
+    setup().expect("the simulated disk takes the files");
+    disk
+}
+
+/// Every key's value and version, and the last version: the state a recovery rebuilds.
+type State = (BTreeMap<String, (String, u64)>, u64);
+
+/// What recovery finds on `disk`.
+fn recovered(disk: &SimDisk) -> Result<State, String> {
+    let mount = disk.mount();
+    let found = harness::eventually::finishes(STUCK, "recovery", move || {
+        recover(&mount, Path::new(DIR)).map(|r| (r.snapshot, r.records))
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (snapshot, records) = found.map_err(|e| e.to_string())?;
+    let mut last = snapshot.last_version;
+    let mut map: BTreeMap<String, (String, u64)> = snapshot
+        .entries
+        .into_iter()
+        .map(|(k, e)| (k, (e.value, e.version)))
+        .collect();
+    for record in records {
+        last = last.max(record.version);
+        match record.value {
+            Some(value) => map.insert(record.key, (value, record.version)),
+            None => map.remove(&record.key),
+        };
+    }
+    Ok((map, last))
+}
+
+#[test]
+fn ex5_a_crash_at_any_step_of_a_compaction_loses_nothing() {
+    let expected = recovered(&data_dir(7)).expect("the data directory recovers before compaction");
+    assert_eq!(
+        expected.1, 3,
+        "the test's data directory holds writes 1 to 3"
+    );
+    // Power is lost during the first fsync of the compaction, then the second, and so on
+    // until one compaction runs to its end (and the machine loses power just after).
+    for n in 1..=10 {
+        let disk = data_dir(7);
+        disk.crash_during_sync(n, CrashMode::LoseUnsynced);
+        let outcome = compact(&disk.mount(), Path::new(DIR), &snapshot_of(3));
+        let during = disk.armed_crash().is_some();
+        let when = if during {
+            format!("during fsync {n} of a compaction")
+        } else {
+            assert!(
+                outcome.is_ok(),
+                "a compaction on a healthy disk succeeds: {outcome:?}"
+            );
+            disk.crash_with(CrashMode::LoseUnsynced);
+            format!("just after a compaction that made {} fsyncs", n - 1)
+        };
+        let found = recovered(&disk).unwrap_or_else(|e| {
+            panic!(
+                "a crash {when} must leave files the node can start from (the old snapshot, or \
+                 the new one whole): recovery says {e}"
+            )
+        });
+        assert_eq!(
+            found, expected,
+            "a crash {when} loses nothing: every step of a compaction must leave either the old \
+             snapshot and the full log, or the durable new snapshot; the log may be emptied only \
+             once the new snapshot's bytes and its rename are synced"
+        );
+        if !during {
+            return;
+        }
+    }
+    panic!("a compaction of three writes made more than ten fsyncs without finishing");
 }
