@@ -129,9 +129,10 @@ pub enum Verdict {
 pub fn verdicts(ws: &Workspace, chapter: Option<&str>, only: &[Verdict]) -> anyhow::Result<()> {
     // One copy per chapter, so that two chapters can be checked at once.
     let copy = match chapter {
-        Some(chapter) => ws
-            .root
-            .join(format!("target/xtask/skeleton-{}", ws.chapter(chapter)?.name())),
+        Some(chapter) => ws.root.join(format!(
+            "target/xtask/skeleton-{}",
+            ws.chapter(chapter)?.name()
+        )),
         None => ws.root.join("target/xtask/skeleton"),
     };
     make_copy(ws, &copy)?;

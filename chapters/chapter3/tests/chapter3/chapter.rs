@@ -11,9 +11,7 @@ use harness::history::{KvOp, KvOutput, Outcome, Recorder};
 use harness::limits::check_body_limit;
 use harness::linearizability::{Verdict, check};
 
-use crate::common::{
-    PATIENCE, call, call_with, group, http, peer_http, put, status, wait_status,
-};
+use crate::common::{PATIENCE, call, call_with, group, http, peer_http, put, status, wait_status};
 
 /// Every node's value for each key.
 async fn read_all(cluster: &Cluster, node: usize, keys: &[String]) -> Vec<Option<String>> {
