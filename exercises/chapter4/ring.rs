@@ -215,10 +215,37 @@ impl Ring {
             Placement::ModN => mod_n(hash, self.members.len()),
             Placement::Consistent { .. } => {
                 let token = lookup(&self.tokens, hash);
-                self.tokens[token].member
+                self.token(token, hash).member
             }
         };
-        self.members.get(index)
+        let member = self.members.get(index);
+        if member.is_none() {
+            panic!(
+                "{} placed hash {hash:#x} on member number {index}, but the ring has {} \
+                 members (0..{}): {}",
+                match self.placement {
+                    Placement::ModN => "exercise 4.1's mod_n",
+                    Placement::Consistent { .. } => "a token of exercise 4.2's build_tokens",
+                },
+                self.members.len(),
+                self.members.len(),
+                "a member number is a position in Ring::members, not an id"
+            );
+        }
+        member
+    }
+
+    /// Token number `index`, as exercise 4.2's `lookup` found it for `hash`; a lookup
+    /// past the end is named as the exercise's, not as an index out of bounds here.
+    fn token(&self, index: usize, hash: u64) -> &Token {
+        self.tokens.get(index).unwrap_or_else(|| {
+            panic!(
+                "exercise 4.2's lookup gave hash {hash:#x} token number {index}, but the ring \
+                 has {} tokens (0..{}): past the last token, wrap around to token 0",
+                self.tokens.len(),
+                self.tokens.len()
+            )
+        })
     }
 
     /// The owner of a key; `None` when the ring has no member.
@@ -257,7 +284,17 @@ impl Ring {
                     } else {
                         self.tokens[i - 1].hash
                     };
-                    shares[token.member] += arc_fraction(previous, token.hash);
+                    let Some(share) = shares.get_mut(token.member) else {
+                        panic!(
+                            "exercise 4.2's build_tokens made a token for member number {}, \
+                             but the ring has {} members (0..{}): a token's member is its \
+                             position in Ring::members, not its id",
+                            token.member,
+                            self.members.len(),
+                            self.members.len()
+                        );
+                    };
+                    *share += arc_fraction(previous, token.hash);
                 }
             }
         }

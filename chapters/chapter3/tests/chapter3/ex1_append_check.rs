@@ -81,7 +81,8 @@ fn ex1_a_conflicting_suffix_is_truncated_and_replaced() {
             match_index: 4,
             commit: 2
         },
-        "entries 3 and 4 of term 2 lost to the leader's entries of term 3"
+        "entries 3 and 4 of term 2 conflict with the leader's entries of term 3: truncate \
+         from the first conflict (3) and append from there"
     );
 }
 
@@ -98,7 +99,8 @@ fn ex1_a_duplicated_or_late_append_changes_nothing() {
             match_index: 3,
             commit: 1
         },
-        "nothing to append, and above all no truncation of entry 4, which a newer append brought"
+        "nothing to append, no truncation of entry 4 (a newer append brought it), and a \
+         match only up to what this append proves (prev_index + 2 entries = 3)"
     );
 }
 
@@ -173,5 +175,70 @@ fn ex1_an_append_before_the_snapshot_is_sent_back_to_after_it() {
         decision,
         AppendDecision::Mismatch { hint: 11 },
         "an append that builds on an entry inside the snapshot is sent back to just past the snapshot (11)"
+    );
+}
+
+#[test]
+fn ex1_the_first_append_to_an_empty_log_builds_on_index_0() {
+    let log = MemLog {
+        term: 1,
+        ..MemLog::default()
+    };
+    let decision = check_append(&log, &append(1, (0, 0), vec![entry(1, 1)], 0));
+    assert_eq!(
+        decision,
+        AppendDecision::Accept {
+            truncate_from: None,
+            append_from: 0,
+            match_index: 1,
+            commit: 0
+        },
+        "every log matches at index 0 (term 0): the first append to an empty log is accepted"
+    );
+}
+
+#[test]
+fn ex1_an_append_right_after_the_snapshot_builds_on_its_last_entry() {
+    // Entries 1..=10 are in a snapshot whose last entry has term 1: its term is known,
+    // so an append that builds on entry 10 can be checked like any other.
+    let log = MemLog {
+        term: 1,
+        snapshot_index: 10,
+        snapshot_term: 1,
+        applied: 10,
+        ..MemLog::default()
+    };
+    let decision = check_append(&log, &append(1, (10, 1), vec![entry(11, 1)], 10));
+    assert_eq!(
+        decision,
+        AppendDecision::Accept {
+            truncate_from: None,
+            append_from: 0,
+            match_index: 11,
+            commit: 10
+        },
+        "prev_index == snapshot_index is not before the snapshot: the snapshot's last entry \
+         keeps its term, and the append after it is accepted"
+    );
+}
+
+#[test]
+fn ex1_a_heartbeat_proves_the_log_only_up_to_prev_index() {
+    // Entries 3 and 4 (term 2) came from a deposed leader and were never committed; the
+    // leader of term 3 has not sent its own entries 3 and 4 yet.
+    let mut log = MemLog::with_terms(&[1, 1, 2, 2]);
+    log.term = 3;
+    let decision = check_append(&log, &append(3, (2, 1), vec![], 4));
+    assert_eq!(
+        decision,
+        AppendDecision::Accept {
+            truncate_from: None,
+            append_from: 0,
+            match_index: 2,
+            commit: 2
+        },
+        "a follower never reports a match, nor moves its commit index, past what the append \
+         proved matches (prev_index + the entries sent: 2): entries 3 and 4 of term 2 may \
+         yet be replaced"
     );
 }

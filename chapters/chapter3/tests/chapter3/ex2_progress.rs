@@ -82,7 +82,8 @@ fn ex2_retries_back_off_exponentially_up_to_a_cap_and_reset_on_success() {
     assert_eq!(
         *delays.last().unwrap_or(&Duration::ZERO),
         RETRY_MAX,
-        "{delays:?}"
+        "the doubling stops at the cap: after 12 failures in a row the wait is RETRY_MAX \
+         ({RETRY_MAX:?}), not more: {delays:?}"
     );
     for _ in 0..100 {
         assert!(
@@ -98,7 +99,7 @@ fn ex2_retries_back_off_exponentially_up_to_a_cap_and_reset_on_success() {
     assert_eq!(
         progress.on_unreachable(),
         RETRY_MIN,
-        "a success starts the backoff over"
+        "a success starts the backoff over: the next failure waits RETRY_MIN again"
     );
 }
 
@@ -113,6 +114,31 @@ fn ex2_an_acceptance_clears_a_pending_snapshot() {
     progress.on_accepted(5);
     assert!(
         !progress.needs_snapshot,
-        "the snapshot was installed: back to entries"
+        "an acceptance means the snapshot was installed: back to entries"
     );
+}
+
+#[test]
+fn ex2_the_wait_stays_capped_however_long_the_outage_lasts() {
+    // A follower down for a day fails thousands of times in a row: the doubling must
+    // neither overflow (`1 << 32` does, on a u32) nor wrap back to short waits.
+    let mut progress = Progress::new(0);
+    let waits = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (0..200)
+            .map(|_| progress.on_unreachable())
+            .collect::<Vec<_>>()
+    }))
+    .unwrap_or_else(|_| {
+        panic!(
+            "on_unreachable panicked after many failures in a row: the doubling must \
+             saturate at RETRY_MAX instead of overflowing (see checked_shl, saturating_mul)"
+        )
+    });
+    for (failures, wait) in waits.iter().enumerate().skip(20) {
+        assert_eq!(
+            *wait, RETRY_MAX,
+            "after {failures} failures in a row the wait stays at the cap RETRY_MAX \
+             ({RETRY_MAX:?}), without overflowing or wrapping back to short waits"
+        );
+    }
 }

@@ -78,4 +78,9 @@ fn ex3_all_commits_what_every_node_has() {
         0,
         "all commits nothing past what the slowest node has, even one that has nothing"
     );
+    assert_eq!(
+        commit_index(AckMode::All, 4, &[]),
+        4,
+        "a leader alone is every node: all commits what its own log has durably, no more"
+    );
 }

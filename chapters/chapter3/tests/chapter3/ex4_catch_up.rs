@@ -17,7 +17,8 @@ fn ex4_a_follower_that_is_behind_gets_a_batch_from_next_index() {
             from: 11,
             to: 42
         },
-        "32 entries at most, starting at next_index, after the entry before it"
+        "the batch starts at next_index (11), after the entry just before it (prev_index 10), \
+         and holds max_batch (32) entries at most: 11..=42"
     );
     progress.next_index = 90;
     assert_eq!(
@@ -72,7 +73,8 @@ fn ex4_entries_compacted_away_are_replaced_by_the_snapshot() {
                 to: 60
             }
         ),
-        "the snapshot's last entry still has a known term: entries after it can be sent"
+        "a follower at snapshot_index + 1 gets entries, not the snapshot again: the \
+         snapshot's last entry still has a known term to check them against"
     );
     progress.on_need_snapshot();
     assert_eq!(

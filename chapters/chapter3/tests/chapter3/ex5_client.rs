@@ -175,7 +175,8 @@ async fn ex5_redirects_are_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ex5_a_redirect_loop_is_followed_exactly_max_redirects_times() {
     // A node that names itself as the leader and refuses every write: the first try and
-    // MAX_REDIRECTS redirects, then the last `NotLeader`.
+    // MAX_REDIRECTS redirects, then the last `NotLeader`. A request past those is
+    // answered 500, so a client without a bound stops at once instead of looping.
     let hits = Arc::new(AtomicUsize::new(0));
     let listener = tokio::net::TcpListener::bind((harness::loopback::fresh(), 0))
         .await
@@ -184,21 +185,78 @@ async fn ex5_a_redirect_loop_is_followed_exactly_max_redirects_times() {
     let app = axum::Router::new().fallback({
         let (hits, url) = (Arc::clone(&hits), url.clone());
         move || {
-            hits.fetch_add(1, Ordering::SeqCst);
+            let n = hits.fetch_add(1, Ordering::SeqCst) + 1;
             let leader = Some(url.clone());
-            async move { ApiError::NotLeader { leader } }
+            async move {
+                if n > 1 + MAX_REDIRECTS {
+                    ApiError::Internal("a redirect past MAX_REDIRECTS".into())
+                } else {
+                    ApiError::NotLeader { leader }
+                }
+            }
         }
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = Client::new(&url).expect("a valid address");
-    match bounded(client.put("k", "v")).await {
-        Err(ClientError::NotLeader { leader: Some(_) }) => {}
-        other => panic!("expected the last NotLeader, got {other:?}"),
+    let outcome = bounded(client.put("k", "v")).await;
+    let requests = hits.load(Ordering::SeqCst);
+    assert!(
+        requests == 1 + MAX_REDIRECTS
+            && matches!(outcome, Err(ClientError::NotLeader { leader: Some(_) })),
+        "a write follows at most MAX_REDIRECTS ({MAX_REDIRECTS}) redirects, then returns the \
+         last 421 as NotLeader: {} requests expected (the first try and {MAX_REDIRECTS} \
+         redirects), got {requests}, ending in {outcome:?}",
+        1 + MAX_REDIRECTS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex5_the_next_write_goes_straight_to_the_remembered_leader() {
+    // A follower that redirects every write to a leader that accepts every write; the
+    // test counts the requests each receives.
+    let serve = |app: axum::Router| async move {
+        let listener = tokio::net::TcpListener::bind((harness::loopback::fresh(), 0))
+            .await
+            .expect("binding a port");
+        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    };
+    let (to_leader, to_follower) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let leader = serve(axum::Router::new().fallback({
+        let hits = Arc::clone(&to_leader);
+        move || {
+            let version = hits.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                axum::Json(serde_json::json!({ "key": "k", "value": "v", "version": version }))
+            }
+        }
+    }))
+    .await;
+    let follower = serve(axum::Router::new().fallback({
+        let (hits, leader) = (Arc::clone(&to_follower), leader.clone());
+        move || {
+            hits.fetch_add(1, Ordering::SeqCst);
+            let leader = Some(leader.clone());
+            async move { ApiError::NotLeader { leader } }
+        }
+    }))
+    .await;
+    let client = Client::new(&follower).expect("a valid address");
+    for value in ["v1", "v2", "v3"] {
+        bounded(client.put("k", value)).await.unwrap_or_else(|e| {
+            panic!("a write through a follower should reach the leader: {e:#}")
+        });
     }
     assert_eq!(
-        hits.load(Ordering::SeqCst),
-        1 + MAX_REDIRECTS,
-        "the first try and exactly MAX_REDIRECTS ({MAX_REDIRECTS}) redirects"
+        (
+            to_follower.load(Ordering::SeqCst),
+            to_leader.load(Ordering::SeqCst)
+        ),
+        (1, 3),
+        "the client remembers the leader a 421 named: only the first of three writes goes \
+         to the follower, the next ones go straight to the leader (requests to the \
+         follower, to the leader)"
     );
 }
 

@@ -42,6 +42,12 @@ fn ex1_the_owner_is_member_number_hash_mod_n() {
         (u64::MAX % 10) as usize,
         "the whole 64-bit hash is reduced mod N, with nothing cut off first"
     );
+    assert_eq!(
+        (mod_n(1 << 32, 3), mod_n(u64::MAX, 7)),
+        (1, 1),
+        "the whole 64-bit hash is reduced mod N, with nothing cut off first: 2^32 mod 3 \
+         is 1 (its low 32 bits alone give 0), and (2^64 - 1) mod 7 is 1"
+    );
     assert_eq!(mod_n(12345, 1), 0, "a single member owns everything");
     for hash in [1u64, 99, 1 << 40, u64::MAX - 3] {
         assert!(
@@ -58,7 +64,11 @@ fn ex1_every_node_computes_the_same_owner_whatever_order_it_lists_members_in() {
     let a = Ring::new(1, Placement::ModN, members(5)).expect("a ring");
     let b = Ring::new(1, Placement::ModN, shuffled).expect("a ring");
     for key in random_keys(1, 1000) {
-        assert_eq!(a.owner(&key), b.owner(&key), "key {key:?}");
+        assert_eq!(
+            a.owner(&key),
+            b.owner(&key),
+            "two nodes that list the same members in another order agree on the owner of {key:?}"
+        );
     }
 }
 

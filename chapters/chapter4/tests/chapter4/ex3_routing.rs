@@ -41,6 +41,24 @@ fn ex3_a_request_forwarded_too_often_is_refused_not_passed_on() {
 }
 
 #[test]
+fn ex3_a_request_that_reached_its_owner_is_served_however_many_hops_it_took() {
+    let ring = ring(1, CONSISTENT, 3);
+    let me = Membership::founding(1, ring.clone());
+    let key = random_keys(5, 100)
+        .into_iter()
+        .find(|k| ring.owner(k).is_some_and(|m| m.id == 1))
+        .expect("some key owned by node 1");
+    for hops in [MAX_HOPS, MAX_HOPS + 5] {
+        assert_eq!(
+            me.route(&key, hops),
+            Route::Local,
+            "the hop limit stops forwarding, not serving: a request that reached the owner \
+             of {key:?} after {hops} hops is served there"
+        );
+    }
+}
+
+#[test]
 fn ex3_a_node_outside_any_cluster_says_so() {
     let me = Membership::new(9, Placement::ModN);
     assert_eq!(
@@ -138,4 +156,41 @@ async fn ex3_any_node_serves_any_key_forwarding_it_in_one_hop() {
         );
     }
     cluster.stop().await;
+}
+
+#[test]
+fn ex3_keys_this_node_owned_before_the_change_are_served_while_it_pulls() {
+    // Node 4 left: node 1 is pulling the keys it gains from node 4, and still owns the
+    // keys it owned before. Built as `cluster.json` restores it (see above).
+    let before = ring(1, CONSISTENT, 4);
+    let after = ring(2, CONSISTENT, 3);
+    let stayer: Membership = serde_json::from_value(serde_json::json!({
+        "me": 1,
+        "ring": after,
+        "previous": before,
+        "pending": [4],
+    }))
+    .expect("a membership reads back from JSON, as from cluster.json");
+    let keys = random_keys(6, 2_000);
+    let kept = keys
+        .iter()
+        .find(|k| before.owner(k).is_some_and(|m| m.id == 1))
+        .expect("node 1 owned some key before");
+    let gained = keys
+        .iter()
+        .find(|k| {
+            before.owner(k).is_some_and(|m| m.id == 4) && after.owner(k).is_some_and(|m| m.id == 1)
+        })
+        .expect("node 1 gains some key from node 4");
+    assert_eq!(
+        stayer.route(kept, 0),
+        Route::Local,
+        "node 1 owned {kept:?} before the change and still has it: a pull from node 4 \
+         holds up only the keys that come from node 4"
+    );
+    assert_eq!(
+        stayer.route(gained, 0),
+        Route::Wait { from: 4 },
+        "{gained:?} is on its way from node 4: it waits until that pull is done"
+    );
 }

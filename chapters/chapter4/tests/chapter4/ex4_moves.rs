@@ -1,6 +1,6 @@
 //! Exercise 4.4: which arcs of the circle change owner.
 
-use chapter4::ring::{Placement, Ring, key_hash, moved_arcs};
+use chapter4::ring::{Member, Move, Placement, Ring, key_hash, moved_arcs, token_hash};
 
 use crate::common::{random_keys, ring};
 
@@ -29,7 +29,12 @@ fn assert_arcs_match_keys(old: &Ring, new: &Ring) -> f64 {
                 1,
                 "{key:?} moves {from} -> {to}: exactly one arc, got {on:?}"
             );
-            assert_eq!((on[0].from, on[0].to), (from, to), "{key:?}");
+            assert_eq!(
+                (on[0].from, on[0].to),
+                (from, to),
+                "{key:?} moves from node {from} to node {to}: the arc it lies on names its old \
+                 and its new owner: {on:?}"
+            );
         }
     }
     moved as f64 / keys.len() as f64
@@ -119,4 +124,35 @@ fn ex4_a_join_moves_most_keys_with_mod_n() {
             n + 1
         );
     }
+}
+
+#[test]
+fn ex4_the_arc_across_the_top_of_the_circle_wraps_around() {
+    // One token per member; a newcomer whose token lies below every other token takes
+    // over the arc that starts at the highest token and crosses the top of the circle.
+    let one = Placement::Consistent { vnodes: 1 };
+    let old = ring(1, one, 3);
+    let lowest = old.tokens()[0].hash;
+    let highest = old.tokens()[old.tokens().len() - 1].hash;
+    let id = (4..)
+        .find(|&id| token_hash(id, 0) < lowest)
+        .expect("some id has a token below the others");
+    let new = old
+        .with_member(Member {
+            id,
+            url: "http://127.0.0.1:1".into(),
+        })
+        .expect("a valid ring");
+    let old_owner = old.owner_of_hash(lowest).expect("an owner").id;
+    assert_eq!(
+        moved_arcs(&old, &new),
+        Some(vec![Move {
+            start: highest,
+            end: token_hash(id, 0),
+            from: old_owner,
+            to: id,
+        }]),
+        "node {id}'s token is the lowest: the arc it takes starts just after the highest \
+         token ({highest:#x}), wraps past the top of the circle, and ends at its token"
+    );
 }

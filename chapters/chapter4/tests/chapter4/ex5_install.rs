@@ -1,6 +1,7 @@
 //! Exercise 4.5: installing a membership change (and the given `last_change` and
 //! `is_member`, which report what 4.5 installed).
 
+use chapter4::bench;
 use chapter4::membership::{Change, InstallError, Membership};
 use chapter4::ring::{Placement, moved_arcs};
 
@@ -52,7 +53,11 @@ fn ex5_an_old_owner_that_only_loses_keys_pulls_nothing() {
         installed.changed,
         "the next epoch's ring is a change for an old owner too"
     );
-    assert!(installed.pull_from.is_empty(), "{installed:?}");
+    assert!(
+        installed.pull_from.is_empty(),
+        "node 2 only loses keys to the new node 4: it pulls from nobody (it pulls only from \
+         the old owners of arcs that come to it): {installed:?}"
+    );
     assert_eq!(
         old.ring(),
         &join.to,
@@ -202,4 +207,29 @@ fn ex5_a_node_remembers_its_last_change_and_whether_it_is_a_member() {
     }
     newcomer.install(&leave).expect("the next change");
     assert!(!newcomer.is_member(), "after leaving, not a member");
+}
+
+#[test]
+fn ex5_a_change_from_another_ring_of_this_epoch_is_a_conflict() {
+    // Two coordinators each made epoch 2 from epoch 1: one added node 4, the other node 5.
+    // This node installed the first; a change that builds on the second is another history.
+    let founding = ring(1, CONSISTENT, 3);
+    let with = |ring: &chapter4::ring::Ring, id: u64| {
+        let member = bench::members(id, 1).remove(0);
+        ring.with_member(member).expect("a valid ring")
+    };
+    let mine = with(&founding, 4);
+    let theirs = with(&founding, 5);
+    let mut node = Membership::founding(1, mine.clone());
+    let next = Change {
+        from: theirs.clone(),
+        to: with(&theirs, 6),
+    };
+    assert_eq!(
+        node.install(&next),
+        Err(InstallError::Conflict { epoch: 2 }),
+        "a change must start from this node's own ring: one that starts from another ring \
+         of the same epoch (node 5 joined, not node 4) is refused as a Conflict"
+    );
+    assert_eq!(node.ring(), &mine, "a refused change changes nothing");
 }
