@@ -16,14 +16,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
-use harness::history::{KvOp, KvOutput, Outcome};
-
 use crate::api::{CLIENT_ID_HEADER, PutRequest, REQUEST_ID_HEADER};
 use crate::call::{Answered, to_leader};
 use crate::config::{Config, GroupId, NO_GROUP};
 use crate::group::GroupReply;
+use crate::responses::ConfigAnswer;
 use crate::router::{self, Next};
-use crate::server::ConfigAnswer;
 use crate::shard::{Answer, KvCommand};
 
 /// Why a call has no answer.
@@ -98,25 +96,6 @@ impl ShardedClient {
             request: None,
         })
         .await
-    }
-
-    /// Runs one recorded operation: an answer is its output; giving up leaves its outcome
-    /// unknown; a refusal means it did nothing.
-    pub async fn run_op(&mut self, op: &KvOp) -> Outcome {
-        let result = match op {
-            KvOp::Get { key } => self.get(key).await.map(KvOutput::Value),
-            KvOp::Put {
-                key,
-                value,
-                if_version,
-            } => self.put(key, value, *if_version).await.and_then(output),
-            KvOp::Delete { key } => self.delete(key).await.and_then(output),
-        };
-        match result {
-            Ok(output) => Outcome::Ok(output),
-            Err(ShardedError::GaveUp(..)) => Outcome::Unknown,
-            Err(ShardedError::Refused(..)) => Outcome::Failed,
-        }
     }
 
     /// Runs `command` until it is answered or the deadline passes.
@@ -261,19 +240,6 @@ fn encode(key: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// A write's answer as the history records it; `Stale` (never the answer to the call in
-/// flight: a client makes one at a time) did nothing.
-fn output(answer: Answer) -> Result<KvOutput, ShardedError> {
-    Ok(match answer {
-        Answer::Value(found) => KvOutput::Value(found),
-        Answer::Written { version } => KvOutput::Written { version },
-        Answer::Mismatch { current } => KvOutput::Mismatch { current },
-        Answer::Deleted { version } => KvOutput::Deleted { version },
-        Answer::NotFound => KvOutput::NotFound,
-        other @ Answer::Stale { .. } => return Err(unexpected(other)),
-    })
 }
 
 fn unexpected(answer: Answer) -> ShardedError {

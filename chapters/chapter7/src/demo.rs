@@ -18,13 +18,15 @@ use std::time::{Duration, Instant};
 
 use harness::cluster::Cluster;
 use harness::dashboard::{Action, Dashboard, Exec, Extras, Frame, Options, ShardsView, View};
+use harness::history::{KvOp, KvOutput, Outcome};
 use plumbing::cluster_key::ClusterKey;
 
-use crate::client::ShardedClient;
+use crate::client::{ShardedClient, ShardedError};
 use crate::config::GroupId;
 use crate::controller::Controller;
 use crate::raft::{Compaction, Timing};
 use crate::service::Change;
+use crate::shard::Answer;
 use crate::system::{self, REPLICAS, Settings, log_of, servers};
 
 /// Groups the demo starts (group 3 joins later).
@@ -195,7 +197,7 @@ fn extras(store: &Store, n: usize, actions: Vec<Action>) -> anyhow::Result<Extra
         .collect::<anyhow::Result<Vec<_>>>()?;
     let exec: Exec = Arc::new(move |c, op| {
         let client = Arc::clone(&clients[c % clients.len()]);
-        Box::pin(async move { client.lock().await.run_op(&op).await })
+        Box::pin(async move { run_op(&mut *client.lock().await, &op).await })
     });
     let first = store.clone();
     let ready = Box::pin(async move {
@@ -372,4 +374,42 @@ fn digits(owners: &[u64]) -> String {
             _ => '+',
         })
         .collect()
+}
+
+/// Runs one recorded operation through `client`: an answer is its output; giving up
+/// leaves its outcome unknown; a refusal means it did nothing. (The client knows nothing
+/// of histories: the demo and the tests record them.)
+pub async fn run_op(client: &mut ShardedClient, op: &KvOp) -> Outcome {
+    let result = match op {
+        KvOp::Get { key } => client.get(key).await.map(KvOutput::Value),
+        KvOp::Put {
+            key,
+            value,
+            if_version,
+        } => client.put(key, value, *if_version).await.and_then(output),
+        KvOp::Delete { key } => client.delete(key).await.and_then(output),
+    };
+    match result {
+        Ok(output) => Outcome::Ok(output),
+        Err(ShardedError::GaveUp(..)) => Outcome::Unknown,
+        Err(ShardedError::Refused(..)) => Outcome::Failed,
+    }
+}
+
+/// A write's answer as the history records it; `Stale` (never the answer to the call in
+/// flight: a client makes one at a time) did nothing.
+fn output(answer: Answer) -> Result<KvOutput, ShardedError> {
+    Ok(match answer {
+        Answer::Value(found) => KvOutput::Value(found),
+        Answer::Written { version } => KvOutput::Written { version },
+        Answer::Mismatch { current } => KvOutput::Mismatch { current },
+        Answer::Deleted { version } => KvOutput::Deleted { version },
+        Answer::NotFound => KvOutput::NotFound,
+        other @ Answer::Stale { .. } => {
+            return Err(ShardedError::Refused(
+                "unexpected".into(),
+                format!("{other:?}"),
+            ));
+        }
+    })
 }

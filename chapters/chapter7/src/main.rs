@@ -50,6 +50,15 @@ enum Command {
         /// With `--role group`: the group's id (1, 2, ...).
         #[arg(long)]
         group: Option<GroupId>,
+        /// With `--role group`: the configuration service's replicas, comma-separated (the
+        /// group confirms each shard step with them before carrying it out).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "http://127.0.0.1:7000,http://127.0.0.1:7001,http://127.0.0.1:7002",
+            env = "KV_SERVICE"
+        )]
+        service: Vec<String>,
         /// The number of shards (the same for every replica of the store).
         #[arg(long, default_value_t = DEFAULT_SHARDS)]
         shards: usize,
@@ -230,6 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             role,
             group,
+            service,
             shards,
             addr,
             id,
@@ -266,7 +276,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 machine,
                 ..Config::default()
             };
-            chapter7::server::run(listener, config, plumbing::api::shutdown_signal()).await
+            chapter7::server::run(listener, config, service, plumbing::api::shutdown_signal()).await
         }
         Command::Join { groups, service } => {
             let groups: BTreeMap<_, _> = groups.into_iter().collect();

@@ -12,7 +12,8 @@
 //! on both:
 //! GET    /health, /status                   as in chapter 6
 //! POST   /internal/raft     Batch           202 (chapter 6's messages)
-//! POST   /internal/group    GroupOp         200 GroupReply | 400 (a controller's freeze, install, delete)
+//! POST   /internal/group    GroupOp         200 GroupReply | 400 | 503 (a controller's freeze,
+//!                                           stage, install, delete: confirmed with the service)
 //! POST   /internal/service  ServiceOp       200 ServiceReply (a controller's propose, finish)
 //!        (the three need the cluster's key: x-cluster-key)
 //! errors: chapter 6's ErrorBody; a shard this group does not serve now is
@@ -22,7 +23,9 @@
 //! Every request becomes one entry of the replica's log ([`Command`]), applied by the
 //! group's or the service's machine once committed, as in chapter 6; a request at a
 //! follower answers `421 not_leader`. A replica of one kind asked to do the other kind's
-//! work answers `400 wrong_kind` and proposes nothing.
+//! work answers `400 wrong_kind` and proposes nothing. A group proposes a controller's
+//! step only once the service confirms that the step's configuration exists and calls
+//! for it ([`crate::confirm`]): otherwise `400`, and nothing is proposed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,26 +34,25 @@ use std::time::Duration;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Json, Router};
 use plumbing::cluster_key::{ClusterKey, require_cluster_key};
 use plumbing::json_body::Shape;
 use plumbing::limits::shed_beyond;
-use serde::{Deserialize, Serialize};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
-use crate::api::{Batch, DeleteResponse, Entry, ErrorBody, Health, PutRequest, Status};
+use crate::api::{Batch, DeleteResponse, Entry, Health, PutRequest, Status};
 use crate::command::Command;
-use crate::config::{Config as Configuration, ShardId};
+use crate::confirm::Confirmer;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Key};
 use crate::group::{GroupOp, GroupReply};
 use crate::headers::request_id;
-use crate::machine::Applied;
-use crate::node::{CommandError, Config, Node, Refused};
+use crate::machine::{Applied, Kind};
+use crate::node::{Config, Node};
+use crate::responses::{ConfigAnswer, Failure};
 use crate::service::{ServiceOp, ServiceReply};
 use crate::shard::{Answer, KvCommand};
 use crate::validate::MAX_BODY_BYTES;
@@ -68,77 +70,78 @@ pub const MAX_INTERNAL_IN_FLIGHT: usize = 8;
 /// pieces smaller than this: see [`crate::staging`].)
 pub const MAX_ENTRY_BYTES: usize = 6 * 1024 * 1024;
 
-/// The answer to `GET /config`: a configuration, and the one a change is moving to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConfigAnswer {
-    /// The configuration asked for (the latest, unless a number was given).
-    pub config: Configuration,
-    /// The configuration a change is moving to, if one is.
-    pub pending: Option<Configuration>,
+/// What a replica serves: the configuration service, or a group (which confirms each
+/// step with the service before it proposes it).
+#[derive(Debug)]
+pub enum Role {
+    Service,
+    Group(Confirmer),
 }
 
-/// An error of this chapter's routes: chapter 6's, and `wrong_group`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// One of chapter 6's errors.
-    Api(ApiError),
-    /// This group does not serve the key's shard now.
-    WrongGroup {
-        /// The key's shard.
-        shard: ShardId,
-    },
-    /// The request is for the other kind of replica (a key at the service, a
-    /// configuration at a group).
-    WrongKind(String),
+/// The routes' state: the replica's node and its role.
+#[derive(Debug, Clone)]
+struct Replica {
+    node: Arc<Node>,
+    role: Arc<Role>,
 }
 
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Self {
-        Failure::Api(error)
-    }
-}
-
-impl From<CommandError> for Failure {
-    fn from(error: CommandError) -> Self {
-        Failure::Api(error.into())
-    }
-}
-
-impl From<Refused> for Failure {
-    fn from(refused: Refused) -> Self {
-        Failure::Api(refused.into())
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let (status, code, message) = match self {
-            Failure::Api(error) => return error.into_response(),
-            Failure::WrongGroup { shard } => (
-                StatusCode::MISDIRECTED_REQUEST,
-                "wrong_group",
-                format!(
-                    "this group does not serve shard {shard} now (it moved, or is moving); \
-                     ask the configuration service for the latest configuration"
-                ),
-            ),
-            Failure::WrongKind(message) => (StatusCode::BAD_REQUEST, "wrong_kind", message),
+impl Replica {
+    /// Runs `op` through a group's log, once the service has confirmed a shard step; the
+    /// service refuses it without proposing it.
+    async fn group(&self, op: GroupOp) -> Result<GroupReply, Failure> {
+        let Role::Group(confirmer) = &*self.role else {
+            return Err(Failure::WrongKind(
+                "this replica is the configuration service's: send keys and shard steps to a \
+                 group's replicas"
+                    .into(),
+            ));
         };
-        let body = ErrorBody {
-            error: code.into(),
-            message,
-            current_version: None,
-            key: None,
-            leader: None,
-        };
-        (status, Json(body)).into_response()
+        let command = Command::Group { op };
+        fits(&command)?;
+        if let Command::Group { op } = &command {
+            confirmer.confirm(op).await?;
+        }
+        match self.node.execute(command).await? {
+            Applied::Group(reply) => Ok(reply),
+            other => Err(ApiError::Internal(format!("a group's log applied {other:?}")).into()),
+        }
+    }
+
+    /// Runs `op` through the service's log; a group refuses it without proposing it.
+    async fn service(&self, op: ServiceOp) -> Result<ServiceReply, Failure> {
+        if let Role::Group(_) = *self.role {
+            return Err(Failure::WrongKind(
+                "this replica is a group's: ask the configuration service's replicas for \
+                 configurations"
+                    .into(),
+            ));
+        }
+        let command = Command::Service { op };
+        fits(&command)?;
+        match self.node.execute(command).await? {
+            Applied::Service(reply) => Ok(reply),
+            other => Err(ApiError::Internal(format!("the service's log applied {other:?}")).into()),
+        }
+    }
+
+    /// Runs a client's command at this group: its answer, or `wrong_group`.
+    async fn serve(&self, command: KvCommand) -> Result<Answer, Failure> {
+        match self.group(GroupOp::Client(command)).await? {
+            GroupReply::Answer(answer) => Ok(answer),
+            GroupReply::WrongGroup { shard } => Err(Failure::WrongGroup { shard }),
+            other => {
+                Err(ApiError::Internal(format!("a client's command produced {other:?}")).into())
+            }
+        }
     }
 }
 
-/// Serves the replica on `listener` until `shutdown` resolves.
+/// Serves the replica on `listener` until `shutdown` resolves. A group's replica asks
+/// the configuration service's replicas at `service` to confirm each step.
 pub async fn run(
     listener: tokio::net::TcpListener,
     config: Config,
+    service: Vec<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let span = tracing::info_span!("node", id = config.id);
@@ -148,9 +151,13 @@ pub async fn run(
         cluster_key
             .check_bind(listener.local_addr()?)
             .map_err(anyhow::Error::msg)?;
+        let role = match config.machine.kind() {
+            Kind::Service(_) => Role::Service,
+            Kind::Group(group) => Role::Group(Confirmer::new(group.id(), service)?),
+        };
         let node = Node::start(config)?;
         tracing::info!(addr = %listener.local_addr()?, "listening");
-        axum::serve(listener, app(node, cluster_key, request_timeout))
+        axum::serve(listener, app(node, role, cluster_key, request_timeout))
             .with_graceful_shutdown(shutdown)
             .await?;
         Ok(())
@@ -161,7 +168,12 @@ pub async fn run(
 
 /// The router with every route and middleware (as chapter 6's: internal routes need
 /// `cluster_key`, bodies and requests in flight are bounded, no request hangs).
-pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) -> Router {
+pub fn app(
+    node: Arc<Node>,
+    role: Role,
+    cluster_key: ClusterKey,
+    request_timeout: Duration,
+) -> Router {
     let internal = Router::new()
         .route("/internal/raft", post(raft))
         .route("/internal/group", post(group_op))
@@ -183,7 +195,10 @@ pub fn app(node: Arc<Node>, cluster_key: ClusterKey, request_timeout: Duration) 
         .merge(internal)
         .fallback(plumbing::api::no_route::<ApiError>)
         .method_not_allowed_fallback(plumbing::api::method_not_allowed::<ApiError>)
-        .with_state(node)
+        .with_state(Replica {
+            node,
+            role: Arc::new(role),
+        })
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(
@@ -212,73 +227,19 @@ fn fits(command: &Command) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Runs a group operation through the log; a service replica refuses it.
-async fn through_group(node: &Node, op: GroupOp) -> Result<GroupReply, Failure> {
-    let command = Command::Group { op };
-    fits(&command)?;
-    match node.execute(command).await? {
-        Applied::Group(reply) => Ok(reply),
-        _ => Err(Failure::WrongKind(
-            "this replica is the configuration service's: send keys and shard steps to a \
-             group's replicas"
-                .into(),
-        )),
-    }
-}
-
-/// Runs a service operation through the log; a group replica refuses it.
-async fn through_service(node: &Node, op: ServiceOp) -> Result<ServiceReply, Failure> {
-    let command = Command::Service { op };
-    fits(&command)?;
-    match node.execute(command).await? {
-        Applied::Service(reply) => Ok(reply),
-        _ => Err(Failure::WrongKind(
-            "this replica is a group's: ask the configuration service's replicas for \
-             configurations"
-                .into(),
-        )),
-    }
-}
-
-/// Runs a client's command at this group: its answer, or `wrong_group`.
-async fn serve(node: &Node, command: KvCommand) -> Result<Answer, Failure> {
-    match through_group(node, GroupOp::Client(command)).await? {
-        GroupReply::Answer(answer) => Ok(answer),
-        GroupReply::WrongGroup { shard } => Err(Failure::WrongGroup { shard }),
-        other => Err(ApiError::Internal(format!("a client's command produced {other:?}")).into()),
-    }
-}
-
-/// What an answer means for a route that did not expect it.
-fn unexpected(key: &str, answer: Answer) -> Failure {
-    match answer {
-        Answer::Stale { latest } => Failure::Api(ApiError::StaleRequest(format!(
-            "this client's request {latest} was answered after this one; it is not applied again"
-        ))),
-        Answer::NotFound | Answer::Value(None) => Failure::Api(ApiError::NotFound {
-            key: key.to_string(),
-        }),
-        Answer::Mismatch { current } => Failure::Api(ApiError::VersionMismatch {
-            expected: 0,
-            current,
-        }),
-        other => ApiError::Internal(format!("the command on {key:?} produced {other:?}")).into(),
-    }
-}
-
-async fn get_key(State(node): State<Arc<Node>>, Key(key): Key) -> Result<Json<Entry>, Failure> {
-    match serve(&node, KvCommand::Get { key: key.clone() }).await? {
+async fn get_key(State(replica): State<Replica>, Key(key): Key) -> Result<Json<Entry>, Failure> {
+    match replica.serve(KvCommand::Get { key: key.clone() }).await? {
         Answer::Value(Some((value, version))) => Ok(Json(Entry {
             key,
             value,
             version,
         })),
-        other => Err(unexpected(&key, other)),
+        other => Err(Failure::unexpected(&key, other)),
     }
 }
 
 async fn put_key(
-    State(node): State<Arc<Node>>,
+    State(replica): State<Replica>,
     Key(key): Key,
     headers: HeaderMap,
     JsonBody(request): JsonBody<PutRequest>,
@@ -289,7 +250,7 @@ async fn put_key(
         if_version: request.if_version,
         request: request_id(&headers)?,
     };
-    match serve(&node, command).await? {
+    match replica.serve(command).await? {
         Answer::Written { version } => Ok(Json(Entry {
             key,
             value: request.value,
@@ -299,12 +260,12 @@ async fn put_key(
             expected: request.if_version.unwrap_or_default(),
             current,
         })),
-        other => Err(unexpected(&key, other)),
+        other => Err(Failure::unexpected(&key, other)),
     }
 }
 
 async fn delete_key(
-    State(node): State<Arc<Node>>,
+    State(replica): State<Replica>,
     Key(key): Key,
     headers: HeaderMap,
 ) -> Result<Json<DeleteResponse>, Failure> {
@@ -312,26 +273,26 @@ async fn delete_key(
         key: key.clone(),
         request: request_id(&headers)?,
     };
-    match serve(&node, command).await? {
+    match replica.serve(command).await? {
         Answer::Deleted { version } => Ok(Json(DeleteResponse { key, version })),
-        other => Err(unexpected(&key, other)),
+        other => Err(Failure::unexpected(&key, other)),
     }
 }
 
-async fn config_of(node: &Node, num: Option<u64>) -> Result<Json<ConfigAnswer>, Failure> {
-    match through_service(node, ServiceOp::Query { num }).await? {
+async fn config_of(replica: &Replica, num: Option<u64>) -> Result<Json<ConfigAnswer>, Failure> {
+    match replica.service(ServiceOp::Query { num }).await? {
         ServiceReply::Config { config, pending } => Ok(Json(ConfigAnswer { config, pending })),
         ServiceReply::Refused(why) => Err(Failure::Api(ApiError::NotFound { key: why })),
         other => Err(ApiError::Internal(format!("a query produced {other:?}")).into()),
     }
 }
 
-async fn latest_config(State(node): State<Arc<Node>>) -> Result<Json<ConfigAnswer>, Failure> {
-    config_of(&node, None).await
+async fn latest_config(State(replica): State<Replica>) -> Result<Json<ConfigAnswer>, Failure> {
+    config_of(&replica, None).await
 }
 
 async fn config_number(
-    State(node): State<Arc<Node>>,
+    State(replica): State<Replica>,
     Path(num): Path<String>,
 ) -> Result<Json<ConfigAnswer>, Failure> {
     let num = num.parse::<u64>().map_err(|_| {
@@ -339,17 +300,17 @@ async fn config_number(
             "a configuration number is 0, 1, 2, ...; got {num:?}"
         ))
     })?;
-    config_of(&node, Some(num)).await
+    config_of(&replica, Some(num)).await
 }
 
-/// A controller's step. A step the group's machine refuses (it does not fit the shard's
-/// state: a forged or wrong message; a correct mover never sends one) changed nothing and
-/// is a `400`.
+/// A controller's step, once the service confirms its configuration calls for it. A step
+/// the group's machine refuses (it does not fit the shard's state: a forged or wrong
+/// message; a correct mover never sends one) changed nothing and is a `400`.
 async fn group_op(
-    State(node): State<Arc<Node>>,
+    State(replica): State<Replica>,
     JsonBody(op): JsonBody<GroupOp>,
 ) -> Result<Json<GroupReply>, Failure> {
-    match through_group(&node, op).await? {
+    match replica.group(op).await? {
         GroupReply::Refused { shard, num, now } => {
             Err(Failure::Api(ApiError::InvalidBody(format!(
                 "refused: a step of configuration {num} does not fit shard {shard}, which is \
@@ -361,32 +322,32 @@ async fn group_op(
 }
 
 async fn service_op(
-    State(node): State<Arc<Node>>,
+    State(replica): State<Replica>,
     JsonBody(op): JsonBody<ServiceOp>,
 ) -> Result<Json<ServiceReply>, Failure> {
-    Ok(Json(through_service(&node, op).await?))
+    Ok(Json(replica.service(op).await?))
 }
 
 async fn raft(
-    State(node): State<Arc<Node>>,
+    State(replica): State<Replica>,
     JsonBody(batch): JsonBody<Batch>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Failure> {
-    let accepted = node.receive(batch.envelopes).await?;
+    let accepted = replica.node.receive(batch.envelopes).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "accepted": accepted })),
     ))
 }
 
-async fn health(State(node): State<Arc<Node>>) -> Json<Health> {
+async fn health(State(replica): State<Replica>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
-        id: node.id(),
+        id: replica.node.id(),
     })
 }
 
-async fn status(State(node): State<Arc<Node>>) -> Json<Status> {
-    Json(node.status())
+async fn status(State(replica): State<Replica>) -> Json<Status> {
+    Json(replica.node.status())
 }
 
 // How each internal route's body is described to a sender whose body is refused.

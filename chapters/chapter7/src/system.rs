@@ -61,6 +61,14 @@ pub fn replica_in_cluster(
     settings: Settings,
 ) -> impl Future<Output = anyhow::Result<()>> {
     let log = log_of(ctx.id);
+    // A group's replicas reach the service's as they reach their peers: through the
+    // cluster's links, so that the tests' faults apply.
+    let service: Vec<String> = ctx
+        .peers
+        .iter()
+        .filter(|p| log_of(p.id) == 0)
+        .map(|p| p.url.clone())
+        .collect();
     let machine = if log == 0 {
         Machine::new(Kind::Service(Service::new(settings.shards)))
     } else {
@@ -86,7 +94,7 @@ pub fn replica_in_cluster(
         machine,
         ..Config::default()
     };
-    crate::server::run(ctx.listener, config, ctx.shutdown)
+    crate::server::run(ctx.listener, config, service, ctx.shutdown)
 }
 
 /// Where clients and controllers reach `log`'s replicas in `cluster`.

@@ -58,7 +58,10 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
     // Without the key: refused before the body is read.
     let delete = json!({"Delete": {"shard": shard, "num": 99}}).to_string();
     let (code, body) = post(&url, "/internal/group", None, delete.clone()).await;
-    assert_eq!(code, 401, "{body}");
+    assert_eq!(
+        code, 401,
+        "an internal request without the cluster's key is refused: {body}"
+    );
     // Not the JSON the route takes.
     let (code, body) = post(&url, "/internal/group", secret, "{\"Nuke\": {}}".into()).await;
     assert_eq!(
@@ -72,21 +75,22 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
     assert_eq!(
         (code, body["error"].as_str()),
         (400, Some("invalid_body")),
-        "{body}"
+        "a delete of a shard the group serves is refused: configuration 99 was never made, \
+         and no configuration deletes a served shard: {body}"
     );
     assert!(
         body["message"]
             .as_str()
             .unwrap_or_default()
             .contains("refused"),
-        "{body}"
+        "the refusal says so: {body}"
     );
     let install = json!({"Install": {"shard": 999, "num": 5, "data": {"kv": {}, "version": 0, "answered": {}}}});
     let (code, body) = post(&url, "/internal/group", secret, install.to_string()).await;
     assert_eq!(
         (code, body["error"].as_str()),
         (400, Some("invalid_body")),
-        "{body}"
+        "an install of a shard that does not exist is refused: {body}"
     );
     // A step too big for one log entry (a whole shard of 7 MB): refused before it is
     // proposed, since no follower could ever receive it.
@@ -96,7 +100,7 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
     assert_eq!(
         (code, body["error"].as_str()),
         (413, Some("too_large")),
-        "{body}"
+        "a step too big for one log entry is refused before it is proposed: {body}"
     );
     // A group's work at the service, and the service's at a group.
     let service = cluster.direct_url(nodes_of(0).start);
@@ -107,7 +111,12 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
         json!({"Freeze": {"shard": 0, "num": 9}}).to_string(),
     )
     .await;
-    assert!(code == 400 || code == 421, "{code} {body}");
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (400, Some("wrong_kind")),
+        "a shard step sent to the service is refused as the wrong kind of work, at any of \
+         its replicas, before anything is proposed: {body}"
+    );
     // A join of more groups than a configuration may hold.
     let many: Vec<(u64, Vec<String>)> = (10..100).map(|g| (g, vec!["http://x".into()])).collect();
     let join = json!({"Propose": {"base": config.num, "change": {"Join": many}}});
@@ -119,8 +128,14 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
         join.to_string(),
     )
     .await;
-    assert_eq!(code, 200, "{body}");
-    assert!(body.get("Refused").is_some(), "{body}");
+    assert_eq!(
+        code, 200,
+        "the service answers a proposal, even one it refuses: {body}"
+    );
+    assert!(
+        body.get("Refused").is_some(),
+        "a join of more groups than a configuration may hold is refused: {body}"
+    );
 
     // A snapshot of another machine, sent as the last piece of an InstallSnapshot to a
     // follower of group 1: the service's machine, and group 2's.
@@ -174,12 +189,160 @@ async fn chapter_forged_internal_requests_are_refused_and_the_replicas_keep_serv
     );
     assert!(
         after.snapshot_index < 1000,
-        "the forged snapshot was installed"
+        "a snapshot of another machine is never installed (the follower's snapshot is at {})",
+        after.snapshot_index
     );
     let mut reader = client(&cluster, "reader", PATIENCE);
     assert_eq!(
         reader.get(&key).await.expect("a read").map(|(v, _)| v),
         Some("safe".into()),
         "forged requests change nothing: the key written before them still reads \"safe\""
+    );
+}
+
+/// A replica's last log index, and its term (an election appends a no-op: a probe
+/// taken across one says nothing).
+async fn log_end(url: &str) -> (u64, u64) {
+    let s = status(url).await.expect("a status");
+    (s.last_index, s.term)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_work_for_the_other_kind_of_replica_is_refused_before_it_is_proposed() {
+    let cluster = start(1, 5);
+    controller(&cluster)
+        .change(&system::join(&cluster, &[1]))
+        .await
+        .expect("group 1 joins");
+    let secret = cluster.cluster_key().expose().map(str::to_string);
+    let secret = secret.as_deref();
+    let service = cluster.direct_url(leader_of(&cluster, 0).await);
+    let group = cluster.direct_url(leader_of(&cluster, 1).await);
+    let http = http_client(Duration::from_secs(5)).expect("an HTTP client");
+    for attempt in 0.. {
+        assert!(
+            attempt < 5,
+            "five probes in a row crossed an election: the cluster never settled"
+        );
+        let before = (log_end(&service).await, log_end(&group).await);
+        let mut answers = Vec::new();
+        let put = http
+            .put(format!("{service}/kv/k"))
+            .json(&json!({"value": "v"}))
+            .send()
+            .await
+            .expect("the service's leader answers");
+        answers.push((
+            "a key at the service",
+            put.status().as_u16(),
+            put.json::<Value>().await.expect("a JSON body"),
+        ));
+        let config = http
+            .get(format!("{group}/config"))
+            .send()
+            .await
+            .expect("group 1's leader answers");
+        answers.push((
+            "a configuration at a group",
+            config.status().as_u16(),
+            config.json::<Value>().await.expect("a JSON body"),
+        ));
+        let freeze = json!({"Freeze": {"shard": 0, "num": 2}}).to_string();
+        let (code, body) = post(&service, "/internal/group", secret, freeze).await;
+        answers.push(("a shard step at the service", code, body));
+        let query = json!({"Query": {"num": null}}).to_string();
+        let (code, body) = post(&group, "/internal/service", secret, query).await;
+        answers.push(("the service's work at a group", code, body));
+        for (what, code, body) in &answers {
+            assert_eq!(
+                (*code, body["error"].as_str()),
+                (400, Some("wrong_kind")),
+                "{what} is the other kind of replica's work: 400 wrong_kind: {body}"
+            );
+        }
+        let after = (log_end(&service).await, log_end(&group).await);
+        if (before.0.1, before.1.1) != (after.0.1, after.1.1) {
+            continue; // an election in between appended its no-op: probe again
+        }
+        assert_eq!(
+            (after.0.0, after.1.0),
+            (before.0.0, before.1.0),
+            "a replica refuses the other kind's work before it proposes anything: neither \
+             log grew"
+        );
+        break;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chapter_a_step_for_a_configuration_the_service_never_made_is_refused() {
+    let cluster = start(2, 6);
+    let config = controller(&cluster)
+        .change(&system::join(&cluster, &[1]))
+        .await
+        .expect("group 1 joins");
+    assert_eq!(config.num, 1, "the join is configuration 1");
+    let secret = cluster.cluster_key().expose().map(str::to_string);
+    let secret = secret.as_deref();
+    let shard = 0;
+    let key = key_in(shard);
+    let mut writer = client(&cluster, "writer", PATIENCE);
+    writer.put(&key, "before", None).await.expect("a write");
+    let one = cluster.direct_url(leader_of(&cluster, 1).await);
+    let two = cluster.direct_url(leader_of(&cluster, 2).await);
+    let empty = json!({"kv": {}, "version": 0, "answered": {}});
+    for (at, what, step) in [
+        (
+            &one,
+            "a freeze for configuration u64::MAX (it would freeze the shard for good)",
+            json!({"Freeze": {"shard": shard, "num": u64::MAX}}),
+        ),
+        (
+            &one,
+            "a freeze for configuration 1, which gives shard 0 to group 1 itself",
+            json!({"Freeze": {"shard": shard, "num": 1}}),
+        ),
+        (
+            &two,
+            "an install for configuration 2, which the service has not made",
+            json!({"Install": {"shard": shard, "num": 2, "data": empty}}),
+        ),
+        (
+            &two,
+            "an install at group 2 for configuration 1, which gives shard 0 to group 1",
+            json!({"Install": {"shard": shard, "num": 1, "data": empty}}),
+        ),
+    ] {
+        let (code, body) = post(at, "/internal/group", secret, step.to_string()).await;
+        assert_eq!(
+            (code, body["error"].as_str()),
+            (400, Some("invalid_body")),
+            "{what}: a group acts on a step only once the service confirms that the step's \
+             configuration exists and calls for it: {body}"
+        );
+    }
+    let http = http_client(Duration::from_secs(5)).expect("an HTTP client");
+    let at_two = http
+        .get(format!("{two}/kv/{key}"))
+        .send()
+        .await
+        .expect("group 2's leader answers");
+    assert_eq!(
+        at_two.status().as_u16(),
+        421,
+        "group 2 installed nothing: it does not serve shard 0 (wrong_group)"
+    );
+    writer
+        .put(&key, "after", None)
+        .await
+        .expect("a write after the refusals");
+    assert_eq!(
+        client(&cluster, "reader", PATIENCE)
+            .get(&key)
+            .await
+            .expect("a read")
+            .map(|(v, _)| v),
+        Some("after".into()),
+        "group 1 still serves shard 0: writes and reads go on"
     );
 }

@@ -114,7 +114,7 @@ async fn schedule(seed: u64) -> Result<(usize, u64), String> {
                     _ => KvOp::Delete { key },
                 };
                 let call = recorder.invoke(c, op.clone());
-                let outcome = client.run_op(&op).await;
+                let outcome = chapter7::demo::run_op(&mut client, &op).await;
                 if let harness::history::Outcome::Ok(output) = &outcome {
                     seen[k] = output.version_after();
                 }
