@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{Config, GroupId, Move, NO_GROUP, ShardId};
+use crate::config::{Configuration, GroupId, Move, NO_GROUP, ShardId};
 use crate::group::{GroupOp, GroupReply};
 use crate::service::ServiceOp;
 use crate::shard::ShardData;
@@ -64,7 +64,7 @@ pub struct Mover {
 
 impl Mover {
     /// The steps from `from` (the latest configuration) to `to` (the pending one).
-    pub fn new(from: &Config, to: &Config) -> Mover {
+    pub fn new(from: &Configuration, to: &Configuration) -> Mover {
         let moves = from
             .moves_to(to)
             .into_iter()

@@ -7,7 +7,7 @@
 //! - a key belongs to one of a **fixed** number of shards, by a hash fixed by its
 //!   specification (XXH3, as in chapter 4): the same shard on every node, run and machine,
 //!   and it never changes;
-//! - a shard belongs to one group, as a numbered [`Config`](crate::config::Config) says.
+//! - a shard belongs to one group, as a numbered [`Configuration`](crate::config::Configuration) says.
 //!   Only this second level changes, and when it does whole shards move, never single keys.
 
 // The stubs leave some parameters, imports and helpers unused until you write the code;

@@ -18,7 +18,7 @@
 // delete this line once every exercise in the file is done.
 #![allow(unused_variables, unused_imports, dead_code)]
 
-use crate::config::{Config, GroupId, NO_GROUP};
+use crate::config::{Configuration, GroupId, NO_GROUP};
 use crate::group::GroupReply;
 use crate::placement::shard_of;
 use crate::shard::{Answer, KvCommand, RequestId};
@@ -43,9 +43,9 @@ pub struct Client {
     name: String,
     seq: u64,
     /// The latest configuration it knows.
-    config: Config,
+    config: Configuration,
     /// The configuration still moving after it, if any.
-    moving: Option<Config>,
+    moving: Option<Configuration>,
     /// Whether the command in flight goes to its shard's owner in `moving`.
     ahead: bool,
     pending: Option<KvCommand>,
@@ -54,7 +54,7 @@ pub struct Client {
 impl Client {
     /// A client called `name` (its request ids' prefix: unique per client), starting from
     /// `config` (configuration 0 is fine: it routes nowhere and asks for a refresh).
-    pub fn new(name: &str, config: Config) -> Client {
+    pub fn new(name: &str, config: Configuration) -> Client {
         Client {
             name: name.to_string(),
             seq: 0,
@@ -66,7 +66,7 @@ impl Client {
     }
 
     /// Its cached configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Configuration {
         &self.config
     }
 
@@ -76,7 +76,7 @@ impl Client {
     }
 
     /// The pending configuration it knows, if a change is moving.
-    pub fn moving(&self) -> Option<&Config> {
+    pub fn moving(&self) -> Option<&Configuration> {
         self.moving.as_ref()
     }
 
@@ -125,7 +125,7 @@ impl Client {
 
     /// The service answered with its latest configuration, `config`, and the one
     /// `moving` after it, if any.
-    pub fn on_config(&mut self, config: Config, moving: Option<Config>) {
+    pub fn on_config(&mut self, config: Configuration, moving: Option<Configuration>) {
         // EXERCISE 7.6: keep the newer configuration (answers arrive late and out of order), and the moving one only if newer still
         // HINT: With nothing moving past the latest configuration, there is nothing to try ahead: clear `self.ahead`.
         todo!(

@@ -22,7 +22,7 @@ use harness::network::Endpoint;
 use harness::results::chapter7::{BenchResults, GroupsRun, MoveRun};
 
 use crate::client::ShardedClient;
-use crate::config::{Config, ShardId};
+use crate::config::{Configuration, ShardId};
 use crate::controller::Controller;
 use crate::placement::shard_of;
 use crate::raft::{Compaction, Timing};
@@ -204,7 +204,7 @@ async fn moves_of_size(kib: usize, count: usize) -> anyhow::Result<MoveRun> {
         owner = 3 - owner;
         in_move.store(true, Ordering::Relaxed);
         let started = Instant::now();
-        let config: Config = controller
+        let config: Configuration = controller
             .change(&Change::Move {
                 shard: moving,
                 group: owner,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::{CLIENT_ID_HEADER, PutRequest, REQUEST_ID_HEADER};
 use crate::call::{Answered, to_leader};
-use crate::config::{Config, GroupId, NO_GROUP};
+use crate::config::{Configuration, GroupId, NO_GROUP};
 use crate::group::GroupReply;
 use crate::responses::ConfigAnswer;
 use crate::router::{self, Next};
@@ -52,7 +52,7 @@ impl ShardedClient {
     /// `deadline`.
     pub fn new(name: &str, service: &[String], deadline: Duration) -> anyhow::Result<Self> {
         Ok(ShardedClient {
-            router: router::Client::new(name, Config::initial(1)),
+            router: router::Client::new(name, Configuration::initial(1)),
             service: service.to_vec(),
             http: plumbing::http::client(Duration::from_secs(2))?,
             deadline,
@@ -61,7 +61,7 @@ impl ShardedClient {
     }
 
     /// The configuration it routes by.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Configuration {
         self.router.config()
     }
 

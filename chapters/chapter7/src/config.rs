@@ -17,7 +17,7 @@ pub const NO_GROUP: GroupId = 0;
 /// Configuration `num`: the owner of every shard, and the groups and their servers.
 /// Configuration 0 has no group; each change makes the next number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Config {
+pub struct Configuration {
     /// Its number: 0 first, one more with each change.
     pub num: u64,
     /// The owner of each shard ([`NO_GROUP`]: none).
@@ -36,10 +36,10 @@ pub struct Move {
     pub to: GroupId,
 }
 
-impl Config {
+impl Configuration {
     /// Configuration 0: `shards` shards, no group.
-    pub fn initial(shards: usize) -> Config {
-        Config {
+    pub fn initial(shards: usize) -> Configuration {
+        Configuration {
             num: 0,
             shards: vec![NO_GROUP; shards],
             groups: BTreeMap::new(),
@@ -59,7 +59,7 @@ impl Config {
     }
 
     /// Every shard whose owner differs in `next`, in shard order.
-    pub fn moves_to(&self, next: &Config) -> Vec<Move> {
+    pub fn moves_to(&self, next: &Configuration) -> Vec<Move> {
         (0..self.shards.len())
             .filter(|&shard| self.owner(shard) != next.owner(shard))
             .map(|shard| Move {

@@ -17,7 +17,7 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use crate::call::{Answered, to_leader};
-use crate::config::{Config, GroupId, NO_GROUP};
+use crate::config::{Configuration, GroupId, NO_GROUP};
 use crate::error::ApiError;
 use crate::group::GroupOp;
 use crate::responses::{ConfigAnswer, Failure};
@@ -29,7 +29,12 @@ const REMEMBERED: usize = 64;
 /// configuration calls for, given the configuration `before` it: a freeze or a delete
 /// of a shard `me` held and no longer holds, an install or a piece of a shard `me` now
 /// holds and did not.
-pub fn step_fits(me: GroupId, op: &GroupOp, before: &Config, made: &Config) -> Result<(), String> {
+pub fn step_fits(
+    me: GroupId,
+    op: &GroupOp,
+    before: &Configuration,
+    made: &Configuration,
+) -> Result<(), String> {
     let (shard, leaving) = match op {
         GroupOp::Client(_) => return Ok(()),
         GroupOp::Freeze { shard, .. } | GroupOp::Delete { shard, .. } => (*shard, true),
@@ -76,7 +81,7 @@ pub struct Confirmer {
     service: Vec<String>,
     http: reqwest::Client,
     hint: AtomicUsize,
-    known: Mutex<BTreeMap<u64, Config>>,
+    known: Mutex<BTreeMap<u64, Configuration>>,
 }
 
 impl Confirmer {
@@ -122,11 +127,11 @@ impl Confirmer {
         }
     }
 
-    fn remembered(&self, num: u64) -> Option<Config> {
+    fn remembered(&self, num: u64) -> Option<Configuration> {
         self.known.lock().ok()?.get(&num).cloned()
     }
 
-    fn remember(&self, config: &Config) {
+    fn remember(&self, config: &Configuration) {
         if let Ok(mut known) = self.known.lock() {
             known.insert(config.num, config.clone());
             while known.len() > REMEMBERED {
@@ -136,7 +141,7 @@ impl Confirmer {
     }
 
     /// Configuration `num` (latest or pending), if the service made it.
-    async fn config(&self, num: u64) -> Result<Option<Config>, Failure> {
+    async fn config(&self, num: u64) -> Result<Option<Configuration>, Failure> {
         if let Some(config) = self.remembered(num) {
             return Ok(Some(config));
         }
@@ -184,8 +189,8 @@ mod tests {
     use super::*;
     use crate::shard::ShardData;
 
-    fn config(num: u64, shards: &[GroupId]) -> Config {
-        Config {
+    fn config(num: u64, shards: &[GroupId]) -> Configuration {
+        Configuration {
             num,
             shards: shards.to_vec(),
             groups: BTreeMap::new(),

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use plumbing::cluster_key::ClusterKey;
 
 use crate::call::{Answered, to_leader};
-use crate::config::{Config, GroupId, NO_GROUP};
+use crate::config::{Configuration, GroupId, NO_GROUP};
 use crate::group::GroupOp;
 use crate::mover::{Action, Mover, Step};
 use crate::responses::ConfigAnswer;
@@ -82,7 +82,7 @@ impl Controller {
     /// configuration it made (or, if the answer to its proposal was lost and the change
     /// is in effect, the latest). A change that does not fit the latest configuration is
     /// an error.
-    pub async fn change(&mut self, change: &Change) -> anyhow::Result<Config> {
+    pub async fn change(&mut self, change: &Change) -> anyhow::Result<Configuration> {
         let started = Instant::now();
         // Whether a proposal of this change was sent and not answered: it may have been
         // taken, and carried out by another controller since.
@@ -123,7 +123,7 @@ impl Controller {
 
     /// Finishes the change the service has pending, if any; returns the latest
     /// configuration after it.
-    pub async fn finish_pending(&mut self) -> anyhow::Result<Config> {
+    pub async fn finish_pending(&mut self) -> anyhow::Result<Configuration> {
         let ConfigAnswer { config, pending } = self.query().await?;
         match pending {
             Some(pending) => {
@@ -135,7 +135,7 @@ impl Controller {
     }
 
     /// Runs a [`Mover`] from `from` to `to` until the service says `to` is the latest.
-    async fn carry_out(&mut self, from: &Config, to: &Config) -> anyhow::Result<()> {
+    async fn carry_out(&mut self, from: &Configuration, to: &Configuration) -> anyhow::Result<()> {
         let started = Instant::now();
         let mut mover = Mover::new(from, to);
         let mut pause = Duration::from_millis(5);
@@ -286,7 +286,7 @@ async fn send_step(
 
 /// Whether `config` already has what `change` asks (a retried change that went through
 /// before its controller heard so).
-fn in_effect(config: &Config, change: &Change) -> bool {
+fn in_effect(config: &Configuration, change: &Change) -> bool {
     match change {
         Change::Join(groups) => groups.keys().all(|g| config.groups.contains_key(g)),
         Change::Leave(groups) => groups.iter().all(|g| !config.groups.contains_key(g)),

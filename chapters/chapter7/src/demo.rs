@@ -77,7 +77,7 @@ impl Store {
     fn action(
         &self,
         name: &str,
-        change: impl Fn(&Store, &crate::config::Config) -> Change + Send + Sync + 'static,
+        change: impl Fn(&Store, &crate::config::Configuration) -> Change + Send + Sync + 'static,
     ) -> Action {
         let store = self.clone();
         let change = Arc::new(change);

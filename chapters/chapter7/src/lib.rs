@@ -87,7 +87,7 @@ pub mod storage;
 pub mod system;
 pub mod validate;
 
-pub use config::{Config, GroupId, Move, NO_GROUP, ShardId};
+pub use config::{Configuration, GroupId, Move, NO_GROUP, ShardId};
 pub use group::{Group, GroupOp, GroupReply, ShardState};
 pub use mover::{Action, Mover, Step};
 pub use router::{Client, Next};

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::api::ErrorBody;
-use crate::config::{Config as Configuration, ShardId};
+use crate::config::{Configuration, ShardId};
 use crate::error::ApiError;
 use crate::node::{CommandError, Refused};
 use crate::shard::Answer;

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, GroupId, NO_GROUP, ShardId};
+use crate::config::{Configuration, GroupId, NO_GROUP, ShardId};
 use crate::placement::rebalance;
 
 /// The most groups a configuration may hold (a configuration is in every answer of the
@@ -57,11 +57,11 @@ pub enum ServiceOp {
 pub enum ServiceReply {
     /// The configuration asked for, and the pending one if a change is moving.
     Config {
-        config: Config,
-        pending: Option<Config>,
+        config: Configuration,
+        pending: Option<Configuration>,
     },
     /// The proposal was taken: this configuration is now pending.
-    Proposed(Config),
+    Proposed(Configuration),
     /// Configuration `num` is the latest.
     Finished { num: u64 },
     /// Refused, with why (the configuration number moved on, a change is moving, or the
@@ -72,8 +72,8 @@ pub enum ServiceReply {
 /// Every configuration so far, and the pending one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
-    configs: Vec<Config>,
-    pending: Option<Config>,
+    configs: Vec<Configuration>,
+    pending: Option<Configuration>,
 }
 
 impl Service {
@@ -84,25 +84,25 @@ impl Service {
     pub fn new(shards: usize) -> Service {
         assert!(shards > 0, "a sharded store needs at least one shard");
         Service {
-            configs: vec![Config::initial(shards)],
+            configs: vec![Configuration::initial(shards)],
             pending: None,
         }
     }
 
     /// The latest configuration.
-    pub fn latest(&self) -> &Config {
+    pub fn latest(&self) -> &Configuration {
         self.configs
             .last()
             .expect("configuration 0 is never removed")
     }
 
     /// The configuration proposed and still moving, if any.
-    pub fn pending(&self) -> Option<&Config> {
+    pub fn pending(&self) -> Option<&Configuration> {
         self.pending.as_ref()
     }
 
     /// Configuration `num`, latest or pending.
-    pub fn config(&self, num: u64) -> Option<&Config> {
+    pub fn config(&self, num: u64) -> Option<&Configuration> {
         self.configs
             .get(num as usize)
             .or(self.pending.as_ref().filter(|p| p.num == num))
@@ -172,7 +172,7 @@ impl Service {
 /// The configuration `change` makes of `config` (numbered one more), or why the change
 /// does not fit it (a group that joins twice, leaves without being in, the last groups
 /// leaving, a move to no such shard or group). A controller can ask before it proposes.
-pub fn next_config(config: &Config, change: &Change) -> Result<Config, String> {
+pub fn next_config(config: &Configuration, change: &Change) -> Result<Configuration, String> {
     let mut next = config.clone();
     next.num += 1;
     match change {

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chapter7::{
-    Action, Change, Config, Group, GroupId, GroupOp, GroupReply, KvCommand, Mover, RequestId,
-    Service, ServiceOp, ServiceReply, ShardId,
+    Action, Change, Configuration, Group, GroupId, GroupOp, GroupReply, KvCommand, Mover,
+    RequestId, Service, ServiceOp, ServiceReply, ShardId,
 };
 
 /// Shards in the tests' worlds.
@@ -70,7 +70,7 @@ impl World {
     }
 
     /// Proposes `change` on the latest configuration; panics if refused.
-    pub fn propose(&mut self, change: Change) -> Config {
+    pub fn propose(&mut self, change: Change) -> Configuration {
         let base = self.service.latest().num;
         match self.service.apply(&ServiceOp::Propose { base, change }) {
             ServiceReply::Proposed(config) => config,
@@ -117,7 +117,7 @@ impl World {
     }
 
     /// Proposes `change` and runs it to the end.
-    pub fn change(&mut self, change: Change) -> Config {
+    pub fn change(&mut self, change: Change) -> Configuration {
         let config = self.propose(change);
         let mut mover = self.mover();
         self.run(&mut mover);

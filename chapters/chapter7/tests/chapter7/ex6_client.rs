@@ -1,11 +1,11 @@
 //! Exercise 7.6: the client routes by its cached configuration, refreshes it on
 //! `wrong_group`, and retries the same request.
 
-use chapter7::{Answer, Client, Config, GroupReply, KvCommand, Next, RequestId};
+use chapter7::{Answer, Client, Configuration, GroupReply, KvCommand, Next, RequestId};
 
 use crate::common::{World, get, join, key_in, put};
 
-fn config_with_two_groups() -> (World, Config) {
+fn config_with_two_groups() -> (World, Configuration) {
     let mut world = World::new(&[1, 2]);
     world.change(join(&[1]));
     let config = world.change(join(&[2]));
@@ -21,7 +21,7 @@ fn request(command: &KvCommand) -> Option<&RequestId> {
 
 #[test]
 fn ex6_writes_get_fresh_request_ids_reads_need_none() {
-    let mut client = Client::new("alice", Config::initial(crate::common::SHARDS));
+    let mut client = Client::new("alice", Configuration::initial(crate::common::SHARDS));
     let first = client.start(put("a", "1"));
     assert_eq!(
         request(&first),
@@ -129,7 +129,7 @@ fn ex6_wrong_group_during_a_move_tries_the_moving_configurations_owner_first() {
     let latest = world.change(join(&[1]));
     let moving = world.propose(join(&[2]));
     let shard = moving.shards_of(2)[0];
-    let mut client = Client::new("dave", Config::initial(crate::common::SHARDS));
+    let mut client = Client::new("dave", Configuration::initial(crate::common::SHARDS));
     client.on_config(latest, Some(moving.clone()));
     assert_eq!(
         client.moving(),

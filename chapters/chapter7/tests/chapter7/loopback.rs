@@ -10,7 +10,7 @@ use chapter7::placement::shard_of;
 use chapter7::raft::{Compaction, Timing};
 use chapter7::service::Change;
 use chapter7::system::{self, Settings, nodes_of, servers};
-use chapter7::{Answer, Config};
+use chapter7::{Answer, Configuration};
 use harness::cluster::{Cluster, http_client};
 
 use crate::common::SHARDS;
@@ -94,7 +94,7 @@ async fn wait_keys(cluster: &Cluster, group: u64, keys: usize) {
 }
 
 /// How many of `keys` configuration `config` gives `group`.
-fn owned_by(config: &Config, group: u64, keys: &[String]) -> usize {
+fn owned_by(config: &Configuration, group: u64, keys: &[String]) -> usize {
     keys.iter()
         .filter(|k| config.owner(shard_of(k, config.shards.len())) == group)
         .count()

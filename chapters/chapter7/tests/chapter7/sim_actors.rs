@@ -8,8 +8,8 @@ use chapter7::command::Command;
 use chapter7::machine::Applied;
 use chapter7::service::next_config;
 use chapter7::{
-    Action, Answer, Change, Client, Config, GroupOp, GroupReply, KvCommand, Mover, NO_GROUP, Next,
-    ServiceOp, ServiceReply,
+    Action, Answer, Change, Client, Configuration, GroupOp, GroupReply, KvCommand, Mover, NO_GROUP,
+    Next, ServiceOp, ServiceReply,
 };
 use harness::history::{KvOp, KvOutput, Operation};
 use harness::sim::{Ctx, NodeId};
@@ -28,7 +28,7 @@ fn to_service(ctx: &mut Ctx<Msg>, seq: u64, op: ServiceOp) {
 #[derive(Debug)]
 pub enum Phase {
     Query,
-    Propose { from: Config },
+    Propose { from: Configuration },
     Move(Mover),
     Idle,
 }
@@ -213,7 +213,7 @@ impl SimClient {
     pub fn start(id: NodeId) -> SimClient {
         SimClient {
             id,
-            core: Client::new(&format!("sim{id}"), Config::initial(SHARDS)),
+            core: Client::new(&format!("sim{id}"), Configuration::initial(SHARDS)),
             ops_left: 30,
             keys: KEYS.iter().map(|k| k.to_string()).collect(),
             seq: 0,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chapter7::placement::shard_of;
 use chapter7::service::Change;
 use chapter7::system::{self, nodes_of};
-use chapter7::{Answer, Config};
+use chapter7::{Answer, Configuration};
 
 use crate::common::{SHARDS, key_in};
 use crate::loopback::{PATIENCE, client, controller, start};
@@ -22,7 +22,7 @@ const CALLS: usize = 100;
 
 /// One key in every shard of groups 1 and 2 but `moving` (group 3 will be down: its
 /// shards are unavailable for that reason, not because of the move).
-fn unaffected(config: &Config, moving: usize) -> Vec<String> {
+fn unaffected(config: &Configuration, moving: usize) -> Vec<String> {
     (0..SHARDS)
         .filter(|&s| s != moving && config.owner(s) != 3)
         .map(key_in)
@@ -59,7 +59,7 @@ async fn chapter_unaffected_shards_keep_serving_while_a_shard_moves_and_it_is_un
  {
     let mut cluster = start(3, 5);
     let mut admin = controller(&cluster);
-    let config: Config = admin
+    let config: Configuration = admin
         .change(&system::join(&cluster, &[1, 2, 3]))
         .await
         .expect("three groups join");
