@@ -217,7 +217,7 @@ impl Progress {
     /// The follower did not answer: how long to wait before the next try.
     pub fn on_unreachable(&mut self) -> Duration {
         // EXERCISE 3.2: the leader's per-follower progress and its backoff
-        // HINT: Each failure in a row doubles the wait, up to a cap.
+        // HINT: A dead follower should cost the leader little, and a recovered one should not wait long: how should the wait grow, and what stops it growing for ever?
         todo!(
             "exercise 3.2 is not implemented yet: edit exercises/chapter3/replication.rs: the leader's per-follower progress and its backoff (book: chapter 3, exercise 2)"
         )

@@ -57,7 +57,7 @@ pub async fn handoff(
 /// durable, starts serving them, and lets `from` forget them. Returns how many arrived.
 pub async fn pull(node: &Arc<Node>, change: &Change, from: &Member) -> Result<usize, ApiError> {
     // EXERCISE 4.6: pull keys in: durable here before served here, served here before released there
-    // HINT: Durable here, then served here, then released there: in that order.
+    // HINT: Picture a crash between any two of your steps: which order leaves every key durable somewhere and served by one node only?
     todo!(
         "exercise 4.6 is not implemented yet: edit exercises/chapter4/transfer.rs: pull keys in: durable here before served here, served here before released there (book: chapter 4, exercise 6)"
     )

@@ -189,7 +189,7 @@ impl Raft {
     /// The entry at `index`, if the log still has it (not if a snapshot covers it).
     pub fn entry(&self, index: u64) -> Option<&Entry> {
         // EXERCISE 6.1: find an entry in a log that starts after the snapshot
-        // HINT: Entry `snapshot.index + 1` is at position 0; anything at or below the snapshot is gone.
+        // HINT: An index means the same entry before and after a snapshot; only where the log begins has changed.
         todo!(
             "exercise 6.1 is not implemented yet: edit exercises/chapter6/raft.rs: find an entry in a log that starts after the snapshot (book: chapter 6, exercise 1)"
         )

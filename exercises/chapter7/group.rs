@@ -199,7 +199,7 @@ impl Group {
             Err(refused) => return refused,
         };
         // EXERCISE 7.4: fence freeze, install and delete by configuration number
-        // HINT: Freeze a shard served under an older configuration; answer a repeated freeze again. Compare the step's `num` with the state's: below it the step is new, equal may be a repeat, above it is stale.
+        // HINT: Configuration numbers only go forward. Set the shard state's number beside the step's `num`: state lower, the step is new and may act; equal, it may be a repeat (answer again, change nothing); state higher, the step is stale.
         todo!(
             "exercise 7.4 is not implemented yet: edit exercises/chapter7/group.rs: fence freeze, install and delete by configuration number (book: chapter 7, exercise 4)"
         )

@@ -140,7 +140,7 @@ impl Mover {
     pub fn on_reply(&mut self, group: GroupId, reply: GroupReply) {
         let num = self.num;
         // EXERCISE 7.5: advance a shard's move on the answer to its current step
-        // HINT: Frozen → install, installed → delete, deleted → done. Only an answer from the group the step was sent to, for this configuration, counts. A stale answer means that step is behind the shard: it was done before.
+        // HINT: Answers come late, twice, and from movers that ran before you: which of them speak about this shard's current step? A `Stale` one says that group is already past this configuration: what does that say about the step?
         todo!(
             "exercise 7.5 is not implemented yet: edit exercises/chapter7/mover.rs: advance a shard's move on the answer to its current step (book: chapter 7, exercise 5)"
         )

@@ -260,7 +260,7 @@ impl Progress {
     /// The follower did not answer: how long to wait before the next try.
     pub fn on_unreachable(&mut self) -> Duration {
         // EXERCISE 3.2: the leader's per-follower progress and its backoff
-        // HINT: Each failure in a row doubles the wait, up to a cap.
+        // HINT: A dead follower should cost the leader little, and a recovered one should not wait long: how should the wait grow, and what stops it growing for ever?
         let factor = 1u32.checked_shl(self.failures).unwrap_or(u32::MAX);
         self.failures = self.failures.saturating_add(1);
         RETRY_MIN.saturating_mul(factor).min(RETRY_MAX)

@@ -182,7 +182,7 @@ impl Raft {
     /// The entry at `index`, if the log still has it (not if a snapshot covers it).
     pub fn entry(&self, index: u64) -> Option<&Entry> {
         // EXERCISE 6.1: find an entry in a log that starts after the snapshot
-        // HINT: Entry `snapshot.index + 1` is at position 0; anything at or below the snapshot is gone.
+        // HINT: An index means the same entry before and after a snapshot; only where the log begins has changed.
         let position = index.checked_sub(self.snapshot.index + 1)?;
         self.log.get(position as usize)
         // END EXERCISE 6.1

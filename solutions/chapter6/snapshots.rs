@@ -37,7 +37,7 @@ impl Raft {
     /// machine, changes nothing.
     pub fn compact(&mut self, index: u64, data: String) -> bool {
         // EXERCISE 6.3: replace the log up to `index` by the snapshot, keeping the boundary's term
-        // HINT: Read the boundary's term before dropping its entry; `Ready::snapshot` tells the shell what to persist.
+        // HINT: Once an entry is dropped, who still knows its term? And how will the shell learn that there is something to persist?
         if index <= self.snapshot.index || index > self.handed_out {
             return false;
         }
@@ -63,7 +63,7 @@ impl Raft {
     /// Sends `peer` the next piece of the snapshot, from the offset it acknowledged.
     pub(super) fn send_snapshot(&mut self, peer: NodeId) {
         // EXERCISE 6.5: send the piece at the follower's offset: at most `chunk_bytes`, cut between characters
-        // HINT: `str::is_char_boundary`; the last piece says `done`.
+        // HINT: The data is a `String`: where may a piece end? And how does the follower know it holds the last one?
         let Some(progress) = self.progress.get(&peer) else {
             return;
         };
@@ -100,7 +100,7 @@ impl Raft {
     /// A piece of the leader's snapshot. `step` has already adopted a higher term.
     pub(super) fn handle_install_snapshot(&mut self, leader: NodeId, term: u64, piece: Piece) {
         // EXERCISE 6.6: install a snapshot: refuse stale terms and pieces out of order; keep a matching suffix
-        // HINT: Decide in order: current leader? already covered by our commit? the piece we expect? last piece?
+        // HINT: Decide in order: is the sender the current leader (then its piece is news from it, as an append is)? is the snapshot news? is this the piece we expect? the last?
         if term < self.term {
             self.reply_snapshot(leader, piece.last_index, 0, false);
             return;

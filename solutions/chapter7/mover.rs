@@ -133,7 +133,7 @@ impl Mover {
     pub fn on_reply(&mut self, group: GroupId, reply: GroupReply) {
         let num = self.num;
         // EXERCISE 7.5: advance a shard's move on the answer to its current step
-        // HINT: Frozen → install, installed → delete, deleted → done. Only an answer from the group the step was sent to, for this configuration, counts. A stale answer means that step is behind the shard: it was done before.
+        // HINT: Answers come late, twice, and from movers that ran before you: which of them speak about this shard's current step? A `Stale` one says that group is already past this configuration: what does that say about the step?
         let shard = match &reply {
             GroupReply::Frozen { shard, num: n, .. }
             | GroupReply::Installed { shard, num: n }

@@ -15,7 +15,7 @@ use crate::config::{GroupId, NO_GROUP, ShardId};
 /// The shard of `key` among `shards` (at least one): its XXH3 hash, modulo `shards`.
 pub fn shard_of(key: &str, shards: usize) -> ShardId {
     // EXERCISE 7.1: a key's shard: its hash, modulo the number of shards
-    // HINT: `xxhash_rust::xxh3::xxh3_64` of the key's bytes, as chapter 4's `key_hash`.
+    // HINT: Every node and client computes a key's shard on its own, whatever it was built with: which hash promises the same number everywhere, for ever? Chapter 4 chose one.
     (xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % shards as u64) as ShardId
     // END EXERCISE 7.1
 }
@@ -28,7 +28,7 @@ pub fn shard_of(key: &str, shards: usize) -> ShardId {
 /// the same input always gives the same output.
 pub fn rebalance(owners: &mut [GroupId], groups: &BTreeSet<GroupId>) {
     // EXERCISE 7.2: rebalance the shards: even, moving as few as possible, deterministic
-    // HINT: Free the shards of departed groups and each group's excess, then fill the groups below their share. With n shards and g groups every group holds n/g or n/g + 1: give the n % g larger shares to the groups that hold most already (ties: the smaller id), so fewer shards move.
+    // HINT: A shard that keeps its owner is one nobody has to freeze and copy: which shards must move, and which groups should keep the one extra shard?
     if groups.is_empty() {
         owners.fill(NO_GROUP);
         return;

@@ -100,7 +100,7 @@ impl Client {
     /// it keeps. Returns the command to send.
     pub fn start(&mut self, command: KvCommand) -> KvCommand {
         // EXERCISE 7.6: give a write the next request id and keep the command in flight
-        // HINT: A write's id is (this client's name, a number one higher than the last): the group's table answers a retry from it.
+        // HINT: The group's table knows a retry by its request id: which commands need one, and when may it change?
         let mut command = command;
         self.seq += 1;
         let id = RequestId {
@@ -122,7 +122,7 @@ impl Client {
     /// commands: it numbers its sends).
     pub fn on_reply(&mut self, reply: GroupReply) -> Next {
         // EXERCISE 7.6: an answer ends the command; wrong_group from the latest owner tries the moving one, else refreshes
-        // HINT: `self.next_owner()` says whether the moving configuration gives the shard to another group; `self.ahead` whether the command already went there.
+        // HINT: Trying the next owner once saves a wait; trying it for ever traps the command between two groups that both say wrong_group.
         if self.pending.is_none() {
             return Next::Ignore;
         }
@@ -149,7 +149,7 @@ impl Client {
     /// `moving` after it, if any.
     pub fn on_config(&mut self, config: Configuration, moving: Option<Configuration>) {
         // EXERCISE 7.6: keep the newer configuration (answers arrive late and out of order), and the moving one only if newer still
-        // HINT: With nothing moving past the latest configuration, there is nothing to try ahead: clear `self.ahead`.
+        // HINT: The service's answers arrive late and out of order: which configuration may replace the one you hold?
         if config.num > self.config.num {
             self.config = config;
         }
