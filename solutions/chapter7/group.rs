@@ -22,27 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{GroupId, ShardId};
 use crate::placement::shard_of;
+pub use crate::shard::ShardState;
 use crate::shard::{Answer, KvCommand, ShardData};
-use crate::staging::Staging;
-
-/// Where a shard stands in one group, and since which configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShardState {
-    Absent { num: u64 },
-    Serving { num: u64 },
-    Frozen { num: u64 },
-}
-
-impl ShardState {
-    /// The configuration that put the shard in this state.
-    pub fn num(self) -> u64 {
-        match self {
-            ShardState::Absent { num }
-            | ShardState::Serving { num }
-            | ShardState::Frozen { num } => num,
-        }
-    }
-}
+use crate::staging::{Staged, Staging};
 
 /// An operation on a group's machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,7 +139,11 @@ impl Group {
             }
             GroupOp::Delete { shard, num } => self.delete(shard, num),
             GroupOp::Stage { shard, num, piece } => match self.state(shard, num) {
-                Ok(now) => self.staging.stage(shard, num, piece, now),
+                Ok(now) => match self.staging.stage(shard, num, piece, now) {
+                    Staged::Kept => GroupReply::Staged { shard, num },
+                    Staged::Stale => GroupReply::Stale { shard, num, now },
+                    Staged::Refused => GroupReply::Refused { shard, num, now },
+                },
                 Err(refused) => refused,
             },
         }

@@ -52,6 +52,25 @@ impl KvCommand {
     }
 }
 
+/// Where a shard stands in one group, and since which configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShardState {
+    Absent { num: u64 },
+    Serving { num: u64 },
+    Frozen { num: u64 },
+}
+
+impl ShardState {
+    /// The configuration that put the shard in this state.
+    pub fn num(self) -> u64 {
+        match self {
+            ShardState::Absent { num }
+            | ShardState::Serving { num }
+            | ShardState::Frozen { num } => num,
+        }
+    }
+}
+
 /// What a command did (the API's answers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
@@ -142,55 +161,6 @@ impl ShardData {
         answer
     }
 
-    /// Adds `piece`'s keys and answers (a piece of the same shard, split by
-    /// [`ShardData::split`]); the version counter is the higher of the two.
-    pub fn merge(&mut self, piece: ShardData) {
-        self.kv.extend(piece.kv);
-        for (client, (seq, answer)) in piece.answered {
-            match self.answered.get(&client) {
-                Some((kept, _)) if *kept >= seq => {}
-                _ => {
-                    self.answered.insert(client, (seq, answer));
-                }
-            }
-        }
-        self.version = self.version.max(piece.version);
-    }
-
-    /// The shard in pieces of at most `max_bytes` of keys and values as JSON each (a
-    /// single key and value bigger than that is a piece of its own), at least one piece,
-    /// each carrying the version counter: merged together, in any order, they are the
-    /// shard again. What a shard too big for one log entry moves as.
-    pub fn split(self, max_bytes: usize) -> Vec<ShardData> {
-        let empty = || ShardData {
-            version: self.version,
-            ..ShardData::default()
-        };
-        let mut pieces = vec![empty()];
-        let mut size = 0;
-        for (key, (value, version)) in self.kv {
-            let bytes = json_len(&key) + json_len(&value) + 24;
-            if size + bytes > max_bytes && size > 0 {
-                pieces.push(empty());
-                size = 0;
-            }
-            size += bytes;
-            let last = pieces.last_mut().expect("one piece at least");
-            last.kv.insert(key, (value, version));
-        }
-        for (client, answer) in self.answered {
-            let bytes = json_len(&client) + 64;
-            if size + bytes > max_bytes && size > 0 {
-                pieces.push(empty());
-                size = 0;
-            }
-            size += bytes;
-            let last = pieces.last_mut().expect("one piece at least");
-            last.answered.insert(client, answer);
-        }
-        pieces
-    }
-
     /// Roughly the bytes it holds: keys, values and answers (what a move carries).
     pub fn bytes(&self) -> usize {
         let kv: usize = self
@@ -200,17 +170,4 @@ impl ShardData {
             .sum();
         kv + self.answered.keys().map(|c| c.len() + 24).sum::<usize>()
     }
-}
-
-/// The length of `text` as a JSON string: quotes, and escapes (a control character is six
-/// bytes, `\u0001`).
-fn json_len(text: &str) -> usize {
-    2 + text
-        .chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            c if c < ' ' => 6,
-            c => c.len_utf8(),
-        })
-        .sum::<usize>()
 }

@@ -18,11 +18,21 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ShardId;
-use crate::group::{GroupReply, ShardState};
-use crate::shard::ShardData;
+use crate::shard::{ShardData, ShardState};
 
 /// The most bytes a group keeps staged at once; a piece past it is refused.
 pub const MAX_STAGED_BYTES: usize = 128 * 1024 * 1024;
+
+/// What became of a piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staged {
+    /// Kept for its install.
+    Kept,
+    /// For a move behind the shard's state, or behind the pieces kept: dropped.
+    Stale,
+    /// The shard is not waiting for an install, or the staging area is full: dropped.
+    Refused,
+}
 
 /// The pieces a group holds for shards it will install: shard → (configuration, data).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,20 +42,14 @@ pub struct Staging {
 
 impl Staging {
     /// Keeps `piece` of `shard` for configuration `num`, the shard being `now` here.
-    pub fn stage(
-        &mut self,
-        shard: ShardId,
-        num: u64,
-        piece: ShardData,
-        now: ShardState,
-    ) -> GroupReply {
+    pub fn stage(&mut self, shard: ShardId, num: u64, piece: ShardData, now: ShardState) -> Staged {
         match now {
             ShardState::Absent { num: since } if since < num => {
                 if self.shards.get(&shard).is_some_and(|(n, _)| *n > num) {
-                    return GroupReply::Stale { shard, num, now };
+                    return Staged::Stale;
                 }
                 if self.bytes() + piece.bytes() > MAX_STAGED_BYTES {
-                    return GroupReply::Refused { shard, num, now };
+                    return Staged::Refused;
                 }
                 let staged = self
                     .shards
@@ -54,11 +58,11 @@ impl Staging {
                 if staged.0 != num {
                     *staged = (num, ShardData::default()); // an older move's pieces
                 }
-                staged.1.merge(piece);
-                GroupReply::Staged { shard, num }
+                merge(&mut staged.1, piece);
+                Staged::Kept
             }
-            _ if now.num() >= num => GroupReply::Stale { shard, num, now },
-            _ => GroupReply::Refused { shard, num, now },
+            _ if now.num() >= num => Staged::Stale,
+            _ => Staged::Refused,
         }
     }
 
@@ -68,7 +72,7 @@ impl Staging {
     pub fn take(&mut self, shard: ShardId, num: u64, data: ShardData) -> ShardData {
         match self.shards.remove(&shard) {
             Some((n, mut staged)) if n == num => {
-                staged.merge(data);
+                merge(&mut staged, data);
                 staged
             }
             Some(newer) if newer.0 > num => {
@@ -83,4 +87,66 @@ impl Staging {
     pub fn bytes(&self) -> usize {
         self.shards.values().map(|(_, d)| d.bytes()).sum()
     }
+}
+
+/// Adds `piece`'s keys and answers (a piece of the same shard, split by
+/// [`split`]); the version counter is the higher of the two.
+pub fn merge(whole: &mut ShardData, piece: ShardData) {
+    whole.kv.extend(piece.kv);
+    for (client, (seq, answer)) in piece.answered {
+        match whole.answered.get(&client) {
+            Some((kept, _)) if *kept >= seq => {}
+            _ => {
+                whole.answered.insert(client, (seq, answer));
+            }
+        }
+    }
+    whole.version = whole.version.max(piece.version);
+}
+
+/// The shard in pieces of at most `max_bytes` of keys and values as JSON each (a
+/// single key and value bigger than that is a piece of its own), at least one piece,
+/// each carrying the version counter: merged together, in any order, they are the
+/// shard again. What a shard too big for one log entry moves as.
+pub fn split(data: ShardData, max_bytes: usize) -> Vec<ShardData> {
+    let empty = || ShardData {
+        version: data.version,
+        ..ShardData::default()
+    };
+    let mut pieces = vec![empty()];
+    let mut size = 0;
+    for (key, (value, version)) in data.kv {
+        let bytes = json_len(&key) + json_len(&value) + 24;
+        if size + bytes > max_bytes && size > 0 {
+            pieces.push(empty());
+            size = 0;
+        }
+        size += bytes;
+        let last = pieces.last_mut().expect("one piece at least");
+        last.kv.insert(key, (value, version));
+    }
+    for (client, answer) in data.answered {
+        let bytes = json_len(&client) + 64;
+        if size + bytes > max_bytes && size > 0 {
+            pieces.push(empty());
+            size = 0;
+        }
+        size += bytes;
+        let last = pieces.last_mut().expect("one piece at least");
+        last.answered.insert(client, answer);
+    }
+    pieces
+}
+
+/// The length of `text` as a JSON string: quotes, and escapes (a control character is six
+/// bytes, `\u0001`).
+fn json_len(text: &str) -> usize {
+    2 + text
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if c < ' ' => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
 }

@@ -3,6 +3,7 @@
 
 use chapter7::group::{Group, GroupOp, GroupReply, ShardState};
 use chapter7::shard::{Answer, ShardData};
+use chapter7::staging::{merge, split};
 
 use crate::common::{SHARDS, key_in, put_as};
 
@@ -22,7 +23,7 @@ fn big_shard(shard: usize, n: usize) -> ShardData {
 #[test]
 fn chapter_a_split_shard_merges_back_whole_in_any_order() {
     let shard = big_shard(1, 100);
-    let mut pieces = shard.clone().split(10 * 1024);
+    let mut pieces = split(shard.clone(), 10 * 1024);
     assert!(pieces.len() >= 10, "{} pieces", pieces.len());
     assert!(
         pieces.iter().all(|p| p.bytes() <= 11 * 1024),
@@ -31,14 +32,14 @@ fn chapter_a_split_shard_merges_back_whole_in_any_order() {
     pieces.reverse();
     let mut whole = ShardData::default();
     for piece in pieces {
-        whole.merge(piece);
+        merge(&mut whole, piece);
     }
     assert_eq!(
         whole, shard,
         "the pieces merged back, in any order, are the whole shard: keys, version and answers"
     );
     assert_eq!(
-        ShardData::default().split(10).len(),
+        split(ShardData::default(), 10).len(),
         1,
         "an empty shard is one piece"
     );
@@ -48,7 +49,7 @@ fn chapter_a_split_shard_merges_back_whole_in_any_order() {
 fn chapter_pieces_staged_then_installed_serve_the_whole_shard() {
     let shard = 1;
     let data = big_shard(shard, 50);
-    let mut pieces = data.clone().split(8 * 1024);
+    let mut pieces = split(data.clone(), 8 * 1024);
     let last = pieces.pop().expect("pieces");
     let mut group = Group::new(2, SHARDS);
     for piece in pieces.clone() {
@@ -179,7 +180,7 @@ fn chapter_a_piece_is_never_bigger_as_json_than_asked_for_plus_one_key() {
         .map(|(k, v)| serde_json::to_string(&(k, v)).expect("json").len())
         .max()
         .unwrap_or_default();
-    for piece in data.split(64 * 1024) {
+    for piece in split(data, 64 * 1024) {
         let json = serde_json::to_string(&piece).expect("json").len();
         assert!(
             json <= 64 * 1024 + largest + 200,
