@@ -23,7 +23,19 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::LogEntry;
+/// One entry of the replicated log: a write, at its index, from a leader's term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry {
+    /// Its position in the log (1, 2, 3, ...); also the write's version.
+    pub index: u64,
+    /// The term of the leader that created it.
+    pub term: u64,
+    /// The key written.
+    pub key: String,
+    /// The new value, or `None` for a delete.
+    pub value: Option<String>,
+}
 
 /// When the leader acknowledges a write to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]

@@ -12,7 +12,8 @@
 //!
 //! Given:
 //! - [`api`]: the JSON shapes of requests and responses.
-//! - [`server`]: the axum router, extractors, middleware and graceful shutdown.
+//! - [`server`]: the axum router, middleware and graceful shutdown; [`extract`]: the
+//!   request extractors (a key, a strict JSON body), which every later chapter carries.
 //! - [`bench`]: the benchmark behind the chapter's figure.
 //! - `main.rs`: the `chapter1` binary (`serve`, `get`, `put`, `delete`, `bench`, `demo`).
 

@@ -85,19 +85,8 @@ pub struct Health {
     pub id: u64,
 }
 
-/// One entry of the replicated log: a write, at its index, from a leader's term.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogEntry {
-    /// Its position in the log (1, 2, 3, ...); also the write's version.
-    pub index: u64,
-    /// The term of the leader that created it.
-    pub term: u64,
-    /// The key written.
-    pub key: String,
-    /// The new value, or `None` for a delete.
-    pub value: Option<String>,
-}
+// The log's entry is the replication protocol's (see `replication`), sent as it is.
+pub use crate::replication::LogEntry;
 
 /// A snapshot: the map after every entry up to `last_index`, plus the entries after it
 /// that the log still needed when it was taken.

@@ -15,17 +15,27 @@
 //! - [`client`]: finding the leader and retrying with backoff and request ids (5.7).
 //!
 //! Given:
+//! - [`protocol`]: the vocabulary the core, the shell and the API share: entries,
+//!   commands, messages, `Ready`, timing.
 //! - [`api`]: the JSON shapes: chapter 3's client API, commands, envelopes, `/status`.
-//! - [`error`]: API errors, now with `409 stale_request`.
+//! - [`error`]: API errors, now with `409 stale_request`; [`headers`]: the request-id
+//!   headers that make a retried write apply once.
 //! - [`storage`]: the term, the vote and the log on disk.
 //! - [`machine`]: the map the committed log builds, with the table of answered requests.
 //! - [`node`]: the async shell: one driver task around the core, peer senders, waiting
 //!   clients.
-//! - [`server`], [`validate`]: the router and chapter 1's key rules.
+//! - [`server`]: the router: `/kv` as commands through the log, `/internal/raft`.
+//! - [`demo`]: the live cluster: these nodes and the client handed to the harness's page.
 //! - [`bench`]: time to elect a leader (the Raft paper's Figure 16) and unavailability
 //!   after a leader is killed.
 //! - `main.rs`: the `chapter5` binary (`serve`, `get`, `put`, `delete`, `status`, `demo`,
 //!   `bench`).
+//!
+//! <!-- carried: written by `cargo xtask exercises` -->
+//! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
+//! - [`extract`]: chapter 1's request extractors.
+//! - [`validate`]: chapter 1's key rules, exercise 1.3.
+//! <!-- end carried -->
 
 // The student's files are mounted from exercises/, the reference from solutions/;
 // `--features solution` switches. Tests are the same for both.
@@ -47,14 +57,19 @@ pub mod api;
 pub mod bench;
 pub mod demo;
 pub mod error;
-pub mod extract;
 pub mod headers;
 pub mod machine;
 pub mod node;
 pub mod protocol;
 pub mod server;
 pub mod storage;
+
+// CARRIED: written by `cargo xtask exercises` (see src/carried/)
+#[path = "carried/extract.rs"]
+pub mod extract;
+#[path = "carried/validate.rs"]
 pub mod validate;
+// END CARRIED
 
 pub use client::{Client, ClientError, Retry};
 pub use error::ApiError;

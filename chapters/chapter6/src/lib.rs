@@ -16,18 +16,15 @@
 //!   (6.5), installing one (6.6).
 //!
 //! Given:
-//! - [`client`]: chapter 5's client (exercise 5.7, finished).
 //! - [`protocol`]: entries, snapshots, messages (now `InstallSnapshot`), `Ready`;
 //!   [`command`]: what an entry asks the map to do.
 //! - [`api`]: the JSON shapes: the client API, envelopes, `/status` (now with the
 //!   snapshot and the log's size).
-//! - [`error`]: API errors.
 //! - [`storage`]: the term, the vote, the snapshot and the log after it on disk, and
 //!   the order of writes that makes compaction crash-safe.
 //! - [`machine`]: the map and the table of answered requests, and their snapshot.
 //! - [`node`]: the async shell: one driver task around the core, peer senders, waiting
 //!   clients; it takes the snapshots the core asks for.
-//! - [`server`], [`validate`]: the router and chapter 1's key rules.
 //! - [`replicas`]: three replicas of the real core, machine and storage in one thread,
 //!   wired by a queue (the benchmark's group, and the long tests').
 //! - [`bench`]: disk held over a long run, a far-behind follower's catch-up, and
@@ -35,6 +32,16 @@
 //! - [`demo`]: the live cluster of chapter 5, with this chapter's nodes.
 //! - `main.rs`: the `chapter6` binary (`serve`, `get`, `put`, `delete`, `status`, `demo`,
 //!   `bench`).
+//!
+//! <!-- carried: written by `cargo xtask exercises` -->
+//! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
+//! - [`client`]: chapter 5's client, exercise 5.7.
+//! - [`error`]: chapter 5's API errors.
+//! - [`extract`]: chapter 1's request extractors.
+//! - [`headers`]: chapter 5's exactly-once headers.
+//! - [`server`]: chapter 5's HTTP server.
+//! - [`validate`]: chapter 1's key rules, exercise 1.3.
+//! <!-- end carried -->
 
 // The student's files are mounted from exercises/, the reference from solutions/;
 // `--features solution` switches. Tests are the same for both.
@@ -47,19 +54,28 @@ pub mod raft;
 
 pub mod api;
 pub mod bench;
-pub mod client;
 pub mod command;
 pub mod demo;
-pub mod error;
-pub mod extract;
-pub mod headers;
 pub mod machine;
 pub mod node;
 pub mod protocol;
 pub mod replicas;
-pub mod server;
 pub mod storage;
+
+// CARRIED: written by `cargo xtask exercises` (see src/carried/)
+#[path = "carried/client.rs"]
+pub mod client;
+#[path = "carried/error.rs"]
+pub mod error;
+#[path = "carried/extract.rs"]
+pub mod extract;
+#[path = "carried/headers.rs"]
+pub mod headers;
+#[path = "carried/server.rs"]
+pub mod server;
+#[path = "carried/validate.rs"]
 pub mod validate;
+// END CARRIED
 
 pub use client::{Client, ClientError, Retry};
 pub use error::ApiError;

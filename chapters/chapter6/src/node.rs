@@ -40,10 +40,13 @@ use crate::machine::{Applied, Machine};
 use crate::raft::{Compaction, Message, NodeId, Raft, Ready, Role, Timing};
 use crate::storage::Storage;
 
+// Chapter 5's address book and peer senders, carried unchanged (see `src/carried/`).
+#[path = "carried/node/addresses.rs"]
 mod addresses;
 mod checks;
 mod config;
 mod driver;
+#[path = "carried/node/peers.rs"]
 mod peers;
 
 use addresses::AddressBook;

@@ -24,10 +24,35 @@
 //!   [`staging`]: pieces of a big shard kept for its install.
 //! - [`service`]: the configuration service's machine: queries, proposals fenced by
 //!   configuration number (two controllers cannot both win), and finishing a change.
-//! - [`raft`], [`protocol`]: chapter 6's core and protocol, finished, carried unchanged:
-//!   each group and the service is a log of replicas running them.
-//! - [`command`]: what those logs hold (a group's or the service's operations);
-//!   [`machine`]: what a replica applies them to, and its snapshot.
+//! - [`command`]: what a replicated log holds (a group's or the service's operations);
+//!   [`machine`]: what a replica applies them to, and its snapshot. Each group and the
+//!   service is a log of replicas running chapter 6's core and node (carried, below).
+//! - [`server`]: one replica's routes: keys at a group, configurations at the service,
+//!   the controller's steps; [`responses`]: what they answer beyond chapter 6's
+//!   (`wrong_group`, `wrong_kind`, a configuration); [`confirm`]: a group checks a
+//!   step's configuration with the service before it acts.
+//! - [`call`]: calling a replicated log over HTTP until its leader answers;
+//!   [`controller`]: exercise 7.5's mover over HTTP; [`client`]: exercise 7.6's router
+//!   over HTTP, the store's client.
+//! - [`system`]: the service and the groups as one loopback cluster (the demo, the
+//!   benchmark and the tests start it); [`demo`]: the live page; [`bench`]: a moving
+//!   shard's unavailability, throughput against groups.
+//! - `main.rs`: the `chapter7` binary (`serve`, `join`, `leave`, `move`, `finish`, `config`,
+//!   `get`, `put`, `delete`, `demo`, `bench`).
+//!
+//! <!-- carried: written by `cargo xtask exercises` -->
+//! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
+//! - [`api`]: chapter 6's JSON shapes.
+//! - [`error`]: chapter 5's API errors.
+//! - [`extract`]: chapter 1's request extractors.
+//! - [`headers`]: chapter 5's exactly-once headers.
+//! - [`node`]: chapter 6's node shell.
+//! - [`protocol`]: chapter 6's protocol.
+//! - [`raft`]: chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules.
+//! - [`storage`]: chapter 6's storage.
+//! - [`validate`]: chapter 1's key rules, exercise 1.3.
+//! <!-- end carried -->
+//!
 
 // The student's files are mounted from exercises/, the reference from solutions/;
 // `--features solution` switches. Tests are the same for both.
@@ -62,7 +87,6 @@ pub mod mover;
 #[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/router.rs")]
 pub mod router;
 
-pub mod api;
 pub mod bench;
 pub mod call;
 pub mod client;
@@ -71,21 +95,34 @@ pub mod config;
 pub mod confirm;
 pub mod controller;
 pub mod demo;
-pub mod error;
-pub mod extract;
-pub mod headers;
 pub mod machine;
-pub mod node;
-pub mod protocol;
-pub mod raft;
 pub mod responses;
 pub mod server;
 pub mod service;
 pub mod shard;
 pub mod staging;
-pub mod storage;
 pub mod system;
+
+// CARRIED: written by `cargo xtask exercises` (see src/carried/)
+#[path = "carried/api.rs"]
+pub mod api;
+#[path = "carried/error.rs"]
+pub mod error;
+#[path = "carried/extract.rs"]
+pub mod extract;
+#[path = "carried/headers.rs"]
+pub mod headers;
+#[path = "carried/node.rs"]
+pub mod node;
+#[path = "carried/protocol.rs"]
+pub mod protocol;
+#[path = "carried/raft.rs"]
+pub mod raft;
+#[path = "carried/storage.rs"]
+pub mod storage;
+#[path = "carried/validate.rs"]
 pub mod validate;
+// END CARRIED
 
 pub use config::{Configuration, GroupId, Move, NO_GROUP, ShardId};
 pub use group::{Group, GroupOp, GroupReply, ShardState};

@@ -59,3 +59,6 @@ mod live;
 
 #[path = "chapter7/staging.rs"]
 mod staging;
+
+#[path = "chapter7/wire.rs"]
+mod wire;

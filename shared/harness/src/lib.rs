@@ -31,7 +31,8 @@
 //!   one whose crash loses what was not synced and may tear the last write.
 //! - [`history`] and [`linearizability`]: record every client call (invoke, return,
 //!   outcome) and check the history against the key-value model, key by key; a violation
-//!   writes a timeline page under `target/`.
+//!   writes a timeline page under `target/` ([`timeline`]: the page, an SVG of who did
+//!   what when).
 //! - [`load`]: the load generator behind every benchmark: concurrent clients,
 //!   HdrHistogram latencies, a progress bar on a terminal, JSON results.
 //! - [`logs`]: with `RUST_LOG` set, every node's `tracing` events in the test's output.

@@ -1,6 +1,7 @@
 //! The plumbing every chapter's node stands on and no lesson changes: written once, here,
 //! so a fix reaches every chapter.
 //!
+//! # Layout
 //! - [`api`]: the client API's plumbing: reading a key and a JSON body, the fallbacks,
 //!   the answer of a panicking handler, the shutdown signal.
 //! - [`cli`]: what every chapter's binary shares: `main`, the logs, the cluster key's

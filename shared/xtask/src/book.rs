@@ -2,7 +2,6 @@
 //! check its links (`links.rs`) and diagrams (`diagrams.rs`); and the check that every
 //! `{{#include}}` points at a real file and anchor.
 
-use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
@@ -52,7 +51,7 @@ fn ensure_tool(ws: &Workspace, tool: &str, version: &str, install: &[&str]) -> a
 pub fn check_includes(ws: &Workspace) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     let mut count = 0;
-    for page in markdown_files(&ws.root.join("book/src"))? {
+    for page in workspace::files_ending(&ws.root.join("book/src"), "md")? {
         let text = std::fs::read_to_string(&page)?;
         let dir = page.parent().context("a page has a folder")?;
         for (line_no, line) in text.lines().enumerate() {
@@ -113,24 +112,6 @@ fn includes(line: &str) -> Vec<&str> {
         rest = &after[end..];
     }
     found
-}
-
-pub fn markdown_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    files_ending(dir, "md")
-}
-
-/// Every file below `dir` whose extension is `extension`.
-pub fn files_ending(dir: &Path, extension: &str) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            files.extend(files_ending(&path, extension)?);
-        } else if path.extension().is_some_and(|e| e == extension) {
-            files.push(path);
-        }
-    }
-    Ok(files)
 }
 
 #[cfg(test)]

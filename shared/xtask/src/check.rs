@@ -1,7 +1,9 @@
 //! `cargo xtask check`: every integrity check of the course, in the order CI needs them.
 //!
 //! 1. the top level holds only what ARCHITECTURE.md lists;
-//! 2. exercises/ is exactly what the generator makes from solutions/;
+//! 2. exercises/ is exactly what the generator makes from solutions/; the docs are true
+//!    of the tree (layouts, ARCHITECTURE.md, no node code on the harness, no module
+//!    cycles: see `docs`); every assertion in a test has a message (`assertions`);
 //! 3. every reference test passes (`--features solution`);
 //! 4. the skeleton (the generated exercises) compiles without a warning;
 //! 5. for every exercise id, stubbing only that id makes one of its `exN_` tests fail,
@@ -29,7 +31,10 @@ use crate::exercises;
 use crate::variants::Switchable;
 use crate::workspace::{self, Workspace};
 
+mod assertions;
 mod copy;
+mod docs;
+mod modules;
 mod order;
 mod verdicts;
 pub(crate) use copy::make_plain_copy;
@@ -56,7 +61,7 @@ const TOP_LEVEL: &[&str] = &[
     "target",
 ];
 
-pub fn run(ws: &Workspace) -> anyhow::Result<()> {
+pub fn run(ws: &Workspace, quick: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     step("the top level holds only the listed entries", || {
         top_level(ws)
@@ -64,6 +69,17 @@ pub fn run(ws: &Workspace) -> anyhow::Result<()> {
     step("exercises/ is in step with solutions/", || {
         exercises::check(ws)
     })?;
+    step(
+        "the layouts, ARCHITECTURE.md and the module graph tell the truth",
+        || docs::documentation_is_true(ws),
+    )?;
+    step("every assertion in a test names its rule", || {
+        assertions::tests_name_their_rules(ws)
+    })?;
+    if quick {
+        println!("\nthe quick checks passed in {:.0?}", started.elapsed());
+        return Ok(());
+    }
     step("the reference solutions pass their tests", || {
         reference_tests(ws)
     })?;

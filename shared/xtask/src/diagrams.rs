@@ -79,7 +79,7 @@ pub fn check(ws: &Workspace) -> anyhow::Result<()> {
 
 fn collect(ws: &Workspace) -> anyhow::Result<Vec<Diagram>> {
     let mut diagrams = Vec::new();
-    let mut pages = crate::book::markdown_files(&ws.root.join("book/src"))?;
+    let mut pages = crate::workspace::files_ending(&ws.root.join("book/src"), "md")?;
     pages.sort();
     for page in pages {
         let text = std::fs::read_to_string(&page)?;

@@ -11,7 +11,7 @@ use crate::workspace::Workspace;
 
 pub fn check(ws: &Workspace) -> anyhow::Result<()> {
     let built = ws.root.join("book/book");
-    let pages = crate::book::files_ending(&built, "html")?;
+    let pages = crate::workspace::files_ending(&built, "html")?;
     let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
     let mut texts = Vec::new();
     for page in &pages {

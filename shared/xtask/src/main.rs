@@ -1,15 +1,26 @@
 //! `cargo xtask`: the workspace's tooling, in Rust so it runs wherever cargo does.
 //!
 //! # Layout
-//! - `markers.rs`: the exercise markers in `solutions/` and the generated exercise files.
 //! - `workspace.rs`: where things are (chapters, their files) and how cargo is run.
-//! - `exercises.rs`: `exercises [--check]`.
-//! - `check.rs`: `check`, every integrity check of the course.
-//! - `mutants.rs`: the known mutants each chapter's tests must catch (`MUTANTS.md`).
+//! - `markers.rs`: the exercise markers in `solutions/`, the generated exercise files,
+//!   and a source as finished code (no markers, anchors or carried header).
+//! - `generated.rs`: a generated file, formatted and written.
+//! - `exercises.rs`: `exercises [--check]`; `carried.rs`: the later chapters' copies of
+//!   finished lessons, written with the exercises.
+//! - `check.rs` (and `check/`): `check`, every integrity check of the course: the docs
+//!   against the tree, the stubs, the exercises in order, the known mutants.
+//! - `variants.rs`: every stub and mutant of a chapter behind a run-time switch, so the
+//!   checks build each chapter once.
+//! - `mutants.rs`: the known mutants each chapter's tests must catch (`MUTANTS.md`);
+//!   `mutation.rs`: `mutation`, the automatic pass (cargo-mutants).
 //! - `progress.rs`: `progress`, the student's view of what passes.
-//! - `book.rs`: `book [--serve]` and the check that every `{{#include}}` resolves.
-//! - `browser.rs`: `browser [--update-book]`, the live cluster's page in headless Chromium.
-//! - `figures.rs`: `figures`, benchmark results (JSON) to the book's SVG figures.
+//! - `book.rs`: `book [--serve]`, the check that every `{{#include}}` resolves, and the
+//!   built book's checks: `links.rs` (every link leads somewhere) and `diagrams.rs` (every
+//!   diagram parses).
+//! - `browser.rs`: `browser [--update-book]`, the live cluster's pages in headless
+//!   Chromium.
+//! - `figures.rs`: `figures`, benchmark results (JSON) to the book's SVG figures;
+//!   `histories.rs`: `histories`, the book's example histories as timelines.
 //! - `stress.rs`: `stress`, a chapter's tests run many times at once, failures kept.
 //! - `timings.rs`: `timings`, each chapter's warm suite time and its slowest tests.
 
@@ -20,6 +31,7 @@ mod check;
 mod diagrams;
 mod exercises;
 mod figures;
+mod generated;
 mod histories;
 mod links;
 mod markers;
@@ -49,9 +61,14 @@ enum Task {
         #[arg(long)]
         check: bool,
     },
-    /// Run every integrity check: exercises in step, reference tests pass, skeleton
-    /// compiles warning-free, every exercise is caught by a test, the book builds.
-    Check,
+    /// Run every integrity check: exercises in step, docs true of the tree, reference
+    /// tests pass, skeleton compiles warning-free, every exercise is caught by its tests,
+    /// the book builds.
+    Check {
+        /// Only the checks that need no build: exercises in step and docs true.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Run each chapter's tests on your code and show which exercises pass.
     Progress {
         /// Only this chapter, e.g. `chapter1`.
@@ -150,7 +167,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Exercises { check: false } => exercises::write(&ws),
         Task::Exercises { check: true } => exercises::check(&ws),
-        Task::Check => check::run(&ws),
+        Task::Check { quick } => check::run(&ws, quick),
         Task::Progress { chapter } => progress::run(&ws, chapter.as_deref()),
         Task::Diff { first, second } => workspace::diff(&ws, &first, second.as_deref()),
         Task::Book { serve } => book::build(&ws, serve),

@@ -227,6 +227,52 @@ pub fn generate(
     Ok(out)
 }
 
+/// A source as finished code: without exercise markers, book anchors, the sentence
+/// that says which exercises live in it, or a carried copy's header. What a carried copy
+/// holds, and what `cargo xtask diff chapterA chapterB` compares.
+pub fn finished_code(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut lines = source.lines().peekable();
+    if lines
+        .peek()
+        .is_some_and(|l| l.starts_with("//! Carried from"))
+    {
+        // The header, to its blank doc line.
+        for line in lines.by_ref() {
+            if line == "//!" {
+                break;
+            }
+        }
+    }
+    for line in lines {
+        let code = line.trim_start();
+        let marker = [START, HINT, END, "// ANCHOR: ", "// ANCHOR_END: "]
+            .iter()
+            .any(|m| code.starts_with(m));
+        if marker {
+            continue;
+        }
+        out.push_str(&without_lives_here(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// `//! Exercise 1.3 lives here. Validation ...` → `//! Validation ...`.
+fn without_lives_here(line: &str) -> String {
+    let Some(doc) = line.strip_prefix("//! ") else {
+        return line.to_string();
+    };
+    for ending in [" lives here. ", " live here. "] {
+        if doc.starts_with("Exercise")
+            && let Some(at) = doc.find(ending)
+        {
+            return format!("//! {}", &doc[at + ending.len()..]);
+        }
+    }
+    line.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,7 +294,7 @@ fn whole_system(ws: &Workspace, chapter: &Chapter) -> anyhow::Result<String> {
 }
 
 /// Copies `from` into `to`, subfolders included, each Rust file as finished code
-/// ([`crate::carried::finished_code`]): markers, anchors and carried headers are not
+/// ([`crate::markers::finished_code`]): markers, anchors and carried headers are not
 /// what a lesson adds.
 fn copy_finished(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -305,7 +305,7 @@ fn copy_finished(from: &Path, to: &Path) -> anyhow::Result<()> {
             copy_finished(&entry.path(), &target)?;
         } else if entry.path().extension().is_some_and(|e| e == "rs") {
             let text = std::fs::read_to_string(entry.path())?;
-            std::fs::write(target, crate::carried::finished_code(&text))?;
+            std::fs::write(target, crate::markers::finished_code(&text))?;
         } else {
             std::fs::copy(entry.path(), target)?;
         }
@@ -342,6 +342,20 @@ pub fn test_exercise(name: &str) -> Option<u32> {
     } else {
         None
     }
+}
+
+/// Every file below `dir` whose extension is `extension`.
+pub fn files_ending(dir: &Path, extension: &str) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(files_ending(&path, extension)?);
+        } else if path.extension().is_some_and(|e| e == extension) {
+            files.push(path);
+        }
+    }
+    Ok(files)
 }
 
 #[cfg(test)]
