@@ -284,11 +284,20 @@ fn whole_system(ws: &Workspace, chapter: &Chapter) -> anyhow::Result<String> {
         std::fs::remove_dir_all(&dir)?;
     }
     std::fs::create_dir_all(&dir)?;
+    // Carried copies go where their module path says (`src/carried/node/peers.rs` is
+    // `node/peers.rs`), so a file carried into a chapter compares with its original.
     for source in [
         format!("chapters/{}/src", chapter.name()),
+        format!("chapters/{}/src/carried", chapter.name()),
         format!("solutions/{}", chapter.name()),
     ] {
-        copy_finished(&ws.root.join(&source), &dir)?;
+        if ws.root.join(&source).exists() {
+            copy_finished(&ws.root.join(&source), &dir)?;
+        }
+    }
+    let carried = dir.join("carried");
+    if carried.exists() {
+        std::fs::remove_dir_all(carried)?;
     }
     Ok(relative)
 }
