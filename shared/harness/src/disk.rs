@@ -13,12 +13,23 @@
 //!   page cache may (it writes dirty pages back in any order: Pillai et al., OSDI 2014),
 //!   **any subset of its blocks**, the others reading as zeros, so that damage can be
 //!   followed by intact unsynced bytes ([`CrashMode::Reordered`]);
-//! - reverts a file rewritten or truncated since its last sync to its synced content;
+//! - of a file **rewritten in place** since its last sync ([`Disk::write_file`] over an
+//!   existing file), keeps the old content, or (decided by the seed) a mix block by
+//!   block of old and new, its length the old or the new one: a rewrite is many block
+//!   writes, and power can fail between any two ([`CrashMode::Torn`] keeps the new
+//!   blocks up to a point, [`CrashMode::Reordered`] any subset). Writing a file that must
+//!   survive whole in place, instead of to a temporary file renamed over it, loses it;
+//! - of a file **truncated** since its last sync, keeps the old content, or only part of
+//!   the truncation (any length between the new and the old, old bytes), or the
+//!   truncation with what was appended after it torn like any unsynced tail: a large
+//!   truncation is carried out in steps, each its own transaction;
 //! - forgets directory changes (create, rename, remove) not made durable with
 //!   [`Disk::sync_dir`], as a real file system may.
 //!
-//! It can also fail on purpose: a full disk ([`SimDisk::set_full`]) and failing syncs
-//! ([`SimDisk::set_failing_syncs`]), so a node's error paths get tested too.
+//! It can also fail on purpose: a full disk ([`SimDisk::set_full`]), failing syncs
+//! ([`SimDisk::set_failing_syncs`]) and one failing sync at a chosen point
+//! ([`SimDisk::fail_sync`], as [`SimDisk::crash_during_sync`] crashes at one), so a
+//! node's error paths get tested too, after every step of a multi-step operation.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -92,6 +103,8 @@ struct SimState {
     failing_syncs: bool,
     /// A crash armed to happen during a later sync: syncs left before it, and how.
     crash_on_sync: Option<(u64, CrashMode)>,
+    /// A failure armed for a later sync: syncs left before it.
+    fail_on_sync: Option<u64>,
     /// The report of the armed crash, once it happened.
     armed_report: Option<CrashReport>,
 }
@@ -102,8 +115,20 @@ struct Inode {
     synced: Vec<u8>,
     /// Offsets where each unsynced append started (for tearing inside a write).
     unsynced_writes: Vec<usize>,
-    /// Rewritten or truncated since the last sync: a crash reverts it whole.
-    rewritten: bool,
+    /// What happened to it, besides appends, since the last sync.
+    change: Change,
+}
+
+/// How a file changed since its last sync, besides appends at its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Change {
+    /// Only appends (or nothing).
+    #[default]
+    Appended,
+    /// Cut to `to` bytes (the shortest cut since the sync), perhaps appended to since.
+    Truncated { to: usize },
+    /// Rewritten in place with new content.
+    Rewritten,
 }
 
 impl SimDisk {
@@ -120,6 +145,7 @@ impl SimDisk {
             full: false,
             failing_syncs: false,
             crash_on_sync: None,
+            fail_on_sync: None,
             armed_report: None,
         };
         Self {
@@ -177,6 +203,19 @@ impl SimDisk {
         let mut state = self.lock();
         state.crash_on_sync = Some((n.max(1), mode));
         state.armed_report = None;
+    }
+
+    /// Arms a failure of the `n`-th sync from now (1: the next one): that fsync makes
+    /// nothing durable and returns an I/O error, and the program goes on. A test that
+    /// fails each step of a multi-step operation in turn this way reaches the window
+    /// after every step.
+    pub fn fail_sync(&self, n: u64) {
+        self.lock().fail_on_sync = Some(n.max(1));
+    }
+
+    /// Whether the failure armed by [`SimDisk::fail_sync`] has happened.
+    pub fn failed_sync(&self) -> bool {
+        self.lock().fail_on_sync.is_none()
     }
 
     /// What the armed crash did, once it has happened.
@@ -256,17 +295,35 @@ impl SimState {
         Ok(())
     }
 
-    fn sync_inode(&mut self, id: u64) -> io::Result<()> {
+    /// What may stop a sync before it makes anything durable: an armed crash, a disk
+    /// whose syncs fail, an armed failure.
+    fn before_sync(&mut self) -> io::Result<()> {
         self.armed_crash()?;
-        if self.failing_syncs {
+        let armed = match self.fail_on_sync {
+            Some(left) if left <= 1 => {
+                self.fail_on_sync = None;
+                true
+            }
+            Some(left) => {
+                self.fail_on_sync = Some(left - 1);
+                false
+            }
+            None => false,
+        };
+        if self.failing_syncs || armed {
             return Err(io::Error::other(
                 "input/output error during sync (simulated)",
             ));
         }
+        Ok(())
+    }
+
+    fn sync_inode(&mut self, id: u64) -> io::Result<()> {
+        self.before_sync()?;
         if let Some(inode) = self.inodes.get_mut(&id) {
             inode.synced = inode.data.clone();
             inode.unsynced_writes.clear();
-            inode.rewritten = false;
+            inode.change = Change::Appended;
         }
         Ok(())
     }
@@ -348,7 +405,8 @@ impl Disk for SimDisk {
         };
         if let Some(inode) = state.inodes.get_mut(&id) {
             inode.data = bytes.to_vec();
-            inode.rewritten = true;
+            inode.unsynced_writes.clear();
+            inode.change = Change::Rewritten;
         }
         Ok(())
     }
@@ -362,12 +420,7 @@ impl Disk for SimDisk {
         if !state.dirs.contains(dir) {
             return Err(Self::not_found(dir));
         }
-        state.armed_crash()?;
-        if state.failing_syncs {
-            return Err(io::Error::other(
-                "input/output error during sync (simulated)",
-            ));
-        }
+        state.before_sync()?;
         let in_dir = |p: &Path| p.parent() == Some(dir);
         state.durable_names.retain(|p, _| !in_dir(p));
         let entries: Vec<(PathBuf, u64)> = state
@@ -383,8 +436,15 @@ impl Disk for SimDisk {
         let mut state = self.live()?;
         let id = state.inode_of(path)?;
         if let Some(inode) = state.inodes.get_mut(&id) {
-            inode.data.truncate(len as usize);
-            inode.rewritten = true;
+            let to = (len as usize).min(inode.data.len());
+            inode.data.truncate(to);
+            inode.unsynced_writes.retain(|&w| w < to);
+            inode.change = match inode.change {
+                Change::Rewritten => Change::Rewritten,
+                Change::Truncated { to: before } => Change::Truncated { to: before.min(to) },
+                Change::Appended if to < inode.synced.len() => Change::Truncated { to },
+                Change::Appended => Change::Appended,
+            };
         }
         Ok(())
     }

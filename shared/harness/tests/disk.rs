@@ -151,23 +151,76 @@ fn directory_entries_need_sync_dir_to_survive() -> std::io::Result<()> {
 }
 
 #[test]
-fn a_rewritten_or_truncated_file_reverts_to_its_synced_content() -> std::io::Result<()> {
-    let disk = disk_with_dir(4);
+fn an_unsynced_truncation_may_be_undone_whole_or_in_part() -> std::io::Result<()> {
     let path = Path::new("/d/f");
-    disk.write_file(path, b"durable")?;
+    let mut lengths = std::collections::BTreeSet::new();
+    for seed in 0..100 {
+        let disk = disk_with_dir(seed);
+        disk.write_file(path, b"durable bytes")?;
+        disk.sync_file(path)?;
+        disk.sync_dir(Path::new("/d"))?;
+        disk.truncate(path, 3)?;
+        assert_eq!(
+            disk.read(path)?,
+            b"dur",
+            "before a crash the program sees the truncation"
+        );
+        disk.crash_with(if seed % 2 == 0 {
+            CrashMode::LoseUnsynced
+        } else {
+            CrashMode::Torn
+        });
+        let after = disk.read(path)?;
+        assert!(
+            b"durable bytes".starts_with(&after) && after.len() >= 3,
+            "seed {seed}: an unsynced truncation leaves the old bytes, cut somewhere between \
+             the new length and the old one: {after:?}"
+        );
+        lengths.insert(after.len());
+    }
+    assert!(
+        lengths.contains(&13) && lengths.iter().any(|&l| l < 13),
+        "both a truncation undone whole and one carried out in part happen: {lengths:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_file_rewritten_in_place_may_be_left_part_old_and_part_new() -> std::io::Result<()> {
+    let path = Path::new("/d/snapshot");
+    let (old, new) = (vec![b'o'; 200], vec![b'n'; 200]);
+    let mut mixed = 0;
+    for seed in 0..100 {
+        let disk = disk_with_dir(seed);
+        disk.write_file(path, &old)?;
+        disk.sync_file(path)?;
+        disk.sync_dir(Path::new("/d"))?;
+        disk.write_file(path, &new)?;
+        disk.crash_with(CrashMode::Reordered);
+        let after = disk.read(path)?;
+        assert!(
+            after.iter().all(|&b| b == b'o' || b == b'n'),
+            "seed {seed}: every byte is the old file's or the new one's"
+        );
+        if after.contains(&b'o') && after.contains(&b'n') {
+            mixed += 1;
+        }
+    }
+    assert!(
+        mixed > 50,
+        "a rewrite in place torn by a crash mixes old and new blocks most of the time ({mixed} \
+         of 100): a file that must survive whole is written to a temporary file and renamed"
+    );
+    let disk = disk_with_dir(1);
+    disk.write_file(path, &old)?;
     disk.sync_file(path)?;
     disk.sync_dir(Path::new("/d"))?;
-    disk.truncate(path, 3)?;
+    disk.write_file(path, &new)?;
+    disk.crash_with(CrashMode::LoseUnsynced);
     assert_eq!(
         disk.read(path)?,
-        b"dur",
-        "before a crash the program sees the truncation"
-    );
-    disk.crash();
-    assert_eq!(
-        disk.read(path)?,
-        b"durable",
-        "an unsynced truncation is undone by a crash: the file reverts to its synced content"
+        old,
+        "losing every unsynced write leaves the old file whole"
     );
     Ok(())
 }
@@ -364,5 +417,29 @@ fn a_crash_during_a_sync_fails_it_and_makes_nothing_durable() {
         disk.read(path).expect("read"),
         b"first;",
         "nothing after the last successful sync is durable: a crash during a sync keeps only what came before"
+    );
+}
+
+#[test]
+fn one_armed_sync_failure_fails_that_sync_alone_and_the_program_goes_on() {
+    let disk = disk_with_dir(3);
+    let path = Path::new("/d/log");
+    let mut log = disk.open_append(path).expect("open");
+    disk.sync_dir(Path::new("/d")).expect("sync dir");
+    disk.fail_sync(2);
+    log.append(b"first;").expect("append");
+    log.sync().expect("the first sync is not the armed one");
+    assert!(!disk.failed_sync(), "the failure is still armed");
+    log.append(b"second;").expect("append");
+    assert!(log.sync().is_err(), "the second sync fails");
+    assert!(disk.failed_sync(), "the armed failure happened");
+    log.append(b"third;")
+        .expect("a failed sync kills nothing: the program goes on");
+    log.sync().expect("the sync after the failed one works");
+    disk.crash_with(CrashMode::LoseUnsynced);
+    assert_eq!(
+        disk.read(path).expect("read"),
+        b"first;second;third;",
+        "a later successful sync makes everything before it durable, the failed sync's bytes too"
     );
 }
