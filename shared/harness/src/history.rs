@@ -128,7 +128,8 @@ pub struct Operation {
     pub client: usize,
     /// What it asked.
     pub op: KvOp,
-    /// When it was invoked, in nanoseconds since the recorder started.
+    /// When it was invoked, in nanoseconds since the recorder started (a simulator
+    /// converts its virtual milliseconds with [`from_virtual_ms`]).
     pub invoke: u64,
     /// When it returned; `None` for an unknown outcome.
     pub ret: Option<u64>,
@@ -136,6 +137,32 @@ pub struct Operation {
     pub output: Option<KvOutput>,
     /// It definitely did not take effect ([`Outcome::Failed`]): the checker skips it.
     pub failed: bool,
+}
+
+impl fmt::Display for Operation {
+    /// `client  3  [12.000ms, 15.500ms]  put x=1 -> ok@v2`: times in milliseconds.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |t: u64| format!("{:.3}ms", t as f64 / 1e6);
+        let ret = self.ret.map_or("?".to_string(), ms);
+        let output = self
+            .output
+            .as_ref()
+            .map_or("unknown".to_string(), ToString::to_string);
+        write!(
+            f,
+            "client {:>2}  [{}, {ret}]  {} -> {output}",
+            self.client,
+            ms(self.invoke),
+            self.op
+        )
+    }
+}
+
+/// An [`Operation`]'s (and an [`Event`]'s) time from a simulator's clock, which counts
+/// virtual milliseconds: the history's clock counts nanoseconds, so that checks,
+/// failures and timelines read the same unit whoever recorded them.
+pub fn from_virtual_ms(ms: u64) -> u64 {
+    ms.saturating_mul(1_000_000)
 }
 
 /// Records calls from many clients on one monotonic clock. Cheap to clone.

@@ -79,7 +79,7 @@ impl fmt::Display for Verdict {
                     "between its call and its return, explains what the clients saw. Its operations:"
                 )?;
                 for op in operations {
-                    writeln!(f, "  {}", describe(op))?;
+                    writeln!(f, "  {op}")?;
                 }
                 match timeline {
                     Some(path) => write!(f, "timeline: {}", path.display()),
@@ -97,22 +97,6 @@ impl fmt::Display for Verdict {
             ),
         }
     }
-}
-
-fn describe(op: &Operation) -> String {
-    let ret = op
-        .ret
-        .map_or("?".to_string(), |r| format!("{:.3}ms", r as f64 / 1e6));
-    let output = op
-        .output
-        .as_ref()
-        .map_or("unknown".to_string(), ToString::to_string);
-    format!(
-        "client {:>2}  [{:.3}ms, {ret}]  {} -> {output}",
-        op.client,
-        op.invoke as f64 / 1e6,
-        op.op
-    )
 }
 
 /// What the model knows of one key: its value and version, if present, and the highest

@@ -11,7 +11,7 @@ use chapter7::{
     Action, Answer, Change, Client, Configuration, GroupOp, GroupReply, KvCommand, Mover, NO_GROUP,
     Next, ServiceOp, ServiceReply,
 };
-use harness::history::{KvOp, KvOutput, Operation};
+use harness::history::{KvOp, KvOutput, Operation, from_virtual_ms};
 use harness::sim::{Ctx, NodeId};
 
 use crate::common::SHARDS;
@@ -235,7 +235,7 @@ impl SimClient {
             self.in_flight = Some(InFlight {
                 op,
                 seq: self.seq,
-                invoke: now,
+                invoke: from_virtual_ms(now),
             });
             self.resend_at = now;
         }
@@ -330,7 +330,7 @@ impl SimClient {
                     client: self.id,
                     op: in_flight.op.clone(),
                     invoke: in_flight.invoke,
-                    ret: Some(ctx.now()),
+                    ret: Some(from_virtual_ms(ctx.now())),
                     output: Some(output(answer)),
                     failed: false,
                 });

@@ -18,7 +18,7 @@ use std::time::Duration;
 use chapter7::machine::{Kind, Machine};
 use chapter7::raft::Role;
 use chapter7::{Group, Service, ShardState};
-use harness::history::{Event, Operation};
+use harness::history::{Event, Operation, from_virtual_ms};
 use harness::linearizability::{Verdict, check_with_events};
 use harness::sim::{NodeId, SimConfig, Simulation, check_seeds};
 
@@ -210,7 +210,10 @@ struct Schedule {
 
 impl Schedule {
     fn note(&mut self, at: u64, what: String) {
-        self.events.push(Event { at, what });
+        self.events.push(Event {
+            at: from_virtual_ms(at),
+            what,
+        });
     }
 
     /// Notes the configurations proposed or put in effect since the last look.
