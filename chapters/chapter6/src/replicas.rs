@@ -170,10 +170,18 @@ impl Group {
     }
 
     /// Delivers every queued message (and those they cause), and returns them; messages
-    /// to a replica that is down are lost.
+    /// to a replica that is down are lost. A group that is still talking after
+    /// [`MAX_DELIVERIES`] messages is in a loop: that is an error, not a hang.
     pub fn deliver(&mut self, mut queue: VecDeque<Sent>) -> std::io::Result<Vec<Sent>> {
         let mut delivered = Vec::new();
         while let Some((from, to, message)) = queue.pop_front() {
+            if delivered.len() == MAX_DELIVERIES {
+                return Err(std::io::Error::other(format!(
+                    "the messages never stopped after {MAX_DELIVERIES} deliveries in one \
+                     round: the nodes answer each other forever (the last from {from} to {to}; \
+                     a snapshot sent again and again?)"
+                )));
+            }
             let Some(replica) = self.replicas[to as usize].as_mut() else {
                 continue;
             };
@@ -210,6 +218,10 @@ impl Group {
         self.deliver(queue)
     }
 }
+
+/// The most messages one round ([`Group::write`], [`Group::heartbeat`]) delivers: a
+/// follower catching up on 100,000 entries takes about 3,200.
+pub const MAX_DELIVERIES: usize = 50_000;
 
 /// A write of `key`.
 pub fn put(key: String, value: String) -> Command {

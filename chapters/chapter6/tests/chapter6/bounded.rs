@@ -44,7 +44,9 @@ fn chapter_100000_writes_keep_every_log_bounded_and_every_value_reads_back() {
                 put(key, value)
             })
             .collect();
-        group.write(commands).expect("the simulated disk works");
+        group
+            .write(commands)
+            .unwrap_or_else(|e| panic!("the group runs until quiet: {e}"));
         for (id, r) in group.replicas.iter().flatten().enumerate() {
             let entries = r.raft.log().len() as u64;
             let bytes = r.storage.log_bytes();
@@ -59,7 +61,9 @@ fn chapter_100000_writes_keep_every_log_bounded_and_every_value_reads_back() {
         }
     }
     // A heartbeat tells the followers the last writes are committed.
-    group.heartbeat().expect("the simulated disk works");
+    group
+        .heartbeat()
+        .unwrap_or_else(|e| panic!("the group runs until quiet: {e}"));
     assert!(
         group
             .replicas
@@ -113,7 +117,9 @@ fn chapter_a_follower_down_for_10000_writes_catches_up_through_a_snapshot_not_10
         let commands = (round * 50..(round + 1) * 50)
             .map(|k| put(format!("key{k}"), format!("value{k}")))
             .collect();
-        group.write(commands).expect("the simulated disk works");
+        group
+            .write(commands)
+            .unwrap_or_else(|e| panic!("the group runs until quiet: {e}"));
     }
     let snapshot = group.replica(0).raft.snapshot().index;
     assert!(
@@ -123,7 +129,11 @@ fn chapter_a_follower_down_for_10000_writes_catches_up_through_a_snapshot_not_10
     group.restart(2).expect("node 2 restarts");
     let mut delivered = Vec::new();
     for _ in 0..10 {
-        delivered.extend(group.heartbeat().expect("the simulated disk works"));
+        delivered.extend(
+            group
+                .heartbeat()
+                .unwrap_or_else(|e| panic!("the group runs until quiet: {e}")),
+        );
     }
     let to_follower = |pick: fn(&Message) -> u64| -> u64 {
         delivered

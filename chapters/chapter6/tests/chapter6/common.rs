@@ -243,7 +243,10 @@ impl Net {
             self.node(dest).step(now, from, message);
             self.collect(dest);
         }
-        panic!("the messages never stopped: a loop between the nodes?");
+        panic!(
+            "the messages never stopped after 100000 deliveries: the nodes answer each other \
+             forever (a snapshot or an append sent again and again?)"
+        );
     }
 
     /// Delivers everything.
