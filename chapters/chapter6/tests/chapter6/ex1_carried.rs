@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use chapter6::api::Command;
-use chapter6::raft::{MAX_APPEND_BYTES, MAX_BATCH, Message, Raft, Ready, Role, Timing};
+use chapter6::raft::{Compaction, MAX_APPEND_BYTES, MAX_BATCH, Message, Raft, Ready, Role, Timing};
 
 use crate::common::{log_with_terms, node, time_out, to};
 
@@ -345,9 +345,19 @@ fn ex1_the_cores_accessors_show_its_state() {
         Timing::FAST,
         "the core keeps the timing it was built with"
     );
+    assert_eq!(
+        raft.compaction(),
+        Compaction::NEVER,
+        "the core keeps the compaction settings it was built with"
+    );
     assert_eq!(raft.quorum(), 3, "a majority of five is three");
     let now = time_out(&mut raft);
     assert_eq!(raft.votes(), &BTreeSet::from([2]), "a candidate's own vote");
+    assert_eq!(
+        raft.voted_for(),
+        Some(2),
+        "a candidate has voted for itself in its new term, and says so"
+    );
     for voter in [0, 1] {
         raft.step(
             now,
@@ -372,5 +382,58 @@ fn ex1_the_cores_accessors_show_its_state() {
         next,
         vec![(0, 2, 0), (1, 2, 0), (3, 2, 0), (4, 2, 0)],
         "a new leader starts each follower at its no-op (index 2) and knows nothing stored yet"
+    );
+}
+
+#[test]
+fn ex1_a_higher_term_resets_a_deposed_leaders_timer_but_not_a_followers() {
+    // A follower with a longer log hears a candidate of a higher term whose log is
+    // behind: it adopts the term and refuses the vote, and its election timer runs on,
+    // so a candidate that cannot win does not keep the group from electing one that can.
+    let mut raft = node(1, 3, 1, None, log_with_terms(&[1, 1]));
+    let deadline = raft.election_deadline();
+    raft.step(
+        deadline - 1,
+        2,
+        Message::RequestVote {
+            term: 5,
+            last_log_index: 1,
+            last_log_term: 1,
+        },
+    );
+    assert_eq!(
+        (raft.term(), raft.voted_for()),
+        (5, None),
+        "the follower adopts the higher term and refuses a candidate whose log is behind"
+    );
+    assert_eq!(
+        raft.election_deadline(),
+        deadline,
+        "a higher term alone resets no follower's election timer: only a vote granted or \
+         news from a leader does"
+    );
+    // A leader deposed by a higher term waits a whole timeout from then: its old
+    // deadline was its check-quorum time, not an election timeout.
+    let (mut raft, _) = leader(3);
+    let now = raft.election_deadline();
+    raft.step(
+        now,
+        1,
+        Message::AppendReply {
+            term: 9,
+            success: false,
+            match_index: 0,
+        },
+    );
+    assert_eq!(
+        raft.role(),
+        Role::Follower,
+        "a higher term deposes the leader"
+    );
+    assert!(
+        raft.election_deadline() >= now + raft.timing().election_min_ms,
+        "a deposed leader starts a fresh election timeout when it steps down (deadline {} at \
+         time {now})",
+        raft.election_deadline()
     );
 }

@@ -50,6 +50,11 @@ fn ex6_pieces_in_order_install_the_snapshot_and_the_state_machine_restarts_from_
     raft.step(1, 0, piece(2, 20, 2, 0, "first half,", false));
     assert_eq!(answer(&mut raft), (2, 11, false), "it holds 11 bytes");
     assert_eq!(
+        raft.incoming_snapshot(),
+        Some(&snapshot(20, 2, "first half,")),
+        "the first piece is held as the snapshot arriving, up to 20 of term 2, as far as it came"
+    );
+    assert_eq!(
         raft.snapshot().index,
         0,
         "nothing is installed before the last piece"
