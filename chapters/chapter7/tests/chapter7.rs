@@ -30,6 +30,9 @@ mod service;
 #[path = "chapter7/mover_crashes.rs"]
 mod mover_crashes;
 
+#[path = "chapter7/between_steps.rs"]
+mod between_steps;
+
 #[path = "chapter7/sim_nodes.rs"]
 mod sim_nodes;
 
