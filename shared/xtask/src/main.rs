@@ -69,10 +69,13 @@ enum Task {
         #[arg(long)]
         quick: bool,
     },
-    /// Run each chapter's tests on your code and show which exercises pass.
+    /// Run each chapter's exercise tests on your code and show which exercises pass.
     Progress {
         /// Only this chapter, e.g. `chapter1`.
         chapter: Option<String>,
+        /// Run the chapter-wide (end-to-end) tests too.
+        #[arg(long)]
+        all: bool,
     },
     /// `diff chapterN`: your exercise files against the solution. `diff chapterA
     /// chapterB`: what the later chapter adds (solutions and given code).
@@ -168,7 +171,7 @@ fn main() -> anyhow::Result<()> {
         Task::Exercises { check: false } => exercises::write(&ws),
         Task::Exercises { check: true } => exercises::check(&ws),
         Task::Check { quick } => check::run(&ws, quick),
-        Task::Progress { chapter } => progress::run(&ws, chapter.as_deref()),
+        Task::Progress { chapter, all } => progress::run(&ws, chapter.as_deref(), all),
         Task::Diff { first, second } => workspace::diff(&ws, &first, second.as_deref()),
         Task::Book { serve } => book::build(&ws, serve),
         Task::Browser { update_book } => browser::run(&ws, update_book),

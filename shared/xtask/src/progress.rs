@@ -1,83 +1,215 @@
-//! `cargo xtask progress`: runs each chapter's tests on the student's code and shows,
-//! per exercise, whether its tests pass.
+//! `cargo xtask progress`: runs each chapter's exercise tests on the student's code and
+//! shows, per exercise, whether its tests pass; "next:" is the first unfinished exercise
+//! of the chapter the student is working on (the one whose exercise files changed last).
+//!
+//! It is quick because it builds every chapter's tests in one cargo call and runs only
+//! the exercises' tests (`exK_`, and the `given::` ones); the chapter-wide tests, which
+//! start clusters and run schedules, run with `--all`.
 
-use crate::workspace::{self, Workspace, test_exercise, test_outcomes};
+use std::path::Path;
+use std::time::SystemTime;
 
-pub fn run(ws: &Workspace, only: Option<&str>) -> anyhow::Result<()> {
+use anyhow::Context as _;
+
+use crate::workspace::{self, Chapter, Workspace, test_exercise, test_outcomes};
+
+/// One exercise's verdict.
+struct Line {
+    /// `6.2`, and its number in the chapter, `2`.
+    id: String,
+    number: u32,
+    title: String,
+    /// Its exercise files, comma-separated.
+    files: String,
+    passed: usize,
+    tests: usize,
+}
+
+impl Line {
+    fn done(&self) -> bool {
+        self.passed == self.tests && self.tests > 0
+    }
+}
+
+/// One chapter's verdict: every exercise's tests, then (with `--all`) the chapter's own.
+struct Report {
+    name: String,
+    compiles: bool,
+    /// Every exercise, in the book's order.
+    exercises: Vec<Line>,
+    /// `(passed, tests)` of the chapter-wide tests, when they were run.
+    chapter_wide: Option<(usize, usize)>,
+}
+
+pub fn run(ws: &Workspace, only: Option<&str>, all: bool) -> anyhow::Result<()> {
     let chapters = match only {
         Some(name) => vec![ws.chapter(name)?],
         None => ws.chapters()?,
     };
-    let mut next: Option<String> = None;
-    for chapter in chapters {
-        let name = chapter.name();
-        eprintln!("running {name}'s tests on your code...");
-        let out = workspace::output(ws.cargo().args(["test", "-p", &name, "--no-fail-fast"]))?;
-        let outcomes = test_outcomes(&String::from_utf8_lossy(&out.stdout));
-        println!("\n{name} (exercises/{name}/)");
-        if outcomes.is_empty() {
-            println!(
-                "  does not compile yet: run `cargo test -p {name}` to see the compiler's message"
-            );
-            next.get_or_insert_with(|| format!("make {name} compile: `cargo test -p {name}`"));
-            continue;
-        }
-        for exercise in ws.exercises(&chapter)? {
-            let tests: Vec<bool> = outcomes
-                .iter()
-                .filter(|(test, _)| test_exercise(test) == Some(exercise.id.number))
-                .map(|(_, passed)| *passed)
-                .collect();
-            let passed = tests.iter().filter(|p| **p).count();
-            let done = passed == tests.len() && !tests.is_empty();
-            println!(
-                "  {} {:<5} {:<72} {passed}/{} tests",
-                if done { "✔" } else { "✘" },
-                exercise.id,
-                exercise.title,
-                tests.len()
-            );
-            if !done {
-                next.get_or_insert_with(|| {
-                    format!(
-                        "exercise {} in {} — run `cargo test -p {name} ex{}_`",
-                        exercise.id,
-                        exercise
-                            .files
-                            .iter()
-                            .map(|f| chapter.exercise_path(f))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        exercise.id.number
-                    )
-                });
-            }
-        }
-        let chapter_wide: Vec<bool> = outcomes
-            .iter()
-            .filter(|(test, _)| test_exercise(test).is_none())
-            .map(|(_, passed)| *passed)
-            .collect();
-        let passed = chapter_wide.iter().filter(|p| **p).count();
-        println!(
-            "  {} {:<78} {passed}/{} tests",
-            if passed == chapter_wide.len() {
-                "✔"
-            } else {
-                "✘"
-            },
-            "whole chapter (end-to-end tests)",
-            chapter_wide.len()
-        );
-        if passed < chapter_wide.len() {
-            next.get_or_insert_with(|| {
-                format!("{name}'s end-to-end tests — run `cargo test -p {name} chapter_`")
-            });
-        }
+    eprintln!("building the tests of {} chapter(s)...", chapters.len());
+    let mut build = ws.cargo();
+    build.args(["test", "--no-run", "--tests", "--quiet"]);
+    for chapter in &chapters {
+        build.args(["-p", &chapter.name()]);
     }
-    match next {
+    // A chapter that does not compile is reported below, by its own run.
+    let _ = workspace::output(&mut build)?;
+    let mut reports = Vec::new();
+    for chapter in &chapters {
+        reports.push(report(ws, chapter, all)?);
+    }
+    for report in &reports {
+        print(report);
+    }
+    let current = working_on(ws, &chapters)?;
+    match next(&reports, current.as_deref()) {
         Some(next) => println!("\nnext: {next}"),
-        None => println!("\neverything passes. Well done."),
+        None if all => println!("\neverything passes. Well done."),
+        None => println!(
+            "\nevery exercise passes. The chapter-wide tests: `cargo xtask progress --all`."
+        ),
     }
     Ok(())
+}
+
+/// Runs `chapter`'s exercise tests (and with `all` its chapter-wide ones).
+fn report(ws: &Workspace, chapter: &Chapter, all: bool) -> anyhow::Result<Report> {
+    let name = chapter.name();
+    eprintln!("running {name}'s tests on your code...");
+    let mut test = ws.cargo();
+    test.args(["test", "-p", &name, "--tests", "--no-fail-fast", "--"]);
+    if !all {
+        test.args(["--skip", "chapter_"]);
+    }
+    let out = workspace::output(&mut test)?;
+    let outcomes = test_outcomes(&String::from_utf8_lossy(&out.stdout));
+    let mut exercises = Vec::new();
+    for exercise in ws.exercises(chapter)? {
+        let tests: Vec<bool> = outcomes
+            .iter()
+            .filter(|(test, _)| test_exercise(test) == Some(exercise.id.number))
+            .map(|(_, passed)| *passed)
+            .collect();
+        let files = exercise
+            .files
+            .iter()
+            .map(|f| chapter.exercise_path(f))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let passed = tests.iter().filter(|p| **p).count();
+        exercises.push(Line {
+            id: exercise.id.to_string(),
+            number: exercise.id.number,
+            title: exercise.title,
+            files,
+            passed,
+            tests: tests.len(),
+        });
+    }
+    let chapter_wide = all.then(|| {
+        let wide: Vec<bool> = outcomes
+            .iter()
+            .filter(|(test, _)| test_exercise(test).is_none() && test.contains("chapter_"))
+            .map(|(_, passed)| *passed)
+            .collect();
+        (wide.iter().filter(|p| **p).count(), wide.len())
+    });
+    Ok(Report {
+        name,
+        compiles: !outcomes.is_empty(),
+        exercises,
+        chapter_wide,
+    })
+}
+
+fn print(report: &Report) {
+    let name = &report.name;
+    println!("\n{name} (exercises/{name}/)");
+    if !report.compiles {
+        println!(
+            "  does not compile yet: run `cargo test -p {name}` to see the compiler's message"
+        );
+        return;
+    }
+    for line in &report.exercises {
+        println!(
+            "  {} {:<5} {:<72} {}/{} tests",
+            if line.done() { "✔" } else { "✘" },
+            line.id,
+            line.title,
+            line.passed,
+            line.tests
+        );
+    }
+    match report.chapter_wide {
+        Some((passed, tests)) => println!(
+            "  {} {:<78} {passed}/{tests} tests",
+            if passed == tests { "✔" } else { "✘" },
+            "whole chapter (end-to-end tests)"
+        ),
+        None => println!("    whole chapter (end-to-end tests): `cargo test -p {name} chapter_`"),
+    }
+}
+
+/// What to do next: in the chapter being worked on, its first unfinished exercise (or its
+/// chapter-wide tests); then the chapters after it; then any chapter before it.
+fn next(reports: &[Report], current: Option<&str>) -> Option<String> {
+    let start = current
+        .and_then(|c| reports.iter().position(|r| r.name == c))
+        .unwrap_or(0);
+    let order = reports[start..].iter().chain(&reports[..start]);
+    order.filter_map(first_unfinished).next()
+}
+
+fn first_unfinished(report: &Report) -> Option<String> {
+    let name = &report.name;
+    if !report.compiles {
+        return Some(format!("make {name} compile: `cargo test -p {name}`"));
+    }
+    if let Some(line) = report.exercises.iter().find(|line| !line.done()) {
+        return Some(format!(
+            "exercise {} in {} — run `cargo test -p {name} ex{}_`",
+            line.id, line.files, line.number
+        ));
+    }
+    match report.chapter_wide {
+        Some((passed, tests)) if passed < tests => Some(format!(
+            "{name}'s end-to-end tests — run `cargo test -p {name} chapter_`"
+        )),
+        _ => None,
+    }
+}
+
+/// The chapter whose exercise files changed last: the one the student is working on.
+/// `None` when no exercise file was ever touched after it was generated (all equal).
+fn working_on(ws: &Workspace, chapters: &[Chapter]) -> anyhow::Result<Option<String>> {
+    let mut latest: Option<(SystemTime, String)> = None;
+    let mut oldest: Option<SystemTime> = None;
+    for chapter in chapters {
+        for file in &chapter.files {
+            let path = ws.root.join(chapter.exercise_path(file));
+            let Some(changed) = modified(&path)? else {
+                continue;
+            };
+            oldest = Some(oldest.map_or(changed, |o| o.min(changed)));
+            if latest.as_ref().is_none_or(|(t, _)| changed > *t) {
+                latest = Some((changed, chapter.name()));
+            }
+        }
+    }
+    Ok(latest
+        .filter(|(t, _)| Some(*t) != oldest)
+        .map(|(_, name)| name))
+}
+
+fn modified(path: &Path) -> anyhow::Result<Option<SystemTime>> {
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            Ok(Some(meta.modified().with_context(|| {
+                format!("reading when {} changed", path.display())
+            })?))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
 }
