@@ -18,6 +18,9 @@ mod ex5_install;
 #[path = "chapter4/ex6_transfer.rs"]
 mod ex6_transfer;
 
+#[path = "chapter4/ex6_windows.rs"]
+mod ex6_windows;
+
 #[path = "chapter4/bad_input.rs"]
 mod bad_input;
 #[path = "chapter4/chapter.rs"]
