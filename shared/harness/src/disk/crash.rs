@@ -186,7 +186,12 @@ fn rewrite_survivor(inode: &super::Inode, mode: CrashMode, rng: &mut fastrand::R
         };
         let (first, second) = if new_here { (new, old) } else { (old, new) };
         let start = block * BLOCK_BYTES;
-        for (at, byte) in survivor.iter_mut().enumerate().skip(start).take(BLOCK_BYTES) {
+        for (at, byte) in survivor
+            .iter_mut()
+            .enumerate()
+            .skip(start)
+            .take(BLOCK_BYTES)
+        {
             *byte = first
                 .get(at)
                 .or_else(|| second.get(at))
