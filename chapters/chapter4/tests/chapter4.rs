@@ -4,6 +4,8 @@
 
 #[path = "chapter4/common.rs"]
 mod common;
+#[path = "chapter4/old_owner.rs"]
+mod old_owner;
 
 #[path = "chapter4/ex1_mod_n.rs"]
 mod ex1_mod_n;

@@ -1,19 +1,17 @@
 //! Exercise 4.6: handing keys over and pulling them in.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 
-use chapter4::api::{HandoffResponse, Status};
+use chapter4::api::HandoffResponse;
 use chapter4::membership::Change;
 use chapter4::ring::{Member, Ring};
-use chapter4::store::MovedEntry;
 use chapter4::transfer::owned_by;
 
 use crate::common::{
-    CONSISTENT, PATIENCE, TestCluster, call, get, join, leave, put, random_keys, status, view,
-    wait_keys,
+    CONSISTENT, PATIENCE, TestCluster, call, get, join, leave, put, status, view, wait_keys,
 };
+use crate::old_owner::{Script, pull_from};
 
 /// Writes `n` keys through node 1; returns key -> version.
 async fn fill(cluster: &TestCluster, n: usize) -> BTreeMap<String, u64> {
@@ -241,130 +239,14 @@ async fn ex6_the_old_owner_installs_the_change_before_it_hands_keys_over() {
     cluster.stop().await;
 }
 
-/// A stand-in for an old owner, node 1, that a real new owner, node 2, pulls from.
-struct OldOwner {
-    /// Handoffs asked for.
-    handoffs: Arc<AtomicUsize>,
-    /// Node 2's status at the moment it asked for its first release, if it has.
-    released: Arc<Mutex<Option<Status>>>,
-    /// The keys handed over.
-    keys: Vec<String>,
-    /// Node 2's URL.
-    new_owner: String,
-}
-
-/// Starts node 2 outside any cluster and a stand-in node 1 that answers its handoff with
-/// keys node 2 gains, under `epoch`; then installs on node 2 the change (epoch 1 -> 2)
-/// that adds node 2 beside node 1, which makes node 2 pull from node 1.
-async fn pull_from_old_owner(cluster: &mut TestCluster, epoch: u64) -> OldOwner {
-    let new_owner = cluster.start_outside(2);
-    let listener = tokio::net::TcpListener::bind((harness::loopback::fresh(), 0))
-        .await
-        .expect("binding a port");
-    let url = format!("http://{}", listener.local_addr().expect("its address"));
-    let from = Ring::new(1, CONSISTENT, vec![Member { id: 1, url }]).expect("a valid ring");
-    let to = from
-        .with_member(Member {
-            id: 2,
-            url: new_owner.clone(),
-        })
-        .expect("a valid ring");
-    let keys: Vec<String> = random_keys(10, 200)
-        .into_iter()
-        .filter(|k| owned_by(&to, k, 2))
-        .take(20)
-        .collect();
-    assert!(!keys.is_empty(), "node 2 gains some keys");
-    let entries: Vec<MovedEntry> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| MovedEntry {
-            key: key.clone(),
-            value: format!("moved {i}"),
-            version: 10 + i as u64,
-        })
-        .collect();
-    let handoffs = Arc::new(AtomicUsize::new(0));
-    let released: Arc<Mutex<Option<Status>>> = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/internal/handoff",
-            axum::routing::post({
-                let handoffs = Arc::clone(&handoffs);
-                move || {
-                    handoffs.fetch_add(1, Ordering::SeqCst);
-                    let response = HandoffResponse {
-                        epoch,
-                        entries: entries.clone(),
-                    };
-                    async move { axum::Json(response) }
-                }
-            }),
-        )
-        .route(
-            "/internal/release",
-            axum::routing::post({
-                let (released, new_owner) = (Arc::clone(&released), new_owner.clone());
-                move || {
-                    let (released, new_owner) = (Arc::clone(&released), new_owner.clone());
-                    async move {
-                        // What node 2 has at the moment it lets node 1 forget the keys.
-                        let answer =
-                            call(reqwest::Method::GET, &format!("{new_owner}/status"), None).await;
-                        if let Ok(status) = answer.and_then(|a| Ok(serde_json::from_value(a.body)?))
-                        {
-                            let mut released = released.lock().unwrap_or_else(|e| e.into_inner());
-                            released.get_or_insert(status);
-                        }
-                        axum::Json(serde_json::json!({ "removed": 0 }))
-                    }
-                }
-            }),
-        );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let change = Change { from, to };
-    let answer = call(
-        reqwest::Method::POST,
-        &format!("{new_owner}/internal/ring"),
-        Some(serde_json::to_value(&change).expect("a change as JSON")),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("POST /internal/ring at node 2: {e:#}"));
-    assert_eq!(
-        answer.status, 200,
-        "a node outside any cluster installs the change that adds it: {}",
-        answer.body
-    );
-    OldOwner {
-        handoffs,
-        released,
-        keys,
-        new_owner,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ex6_the_new_owner_stores_and_serves_the_keys_before_it_lets_the_old_owner_release_them() {
     let mut cluster = TestCluster {
         dir: tempfile::tempdir().expect("a temporary directory"),
         nodes: Vec::new(),
     };
-    let old = pull_from_old_owner(&mut cluster, 2).await;
-    let at_release = harness::eventually(PATIENCE, "node 2 to ask node 1 to release", || async {
-        let released = old
-            .released
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        released.ok_or_else(|| {
-            format!(
-                "{} handoff(s) asked, no release yet",
-                old.handoffs.load(Ordering::SeqCst)
-            )
-        })
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let old = pull_from(&mut cluster, Script::answering()).await;
+    let at_release = old.until_release_asked().await;
     assert_eq!(
         (at_release.keys, at_release.pending),
         (old.keys.len(), vec![]),
@@ -373,7 +255,7 @@ async fn ex6_the_new_owner_stores_and_serves_the_keys_before_it_lets_the_old_own
          early, a crash or a full disk loses them (keys held, pulls pending)",
         old.keys.len()
     );
-    let answer = get(&old.new_owner, &old.keys[0]).await;
+    let answer = get(&old.new_owner, &old.keys[0].0).await;
     assert_eq!(
         (
             answer.status,
@@ -394,14 +276,14 @@ async fn ex6_keys_handed_over_for_another_epoch_are_refused() {
         nodes: Vec::new(),
     };
     // The change makes epoch 2; the old owner answers as if for epoch 3.
-    let old = pull_from_old_owner(&mut cluster, 3).await;
+    let script = Script {
+        epoch: Some(3),
+        ..Script::answering()
+    };
+    let old = pull_from(&mut cluster, script).await;
     harness::eventually(PATIENCE, "node 2 to ask for its keys again", || async {
         let asked = old.handoffs.load(Ordering::SeqCst);
-        let released = old
-            .released
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some();
+        let released = old.status_at_release().is_some();
         if asked >= 2 || released {
             Ok(())
         } else {
@@ -411,11 +293,7 @@ async fn ex6_keys_handed_over_for_another_epoch_are_refused() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let now = status(&old.new_owner).await;
-    let released = old
-        .released
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .is_some();
+    let released = old.status_at_release().is_some();
     assert_eq!(
         (now.keys, now.pending, released),
         (0, vec![1], false),
