@@ -17,6 +17,15 @@ fn joining_second_group() -> World {
     world
 }
 
+/// The first shard the pending change moves to group 2.
+fn moving_to_group_2(world: &World) -> usize {
+    world
+        .service
+        .pending()
+        .expect("a change is pending")
+        .shards_of(2)[0]
+}
+
 fn ops(actions: &[Action]) -> Vec<&GroupOp> {
     actions
         .iter()
@@ -131,11 +140,7 @@ fn ex5_answers_from_the_wrong_group_or_configuration_are_ignored() {
     let mut world = joining_second_group();
     let mut mover = world.mover();
     let before = mover.actions();
-    let shard = world
-        .service
-        .pending()
-        .expect("a change is pending")
-        .shards_of(2)[0];
+    let shard = moving_to_group_2(&world);
     let data = ShardData::default();
     // Group 2 is not the old owner; configuration 7 is not this change.
     mover.on_reply(
@@ -158,6 +163,85 @@ fn ex5_answers_from_the_wrong_group_or_configuration_are_ignored() {
         mover.actions(),
         before,
         "neither answer may advance the move"
+    );
+    world.run(&mut mover);
+    world.assert_settled();
+}
+
+#[test]
+fn ex5_install_and_delete_answers_count_only_from_the_group_they_went_to() {
+    let mut world = joining_second_group();
+    let mut mover = world.mover();
+    let shard = moving_to_group_2(&world);
+    let step_of = |mover: &Mover| {
+        mover
+            .steps()
+            .find(|(s, _)| *s == shard)
+            .map(|(_, step)| step.clone())
+    };
+    // Delivers the mover's step for `shard` that `wanted` picks, and its answer.
+    let send = |world: &mut World, mover: &mut Mover, wanted: fn(&GroupOp) -> Option<usize>| {
+        let action = mover
+            .actions()
+            .into_iter()
+            .find(|a| matches!(a, Action::Group { op, .. } if wanted(op) == Some(shard)))
+            .unwrap_or_else(|| panic!("no such step for shard {shard}: {:?}", mover.actions()));
+        world.deliver(mover, action);
+    };
+    let stale = |num| chapter7::GroupReply::Stale {
+        shard,
+        num,
+        now: chapter7::ShardState::Serving { num: 3 },
+    };
+    // Group 2 is the new owner: its Stale says nothing about the old owner's freeze.
+    mover.on_reply(2, stale(2));
+    assert_eq!(
+        step_of(&mover),
+        Some(Step::Freeze),
+        "a Stale answer ends a freeze only from the group the freeze went to (group 1), \
+         not group 2"
+    );
+    send(&mut world, &mut mover, |op| match op {
+        GroupOp::Freeze { shard, .. } => Some(*shard),
+        _ => None,
+    });
+    assert!(
+        matches!(step_of(&mover), Some(Step::Install(_))),
+        "the old owner's freeze answer moves shard {shard} on to its install: {:?}",
+        step_of(&mover)
+    );
+    // Group 1 is the old owner: an Installed from it is no answer to the install.
+    mover.on_reply(1, chapter7::GroupReply::Installed { shard, num: 2 });
+    assert!(
+        matches!(step_of(&mover), Some(Step::Install(_))),
+        "an install counts as done only when the group it went to (group 2) answers, not \
+         group 1: {:?}",
+        step_of(&mover)
+    );
+    // Nor does the old owner's Stale say anything about the new owner's install.
+    mover.on_reply(1, stale(2));
+    assert!(
+        matches!(step_of(&mover), Some(Step::Install(_))),
+        "a Stale answer ends an install only from the group it went to (group 2), not \
+         group 1: skipping the install loses the shard: {:?}",
+        step_of(&mover)
+    );
+    send(&mut world, &mut mover, |op| match op {
+        GroupOp::Install { shard, .. } => Some(*shard),
+        _ => None,
+    });
+    assert_eq!(
+        step_of(&mover),
+        Some(Step::Delete),
+        "the new owner's install answer moves shard {shard} on to the delete"
+    );
+    // Group 2 is the new owner: a Deleted from it is no answer to the delete.
+    mover.on_reply(2, chapter7::GroupReply::Deleted { shard, num: 2 });
+    assert_eq!(
+        step_of(&mover),
+        Some(Step::Delete),
+        "a delete counts as done only when the group it went to (group 1, the old owner) \
+         answers, not group 2"
     );
     world.run(&mut mover);
     world.assert_settled();
@@ -203,11 +287,7 @@ fn ex5_a_fresh_mover_finishes_what_a_crashed_one_started() {
 fn ex5_a_late_copy_of_the_freeze_answer_does_not_skip_the_install() {
     let mut world = joining_second_group();
     let mut mover = world.mover();
-    let shard = world
-        .service
-        .pending()
-        .expect("a change is pending")
-        .shards_of(2)[0];
+    let shard = moving_to_group_2(&world);
     let reply = world.group(1, GroupOp::Freeze { shard, num: 2 });
     mover.on_reply(1, reply.clone());
     let installing = mover.actions();

@@ -107,19 +107,25 @@ fn ex6_wrong_group_asks_for_a_refresh_and_the_retry_keeps_its_id() {
 fn ex6_an_older_configuration_arriving_late_is_ignored() {
     let (world, config) = config_with_two_groups();
     let mut client = Client::new("carol", config.clone());
-    client.on_config(
-        world
-            .service
-            .config(1)
-            .expect("configuration 1 exists")
-            .clone(),
-        None,
-    );
+    let first = world
+        .service
+        .config(1)
+        .expect("configuration 1 exists")
+        .clone();
+    client.on_config(first.clone(), None);
     assert_eq!(
         client.config().num,
         2,
         "answers from the service can arrive out of order: never go back to an older \
          configuration"
+    );
+    // A late answer that was moving to the configuration the client now holds.
+    client.on_config(first, Some(config.clone()));
+    assert_eq!(
+        client.moving(),
+        None,
+        "configuration 2 is the one the client holds: it is no longer moving (keep a moving \
+         configuration only if it is newer than the one held)"
     );
 }
 
@@ -166,6 +172,17 @@ fn ex6_wrong_group_during_a_move_tries_the_moving_configurations_owner_first() {
         client.target(),
         1,
         "back to the latest configuration's owner"
+    );
+    // A shard the moving configuration leaves where it is: nobody else to try.
+    let staying = moving.shards_of(1)[0];
+    let mut client = Client::new("erin", Configuration::initial(crate::common::SHARDS));
+    client.on_config(world.service.latest().clone(), Some(moving.clone()));
+    client.start(put(&key_in(staying), "y"));
+    assert_eq!(
+        client.on_reply(GroupReply::WrongGroup { shard: staying }),
+        Next::Refresh,
+        "the moving configuration leaves shard {staying} with group 1: after group 1's \
+         wrong_group there is no other owner to try, only the service to ask"
     );
 }
 
