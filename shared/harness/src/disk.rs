@@ -213,7 +213,8 @@ impl SimDisk {
         self.lock().fail_on_sync = Some(n.max(1));
     }
 
-    /// Whether the failure armed by [`SimDisk::fail_sync`] has happened.
+    /// Whether no failure armed by [`SimDisk::fail_sync`] is left to happen (it has
+    /// happened, or none was armed).
     pub fn failed_sync(&self) -> bool {
         self.lock().fail_on_sync.is_none()
     }

@@ -376,3 +376,19 @@ async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Res
     );
     node.stop().await
 }
+
+#[test]
+fn chapter_a_key_is_percent_encoded_only_where_it_must_be() {
+    use chapter1::client::encode_segment;
+    assert_eq!(
+        encode_segment("user-42_a.b~C"),
+        "user-42_a.b~C",
+        "unreserved characters (RFC 3986: letters, digits, - . _ ~) stay as they are, so a \
+         key reads plainly in URLs and logs"
+    );
+    assert_eq!(
+        encode_segment("a/b c\n%é"),
+        "a%2Fb%20c%0A%25%C3%A9",
+        "every other byte is percent-encoded, so any key reaches the server unchanged"
+    );
+}

@@ -55,6 +55,7 @@ fn ex1_versions_grow_with_every_write_to_any_key() {
 fn ex1_a_delete_removes_the_key() {
     let store = Store::new();
     store.put("k", "v".into(), None).expect("put");
+    assert!(!store.is_empty(), "a store holding a key is not empty");
     assert_eq!(store.delete("k"), Ok(2), "the delete is the second write");
     assert_eq!(store.get("k"), None, "a deleted key is gone");
     assert!(
