@@ -1,6 +1,7 @@
 //! `cargo xtask progress`: runs each chapter's exercise tests on the student's code and
 //! shows, per exercise, whether its tests pass; "next:" is the first unfinished exercise
-//! of the chapter the student is working on (the one whose exercise files changed last).
+//! of the chapter the student is working on (the one whose edited exercise files changed
+//! last).
 //!
 //! It is quick because it builds every chapter's tests in one cargo call and runs only
 //! the exercises' tests (`exK_`, and the `given::` ones); the chapter-wide tests, which
@@ -11,6 +12,7 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 
+use crate::exercises;
 use crate::workspace::{self, Chapter, Workspace, test_exercise, test_outcomes};
 
 /// One exercise's verdict.
@@ -180,26 +182,36 @@ fn first_unfinished(report: &Report) -> Option<String> {
     }
 }
 
-/// The chapter whose exercise files changed last: the one the student is working on.
-/// `None` when no exercise file was ever touched after it was generated (all equal).
+/// The chapter the student is working on: of the exercise files that differ from what
+/// `cargo xtask exercises` generates (the ones the student has edited), the one changed
+/// last names it. `None` before any edit: a fresh clone starts at the first chapter,
+/// whatever order its files were written in.
 fn working_on(ws: &Workspace, chapters: &[Chapter]) -> anyhow::Result<Option<String>> {
+    let names: Vec<String> = chapters.iter().map(Chapter::name).collect();
     let mut latest: Option<(SystemTime, String)> = None;
-    let mut oldest: Option<SystemTime> = None;
-    for chapter in chapters {
-        for file in &chapter.files {
-            let path = ws.root.join(chapter.exercise_path(file));
-            let Some(changed) = modified(&path)? else {
-                continue;
-            };
-            oldest = Some(oldest.map_or(changed, |o| o.min(changed)));
-            if latest.as_ref().is_none_or(|(t, _)| changed > *t) {
-                latest = Some((changed, chapter.name()));
-            }
+    for file in exercises::generate(ws, |_| true)? {
+        // `exercises/chapterN/file.rs`
+        let Some(chapter) = file.path.split('/').nth(1).map(str::to_string) else {
+            continue;
+        };
+        if !names.contains(&chapter) {
+            continue;
+        }
+        let path = ws.root.join(&file.path);
+        let Ok(on_disk) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if on_disk == file.content {
+            continue; // untouched
+        }
+        let Some(changed) = modified(&path)? else {
+            continue;
+        };
+        if latest.as_ref().is_none_or(|(t, _)| changed > *t) {
+            latest = Some((changed, chapter));
         }
     }
-    Ok(latest
-        .filter(|(t, _)| Some(*t) != oldest)
-        .map(|(_, name)| name))
+    Ok(latest.map(|(_, name)| name))
 }
 
 fn modified(path: &Path) -> anyhow::Result<Option<SystemTime>> {
