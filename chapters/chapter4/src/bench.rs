@@ -214,15 +214,17 @@ pub fn start_outside(
     placement: Placement,
     dir: &Path,
     cluster_key: &ClusterKey,
+    tune: impl Fn(&mut Config),
 ) -> anyhow::Result<(TestNode, String)> {
     let addr = harness::node::free_addrs(1)?[0];
-    let config = Config {
+    let mut config = Config {
         id,
         placement,
         data_dir: dir.join(format!("node-{id}")),
         cluster_key: cluster_key.clone(),
         ..Config::default()
     };
+    tune(&mut config);
     let setup = NodeSetup {
         id,
         peers: Vec::new(),

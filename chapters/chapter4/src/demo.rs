@@ -26,8 +26,13 @@ pub(super) async fn demo() -> anyhow::Result<()> {
     println!("300 keys written through node 1, which forwarded the ones it does not own\n");
     keys_per_node(&urls).await?;
 
-    let (fourth, url) =
-        bench::start_outside(4, Placement::Consistent { vnodes: 128 }, data.path(), &key)?;
+    let (fourth, url) = bench::start_outside(
+        4,
+        Placement::Consistent { vnodes: 128 },
+        data.path(),
+        &key,
+        |_| {},
+    )?;
     nodes.push(fourth);
     println!("\n$ chapter4 join --via {} --id 4 --url {url}", urls[0]);
     let view: ClusterView = admin(

@@ -18,6 +18,7 @@
 //! - [`node`]: the shell around the core: the ownership check and the store under one
 //!   lock, forwarding, membership changes.
 //! - [`pulls`]: runs the pulls a node owes until they are done.
+//! - [`holds`]: points in a key move where a test can hold a node (exercise 4.6's tests).
 //! - [`server`]: the routes; [`api`]: the JSON shapes; [`error`]: API errors.
 //! - [`store`], [`record`]: chapter 2's durable store and its records, with keys that
 //!   keep their version when they move.
@@ -64,6 +65,7 @@ pub mod api;
 pub mod bench;
 pub mod cluster_client;
 pub mod error;
+pub mod holds;
 pub mod node;
 pub mod pulls;
 pub mod record;

@@ -20,6 +20,8 @@ mod ex5_install;
 #[path = "chapter4/ex6_transfer.rs"]
 mod ex6_transfer;
 
+#[path = "chapter4/ex6_handoff_window.rs"]
+mod ex6_handoff_window;
 #[path = "chapter4/ex6_windows.rs"]
 mod ex6_windows;
 

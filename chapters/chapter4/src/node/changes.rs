@@ -2,6 +2,7 @@
 //! and carrying a join or a leave out across the cluster (on the node asked).
 
 use super::*;
+use crate::holds::Step;
 
 impl Node {
     // ANCHOR: install
@@ -9,6 +10,7 @@ impl Node {
     /// on it, and announces it: the pulls of the keys this node gains start then
     /// ([`crate::pulls`]).
     pub async fn install(self: &Arc<Self>, change: &Change) -> Result<Installed, ApiError> {
+        self.config.holds.pass(Step::Install).await;
         let mut membership = self.membership.write().await;
         let before = membership.clone();
         let installed = membership.install(change).map_err(install_error)?;
@@ -45,6 +47,8 @@ impl Node {
             )));
         }
         self.changed.send_modify(|n| *n += 1);
+        drop(membership);
+        self.config.holds.pass(Step::Pulled).await;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! A node's settings.
 
 use super::*;
+use crate::holds::Holds;
 
 /// A node's settings.
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub struct Config {
     /// The cluster's secret: required on `/internal/` and on membership changes, sent to
     /// peers.
     pub cluster_key: ClusterKey,
+    /// Where a test holds this node between two steps of a key move (none armed outside
+    /// tests).
+    pub holds: Holds,
 }
 
 impl Default for Config {
@@ -48,6 +52,7 @@ impl Default for Config {
             move_wait: Duration::from_secs(5),
             change_timeout: Duration::from_secs(30),
             cluster_key: ClusterKey::none(),
+            holds: Holds::default(),
         }
     }
 }

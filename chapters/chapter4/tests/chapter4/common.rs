@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chapter4::api::{ClusterView, Status};
 use chapter4::bench;
+use chapter4::holds::Holds;
 use chapter4::ring::{Member, Placement, Ring};
 use harness::TestNode;
 use harness::cluster_key::{ClusterKey, peer_client};
@@ -58,7 +59,15 @@ impl TestCluster {
 
     /// Starts a node outside the cluster (no members), ready to be joined.
     pub fn start_outside(&mut self, id: u64) -> String {
-        let (node, url) = bench::start_outside(id, CONSISTENT, self.dir.path(), &cluster_key())
+        self.start_outside_holding(id, &Holds::default())
+    }
+
+    /// Starts a node outside the cluster that stops wherever the test arms `holds`.
+    pub fn start_outside_holding(&mut self, id: u64, holds: &Holds) -> String {
+        let (node, url) =
+            bench::start_outside(id, CONSISTENT, self.dir.path(), &cluster_key(), |c| {
+                c.holds = holds.clone()
+            })
             .expect("starting a loopback node should always work");
         self.nodes.push(node);
         url

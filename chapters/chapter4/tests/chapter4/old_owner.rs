@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use chapter4::api::{HandoffResponse, Status};
+use chapter4::holds::Holds;
 use chapter4::membership::Change;
 use chapter4::ring::{Member, Ring};
 use chapter4::store::MovedEntry;
@@ -25,6 +26,8 @@ pub struct Script {
     pub failed_releases: usize,
     /// Every release is held until this is true.
     pub hold_release: watch::Receiver<bool>,
+    /// Where node 2, the new owner, stops for the test.
+    pub holds: Holds,
 }
 
 impl Script {
@@ -35,6 +38,7 @@ impl Script {
             failed_handoffs: 0,
             failed_releases: 0,
             hold_release: watch::channel(true).1,
+            holds: Holds::default(),
         }
     }
 }
@@ -79,7 +83,7 @@ impl OldOwner {
 /// that owns keys node 2 gains; installs on node 2 the change (epoch 1 -> 2) that adds
 /// it beside node 1, which makes node 2 pull from node 1.
 pub async fn pull_from(cluster: &mut TestCluster, script: Script) -> OldOwner {
-    let new_owner = cluster.start_outside(2);
+    let new_owner = cluster.start_outside_holding(2, &script.holds);
     let listener = tokio::net::TcpListener::bind((harness::loopback::fresh(), 0))
         .await
         .expect("binding a port");
