@@ -317,6 +317,30 @@ impl Ready {
     }
 }
 
+/// Checks a snapshot the core asked for: due at `asked`, past the last one (at `before`),
+/// and taken by [`Raft::compact`] (the snapshot is at `after`). Otherwise the core would
+/// ask again for ever and the shell's loop would never end: the error says which
+/// exercise answered what.
+///
+/// [`Raft::compact`]: crate::raft::Raft::compact
+pub fn check_snapshot_taken(asked: u64, before: u64, after: u64) -> Result<(), String> {
+    if asked <= before {
+        return Err(format!(
+            "exercise 6.2's snapshot_due asked for a snapshot at index {asked}, but the last \
+             one is already at {before}: a snapshot is due only once `every` entries past \
+             the last one were applied (book: chapter 6, exercise 2)"
+        ));
+    }
+    if after != asked {
+        return Err(format!(
+            "exercise 6.3's compact was asked for a snapshot at index {asked}, applied and \
+             past the last one ({before}), but the snapshot is at {after} after it: compact \
+             takes every such snapshot (book: chapter 6, exercise 3)"
+        ));
+    }
+    Ok(())
+}
+
 /// Why a command was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotLeader {

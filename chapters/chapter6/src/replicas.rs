@@ -12,6 +12,7 @@ use plumbing::disk::Disk;
 
 use crate::api::Command;
 use crate::machine::Machine;
+use crate::protocol::check_snapshot_taken;
 use crate::raft::{Compaction, Message, Raft, Ready, Timing};
 use crate::storage::Storage;
 
@@ -93,7 +94,10 @@ impl Replica {
             }
             match ready.snapshot_due {
                 Some(index) if index == self.machine.applied_index() => {
+                    let before = self.raft.snapshot().index;
                     self.raft.compact(index, self.machine.snapshot());
+                    check_snapshot_taken(index, before, self.raft.snapshot().index)
+                        .map_err(|e| std::io::Error::other(format!("node {id}: {e}")))?;
                     ready = self.raft.take_ready();
                 }
                 _ => return Ok(()),

@@ -54,11 +54,12 @@ async fn chapter_a_follower_down_for_1500_writes_catches_up_through_a_snapshot()
     let follower = (leader + 1) % 3;
     cluster.kill(follower);
     write_many(&cluster, "k", 1_500).await;
-    let at_leader = status(&cluster.direct_url(leader)).await.expect("status");
-    assert!(
-        at_leader.snapshot_index >= 1_200,
-        "the leader compacted: {at_leader:?}"
-    );
+    // Once it has applied the last writes (a node that lost the lead meanwhile learns
+    // the commit index a heartbeat later), it has compacted.
+    wait_status(&cluster, leader, "the leader to compact past 1,200", |s| {
+        s.snapshot_index >= 1_200
+    })
+    .await;
     cluster.restart(follower).await.expect("restart");
     let back = caught_up(&cluster, follower, 1_500).await;
     assert!(
@@ -82,11 +83,13 @@ async fn chapter_a_follower_cut_off_through_several_snapshots_catches_up_when_he
     let others: Vec<usize> = (0..3).filter(|&i| i != follower).collect();
     cluster.partition(&[&[follower], &others]);
     write_many(&cluster, "p", 1_500).await;
-    let at_leader = status(&cluster.direct_url(leader)).await.expect("status");
-    assert!(
-        at_leader.snapshots_taken >= 5,
-        "the leader took several snapshots meanwhile: {at_leader:?}"
-    );
+    wait_status(
+        &cluster,
+        leader,
+        "the leader to take several (5) snapshots meanwhile",
+        |s| s.snapshots_taken >= 5,
+    )
+    .await;
     cluster.heal();
     let back = caught_up(&cluster, follower, 1_500).await;
     assert!(

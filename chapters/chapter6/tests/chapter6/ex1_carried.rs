@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 
 use chapter6::api::Command;
-use chapter6::raft::{Compaction, MAX_APPEND_BYTES, MAX_BATCH, Message, Raft, Ready, Role, Timing};
+use chapter6::raft::{
+    Compaction, MAX_APPEND_BYTES, MAX_BATCH, Message, Persisted, Raft, Ready, Role, Timing,
+};
 
 use crate::common::{log_with_terms, node, time_out, to};
 
@@ -215,6 +217,17 @@ fn ex1_a_refused_append_backs_off_to_just_after_the_followers_hint() {
         "a stale refusal (its hint is not below next_index) leaves next_index at 6"
     );
     assert!(raft.take_ready().messages.is_empty(), "and sends nothing");
+    // Node 1 catches up; then a refusal it sent long ago arrives.
+    let last = raft.last_index();
+    raft.step(now, 1, reply(2, true, last));
+    raft.take_ready();
+    raft.step(now, 1, reply(2, false, 3));
+    assert_eq!(
+        raft.progress().get(&1).map(|p| p.next_index),
+        Some(last + 1),
+        "a late refusal never moves next_index back to or below what the follower has \
+         acknowledged ({last})"
+    );
 }
 
 #[test]
@@ -283,6 +296,19 @@ fn ex1_in_a_group_of_four_a_majority_is_three() {
 }
 
 #[test]
+fn ex1_a_leader_counts_its_own_copy_toward_a_majority() {
+    let (mut raft, now) = leader(3);
+    let (index, _) = raft.propose(Command::Noop).expect("a leader accepts");
+    raft.step(now, 1, reply(2, true, index));
+    assert_eq!(
+        raft.commit_index(),
+        index,
+        "the leader's copy and one follower's are two of three, a majority: the entry \
+         of the leader's own term commits"
+    );
+}
+
+#[test]
 fn ex1_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
     let (mut raft, now) = leader(3);
     let value = |bytes: usize| Command::Put {
@@ -334,6 +360,31 @@ fn ex1_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
         }
     }
     assert_eq!(appends, 1, "the follower is sent one append");
+
+    // Payloads that add up to exactly MAX_APPEND_BYTES: the limit is inclusive.
+    let (mut raft, now) = leader(3);
+    let before = raft.last_index();
+    for _ in 0..2 {
+        // A one-byte key and its value: half the limit each.
+        raft.propose(value(MAX_APPEND_BYTES / 2 - 1))
+            .expect("a leader accepts");
+    }
+    let last = raft.last_index();
+    raft.take_ready();
+    // Node 1 has everything before them.
+    raft.step(now, 1, reply(2, true, before));
+    let ends: Vec<u64> = to(&raft.take_ready(), 1)
+        .iter()
+        .filter_map(|m| match m {
+            Message::Append { entries, .. } => entries.last().map(|e| e.index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        vec![last],
+        "entries whose payloads add up to exactly MAX_APPEND_BYTES go in one append"
+    );
 }
 
 #[test]
@@ -344,6 +395,19 @@ fn ex1_the_cores_accessors_show_its_state() {
         raft.timing(),
         Timing::FAST,
         "the core keeps the timing it was built with"
+    );
+    let slow = Raft::new(
+        2,
+        (0..5).collect(),
+        (Timing::SLOW, Compaction::NEVER),
+        Persisted::default(),
+        0,
+        3,
+    );
+    assert_eq!(
+        slow.timing(),
+        Timing::SLOW,
+        "the core keeps the timing it was built with, not the default one"
     );
     assert_eq!(
         raft.compaction(),

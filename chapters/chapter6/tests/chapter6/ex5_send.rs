@@ -1,6 +1,8 @@
 //! Exercise 6.5: a leader sends its snapshot to a follower that needs entries the
 //! snapshot replaced, in pieces of bounded size, cut between characters.
 
+use std::time::Duration;
+
 use chapter6::raft::{Message, Raft, Role};
 
 use crate::common::{compaction, restarted, snapshot, time_out, to};
@@ -33,6 +35,17 @@ fn leader_with_snapshot(data: &str, chunk: usize) -> Raft {
     );
     let _ = raft.take_ready();
     raft
+}
+
+/// Runs `work`, failing if it does not finish: a loop in `send_snapshot` that never
+/// reaches a character boundary would otherwise hang the test.
+fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    harness::eventually::finishes(
+        Duration::from_secs(10),
+        "cutting the snapshot into pieces (exercise 6.5's send_snapshot)",
+        work,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Follower 1 says it has nothing that matches: what does the leader send it?
@@ -151,13 +164,101 @@ fn ex5_pieces_are_cut_between_characters() {
     // Two-byte characters in pieces of at most 3 bytes, and one four-byte character,
     // longer than a piece: it goes whole.
     let data = "ééé𝄞é";
-    let mut raft = leader_with_snapshot(data, 3);
-    let pieces = all_pieces(&mut raft);
+    let pieces = bounded(|| all_pieces(&mut leader_with_snapshot(data, 3)));
     let whole: String = pieces.iter().map(|(_, p, _)| p.as_str()).collect();
     assert_eq!(whole, data, "the pieces add up to the snapshot: {pieces:?}");
     assert!(
         pieces.iter().all(|(_, p, _)| !p.is_empty()),
         "no empty piece: {pieces:?}"
+    );
+    assert!(
+        pieces
+            .iter()
+            .all(|(_, p, _)| p.len() <= 3 || p.chars().count() == 1),
+        "a piece ends at the last character boundary within chunk_bytes (3), never past \
+         it, unless one character alone is longer: {pieces:?}"
+    );
+}
+
+/// Follower 1 answers a piece of the snapshot up to 10: it holds `received` bytes of it.
+fn holds_bytes(raft: &mut Raft, received: u64) -> Vec<Message> {
+    let term = raft.term();
+    raft.step(
+        3,
+        1,
+        Message::SnapshotReply {
+            term,
+            last_index: 10,
+            received,
+            installed: false,
+        },
+    );
+    to(&raft.take_ready(), 1)
+}
+
+#[test]
+fn ex5_an_offset_inside_a_character_is_sent_from_that_characters_start() {
+    // A peer's answer is input like any other: byte 3 is inside the second 'é'.
+    let sent = bounded(|| {
+        let mut raft = leader_with_snapshot("ééé", 64);
+        refused(&mut raft);
+        holds_bytes(&mut raft, 3)
+    });
+    assert!(
+        matches!(
+            &sent[..],
+            [Message::InstallSnapshot { offset: 2, data, done: true, .. }] if data == "éé"
+        ),
+        "a follower that says it holds 3 bytes of \"ééé\" is sent the rest from the start \
+         of the character byte 3 is in (offset 2), never from inside it or past it; got \
+         {sent:?}"
+    );
+}
+
+#[test]
+fn ex5_a_follower_holding_every_byte_gets_an_empty_last_piece() {
+    let data = "the whole state";
+    let sent = bounded(|| {
+        let mut raft = leader_with_snapshot(data, 4);
+        refused(&mut raft);
+        holds_bytes(&mut raft, data.len() as u64)
+    });
+    assert!(
+        matches!(
+            &sent[..],
+            [Message::InstallSnapshot { offset, data, done: true, .. }]
+                if *offset == 15 && data.is_empty()
+        ),
+        "a follower that holds all 15 bytes but has not installed them is sent an empty \
+         piece at offset 15 marked done, so it installs; got {sent:?}"
+    );
+}
+
+#[test]
+fn ex5_an_answer_to_an_earlier_terms_snapshot_changes_nothing() {
+    let mut raft = leader_with_snapshot("the whole state", 64);
+    refused(&mut raft);
+    let before = raft.progress().get(&1).copied();
+    let term = raft.term();
+    raft.step(
+        3,
+        1,
+        Message::SnapshotReply {
+            term: term - 1,
+            last_index: 10,
+            received: 15,
+            installed: true,
+        },
+    );
+    assert_eq!(
+        raft.progress().get(&1).copied(),
+        before,
+        "an answer from term {} proves nothing about term {term}'s snapshot",
+        term - 1
+    );
+    assert!(
+        to(&raft.take_ready(), 1).is_empty(),
+        "and nothing is sent for it"
     );
 }
 

@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::api::LOG_TAIL;
-use crate::protocol::{Entry, HardState, Snapshot};
+use crate::protocol::{Entry, HardState, Snapshot, check_snapshot_taken};
 
 impl Driver {
     pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Event>, tick: Duration) {
@@ -106,6 +106,7 @@ impl Driver {
                 break;
             };
             let data = self.machine.snapshot();
+            let before = self.raft.snapshot().index;
             let compacted = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let done = self.raft.compact(index, data);
                 (done, self.raft.take_ready())
@@ -113,6 +114,11 @@ impl Driver {
             let Some((done, next)) = self.core_or_stop(compacted) else {
                 return;
             };
+            if let Err(message) = check_snapshot_taken(index, before, self.raft.snapshot().index) {
+                tracing::error!(%message, "the core asks for a snapshot it does not take; this node stops");
+                self.stop(CommandError::Fault(message));
+                return;
+            }
             if done {
                 self.counters.snapshots_taken += 1;
                 tracing::debug!(index, "took a snapshot");
