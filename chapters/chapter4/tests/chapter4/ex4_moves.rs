@@ -127,6 +127,18 @@ fn ex4_a_join_moves_most_keys_with_mod_n() {
 }
 
 #[test]
+fn ex4_a_ring_without_members_has_no_arcs() {
+    let consistent = Placement::Consistent { vnodes: 8 };
+    let (empty, three) = (ring(1, consistent, 0), ring(2, consistent, 3));
+    assert_eq!(
+        (moved_arcs(&empty, &three), moved_arcs(&three, &empty)),
+        (None, None),
+        "a ring with no members has no tokens, so no arcs: a node's first ring and a ring \
+         whose last member left move keys one by one, not by arc"
+    );
+}
+
+#[test]
 fn ex4_the_arc_across_the_top_of_the_circle_wraps_around() {
     // One token per member; a newcomer whose token lies below every other token takes
     // over the arc that starts at the highest token and crosses the top of the circle.
