@@ -38,7 +38,6 @@ struct Armed {
 /// One armed hold, as the test sees it. Dropping it lets the node go on.
 #[derive(Debug)]
 pub struct Hold {
-    step: Step,
     reached: oneshot::Receiver<()>,
     go: oneshot::Sender<()>,
 }
@@ -53,7 +52,7 @@ impl Holds {
             reached: reached_tx,
             go: go_rx,
         });
-        Hold { step, reached, go }
+        Hold { reached, go }
     }
 
     /// Called by the node at `step`: returns at once unless a hold is armed there, in
@@ -77,16 +76,12 @@ impl Holds {
 
 impl Hold {
     /// Waits until the node stops at this hold; `false` if it did not within `patience`.
+    /// (Call it once: a hold is reached once.)
     pub async fn reached(&mut self, patience: std::time::Duration) -> bool {
         matches!(
             tokio::time::timeout(patience, &mut self.reached).await,
             Ok(Ok(()))
         )
-    }
-
-    /// The step this hold is armed at.
-    pub fn step(&self) -> Step {
-        self.step
     }
 
     /// Lets the node go on.
