@@ -69,6 +69,22 @@ fn refused_after(raft: &mut Raft, hint: u64) -> Vec<Message> {
     to(&raft.take_ready(), 1)
 }
 
+/// Follower 1 answers a piece of the snapshot up to 10: it holds `received` bytes of it.
+fn holds_bytes(raft: &mut Raft, received: u64) -> Vec<Message> {
+    let term = raft.term();
+    raft.step(
+        3,
+        1,
+        Message::SnapshotReply {
+            term,
+            last_index: 10,
+            received,
+            installed: false,
+        },
+    );
+    to(&raft.take_ready(), 1)
+}
+
 /// Every piece the leader sends follower 1, acknowledging each, until the last.
 fn all_pieces(raft: &mut Raft) -> Vec<(u64, String, bool)> {
     let mut pieces = Vec::new();
@@ -93,18 +109,7 @@ fn all_pieces(raft: &mut Raft) -> Vec<(u64, String, bool)> {
         if done {
             return pieces;
         }
-        let term = raft.term();
-        raft.step(
-            3,
-            1,
-            Message::SnapshotReply {
-                term,
-                last_index: 10,
-                received,
-                installed: false,
-            },
-        );
-        sent = to(&raft.take_ready(), 1);
+        sent = holds_bytes(raft, received);
     }
     panic!("the snapshot never ended: {pieces:?}");
 }
@@ -178,22 +183,6 @@ fn ex5_pieces_are_cut_between_characters() {
         "a piece ends at the last character boundary within chunk_bytes (3), never past \
          it, unless one character alone is longer: {pieces:?}"
     );
-}
-
-/// Follower 1 answers a piece of the snapshot up to 10: it holds `received` bytes of it.
-fn holds_bytes(raft: &mut Raft, received: u64) -> Vec<Message> {
-    let term = raft.term();
-    raft.step(
-        3,
-        1,
-        Message::SnapshotReply {
-            term,
-            last_index: 10,
-            received,
-            installed: false,
-        },
-    );
-    to(&raft.take_ready(), 1)
 }
 
 #[test]
