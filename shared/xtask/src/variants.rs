@@ -12,7 +12,7 @@
 //!     if ::std::env::var("XTASK_VARIANT").is_ok_and(|v| v == "stub 5.2" || v == "stub all") {
 //!         todo!("exercise 5.2 is not implemented yet: edit exercises/chapter5/raft.rs: ...")
 //!     }
-//!     if ::std::env::var("XTASK_VARIANT").is_ok_and(|v| v == "mutant 1") {
+//!     if ::std::env::var("XTASK_VARIANT").is_ok_and(|v| v == "mutant 5/1") {
 //!         return {
 //!             ...the region's code with mutant 1's diff applied...
 //!         };
@@ -54,8 +54,9 @@ pub enum Variant {
     /// Exercises 1 to `k` of the chapter are done, the later ones still stubbed: where a
     /// student stands after working through the chapter in order.
     SolvedUpTo(u32),
-    /// Known mutant number `n` (its position in the chapter's `MUTANTS.md`).
-    Mutant(usize),
+    /// Known mutant number `n` (its position in the chapter's `MUTANTS.md`) of chapter
+    /// `c` (named, so that a build holding two chapters' files switches one mutant).
+    Mutant(u32, usize),
 }
 
 impl Variant {
@@ -65,7 +66,7 @@ impl Variant {
             Variant::Stub(id) => format!("stub {id}"),
             Variant::AllStubs => "stub all".to_string(),
             Variant::SolvedUpTo(k) => format!("solved 1..{k}"),
-            Variant::Mutant(n) => format!("mutant {n}"),
+            Variant::Mutant(c, n) => format!("mutant {c}/{n}"),
         }
     }
 }
@@ -73,6 +74,7 @@ impl Variant {
 /// A solution file with every variant behind a switch, and which of `mutants` (indexes
 /// into the chapter's list) it switches. `mutants` are those that change this file.
 pub fn switched(
+    chapter: u32,
     solution_path: &str,
     student_path: &str,
     source: &str,
@@ -132,7 +134,7 @@ pub fn switched(
             }
             out.push_str(&format!(
                 "{indent}if {} {{\n{indent}    return {{\n{mutated}\n{indent}    }};\n{indent}}}\n",
-                condition(&[Variant::Mutant(*n)])
+                condition(&[Variant::Mutant(chapter, *n)])
             ));
         }
         next = region.body_start;
@@ -197,8 +199,14 @@ pub fn generate(
                 .enumerate()
                 .filter(|(_, m)| &m.file == file)
                 .collect();
-            let (content, switched) = switched(&solution, &student, &ws.read(&solution)?, &mine)
-                .with_context(|| format!("switching the variants of {solution}"))?;
+            let (content, switched) = switched(
+                chapter.number,
+                &solution,
+                &student,
+                &ws.read(&solution)?,
+                &mine,
+            )
+            .with_context(|| format!("switching the variants of {solution}"))?;
             switchable.extend(switched.into_iter().map(|n| (name.clone(), n)));
             files.push(crate::exercises::Generated {
                 path: student,
@@ -238,6 +246,7 @@ const LIMIT: u32 = 3;
         let inside = mutant("    let z = y * 2;", "    let z = y * 3;");
         let outside = mutant("const LIMIT: u32 = 3;", "const LIMIT: u32 = 4;");
         let (out, switchable) = switched(
+            1,
             "solutions/c/s.rs",
             "exercises/c/s.rs",
             SOLUTION,
@@ -256,7 +265,7 @@ const LIMIT: u32 = 3;
     if ::std::env::var(\"XTASK_VARIANT\").is_ok_and(|v| v == \"stub 1.1\" || v == \"stub all\") {
         todo!(\"exercise 1.1 is not implemented yet: edit exercises/c/s.rs: double it (book: chapter 1, exercise 1)\")
     }
-    if ::std::env::var(\"XTASK_VARIANT\").is_ok_and(|v| v == \"mutant 0\") {
+    if ::std::env::var(\"XTASK_VARIANT\").is_ok_and(|v| v == \"mutant 1/0\") {
         return {
     let z = y * 3;
     z

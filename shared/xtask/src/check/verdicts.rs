@@ -150,7 +150,16 @@ pub(super) fn mutants_are_caught(
                 std::fs::write(copy.join(&target), mutated)?;
                 "built alone"
             };
-            let run = |own| caught_by(ws, copy, &name, Variant::Mutant(n), own, has_nextest);
+            let run = |own| {
+                caught_by(
+                    ws,
+                    copy,
+                    &name,
+                    Variant::Mutant(chapter.number, n),
+                    own,
+                    has_nextest,
+                )
+            };
             let caught = run(exercise).and_then(|caught| match (caught, exercise) {
                 // Not by its own exercise's tests: say which test does catch it, if any.
                 (None, Some(_)) => Ok(run(None)?.map(|(test, _)| Err(test))),
@@ -295,12 +304,29 @@ pub(super) fn failing_tests(
     filters: &[&str],
     variant: Variant,
 ) -> anyhow::Result<(Vec<String>, String)> {
+    tests_in_copy(ws, copy, chapter, &[], filters, Some(variant))
+}
+
+/// [`failing_tests`] with `features` on, and `variant` (none: the finished code).
+pub(super) fn tests_in_copy(
+    ws: &Workspace,
+    copy: &Path,
+    chapter: &str,
+    features: &[&str],
+    filters: &[&str],
+    variant: Option<Variant>,
+) -> anyhow::Result<(Vec<String>, String)> {
     // A stub must make tests fail, never hang: ten minutes is far beyond any chapter.
     let limit = std::time::Duration::from_secs(10 * 60);
     let mut command = cargo_in(ws, copy);
-    command
-        .args(["test", "-p", chapter, "--no-fail-fast"])
-        .env(variants::VARIABLE, variant.value());
+    command.args(["test", "-p", chapter, "--no-fail-fast"]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    match variant {
+        Some(variant) => command.env(variants::VARIABLE, variant.value()),
+        None => command.env_remove(variants::VARIABLE),
+    };
     if !filters.is_empty() {
         command.arg("--").args(filters);
     }
