@@ -698,7 +698,14 @@ impl Raft {
 
     /// Appends one entry (its index must be `last_index + 1`), to be persisted.
     fn append_log(&mut self, entry: Entry) {
-        debug_assert_eq!(entry.index, self.last_index() + 1);
+        debug_assert_eq!(
+            entry.index,
+            self.last_index() + 1,
+            "node {}: an entry appended right after the last index must be numbered \
+             last_index + 1: the log holds consecutive indexes (does exercise 6.1's entry \
+             count positions from just after the snapshot?)",
+            self.id
+        );
         let index = entry.index;
         self.log.push(entry);
         self.mark_log_changed(index);

@@ -27,6 +27,8 @@
 //!   clients; it takes the snapshots the core asks for.
 //! - [`replicas`]: three replicas of the real core, machine and storage in one thread,
 //!   wired by a queue (the benchmark's group, and the long tests').
+//! - [`stack`]: whose chapter 5 rules this build runs: the given ones, or yours with
+//!   `--features own` (your own stack; `build.rs` copies them in).
 //! - [`bench`]: disk held over a long run, a far-behind follower's catch-up, and
 //!   restart time, with and without snapshots.
 //! - [`demo`]: the live cluster of chapter 5, with this chapter's nodes.
@@ -45,12 +47,21 @@
 
 // The student's files are mounted from exercises/, the reference from solutions/;
 // `--features solution` switches. Tests are the same for both.
+#[cfg(not(feature = "own"))]
 #[cfg_attr(
     not(feature = "solution"),
     path = "../../../exercises/chapter6/raft.rs"
 )]
 #[cfg_attr(feature = "solution", path = "../../../solutions/chapter6/raft.rs")]
 pub mod raft;
+
+/// Your own stack (`--features own`): the same file, with the functions that repeat
+/// chapter 5's rules taken from your `exercises/chapter5/raft.rs` (see `build.rs`).
+#[cfg(feature = "own")]
+#[allow(unused_variables, unused_imports, dead_code)]
+pub mod raft {
+    include!(concat!(env!("OUT_DIR"), "/own/raft.rs"));
+}
 
 pub mod api;
 pub mod bench;
@@ -60,6 +71,7 @@ pub mod machine;
 pub mod node;
 pub mod protocol;
 pub mod replicas;
+pub mod stack;
 pub mod storage;
 
 // CARRIED: written by `cargo xtask exercises` (see src/carried/)

@@ -243,6 +243,7 @@ pub async fn run(options: DemoOptions, script: bool) -> anyhow::Result<()> {
         "open it in a browser: four logs of three replicas, the shards' owners, the clients. \
          Ctrl-C stops everything."
     );
+    println!("every log runs {}", crate::stack::core());
     println!("configuration service: {}", service.join(","));
     for (g, servers) in &groups {
         println!("group {g}: {}", servers.join(","));

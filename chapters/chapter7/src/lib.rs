@@ -34,6 +34,8 @@
 //! - [`call`]: calling a replicated log over HTTP until its leader answers;
 //!   [`controller`]: exercise 7.5's mover over HTTP; [`client`]: exercise 7.6's router
 //!   over HTTP, the store's client.
+//! - [`stack`]: whose chapter 6 core this build runs: the carried reference, or yours
+//!   with `--features own` (your own stack), and how a broken rule of Raft is worded.
 //! - [`system`]: the service and the groups as one loopback cluster (the demo, the
 //!   benchmark and the tests start it); [`demo`]: the live page; [`bench`]: a moving
 //!   shard's unavailability, throughput against groups.
@@ -48,7 +50,7 @@
 //! - [`headers`]: chapter 5's exactly-once headers.
 //! - [`node`]: chapter 6's node shell.
 //! - [`protocol`]: chapter 6's protocol.
-//! - [`raft`]: chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules.
+//! - [`raft`]: chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules; with `--features own`, yours: `exercises/chapter6/raft.rs` (your own stack).
 //! - [`storage`]: chapter 6's storage.
 //! - [`validate`]: chapter 1's key rules, exercise 1.3.
 //! <!-- end carried -->
@@ -100,6 +102,7 @@ pub mod responses;
 pub mod server;
 pub mod service;
 pub mod shard;
+pub mod stack;
 pub mod staging;
 pub mod system;
 
@@ -116,7 +119,8 @@ pub mod headers;
 pub mod node;
 #[path = "carried/protocol.rs"]
 pub mod protocol;
-#[path = "carried/raft.rs"]
+#[cfg_attr(not(feature = "own"), path = "carried/raft.rs")]
+#[cfg_attr(feature = "own", path = "../../../exercises/chapter6/raft.rs")]
 pub mod raft;
 #[path = "carried/storage.rs"]
 pub mod storage;

@@ -39,6 +39,9 @@ mod sim_nodes;
 #[path = "chapter7/sim_actors.rs"]
 mod sim_actors;
 
+#[path = "chapter7/core_rules.rs"]
+mod core_rules;
+
 #[path = "chapter7/simulation.rs"]
 mod simulation;
 

@@ -32,6 +32,9 @@ pub struct Carried {
     pub module: &'static str,
     pub from: &'static str,
     pub what: &'static str,
+    /// The student's file a build with `--features own` mounts instead of the copy (the
+    /// student's own stack), if the chapter offers it.
+    pub own: Option<&'static str>,
 }
 
 const fn carried(
@@ -45,6 +48,21 @@ const fn carried(
         module,
         from,
         what,
+        own: None,
+    }
+}
+
+/// A carried module a build with `--features own` replaces by the student's `own` file.
+const fn ownable(
+    chapter: u32,
+    module: &'static str,
+    from: &'static str,
+    what: &'static str,
+    own: &'static str,
+) -> Carried {
+    Carried {
+        own: Some(own),
+        ..carried(chapter, module, from, what)
     }
 }
 
@@ -252,11 +270,12 @@ pub const CARRIED: &[Carried] = &[
         "chapters/chapter6/src/protocol.rs",
         "chapter 6's protocol",
     ),
-    carried(
+    ownable(
         7,
         "raft",
         "solutions/chapter6/raft.rs",
         "chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules",
+        "exercises/chapter6/raft.rs",
     ),
     carried(
         7,
@@ -446,12 +465,29 @@ fn with_carried_block(lib: &str, chapter: u32) -> anyhow::Result<String> {
             .to_string(),
     );
     for c in &tops {
-        doc.push(format!("//! - [`{}`]: {}.", c.module, c.what));
+        match c.own {
+            None => doc.push(format!("//! - [`{}`]: {}.", c.module, c.what)),
+            Some(own) => doc.push(format!(
+                "//! - [`{}`]: {}; with `--features own`, yours: `{own}` (your own stack).",
+                c.module, c.what
+            )),
+        }
     }
     doc.push(DOC_END.to_string());
     let mut code = vec![CODE_START.to_string()];
     for c in &tops {
-        code.push(format!("#[path = \"carried/{}.rs\"]", c.module));
+        match c.own {
+            None => code.push(format!("#[path = \"carried/{}.rs\"]", c.module)),
+            Some(own) => {
+                code.push(format!(
+                    "#[cfg_attr(not(feature = \"own\"), path = \"carried/{}.rs\")]",
+                    c.module
+                ));
+                code.push(format!(
+                    "#[cfg_attr(feature = \"own\", path = \"../../../{own}\")]"
+                ));
+            }
+        }
         code.push(format!("pub mod {};", c.module));
     }
     code.push(CODE_END.to_string());
@@ -481,6 +517,7 @@ mod tests {
             module: "s",
             from: "solutions/c1/s.rs",
             what: "chapter 1's s, exercise 1.1",
+            own: None,
         };
         let source = "//! The s.\n//!\n//! Exercise 1.1 lives here. It doubles.\n\nuse crate::api::{Entry, Key};\n\n// ANCHOR: double\nfn double(x: u32) -> u32 {\n    // EXERCISE 1.1: double it\n    // HINT: twice\n    x * 2\n    // END EXERCISE 1.1\n}\n// ANCHOR_END: double\n";
         let copy = carry(&carried, source);
@@ -537,6 +574,16 @@ mod tests {
             "{written}"
         );
         assert!(!written.contains("stale"), "{written}");
+        let seven = format!("{DOC_START}\n{DOC_END}\n{CODE_START}\n{CODE_END}\n");
+        let written = with_carried_block(&seven, 7)?;
+        assert!(
+            written.contains(
+                "#[cfg_attr(not(feature = \"own\"), path = \"carried/raft.rs\")]\n\
+                 #[cfg_attr(feature = \"own\", path = \"../../../exercises/chapter6/raft.rs\")]\n\
+                 pub mod raft;\n"
+            ),
+            "with --features own, chapter 7 mounts the student's chapter 6 core: {written}"
+        );
         assert!(
             with_carried_block("no markers", 2).is_err(),
             "a lib.rs without markers is an error, not a silent skip"

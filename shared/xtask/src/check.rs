@@ -12,10 +12,13 @@
 //!    `exK_` test passes, and every `given::` test passes on the skeleton;
 //! 7. every known mutant (`solutions/chapterN/MUTANTS.md`) makes a test of its own
 //!    exercise fail, with a message that is more than a bare assertion;
-//! 8. every `{{#include}}` of the book resolves, the book builds, every link between its
+//! 8. your own stack (`--features own`): chapter 6 on the finished chapter 5 files and
+//!    chapter 7 on the finished chapter 6 files pass their suites, and a known mutant of
+//!    the earlier chapter fails the later one with a message naming it (`own`);
+//! 9. every `{{#include}}` of the book resolves, the book builds, every link between its
 //!    pages leads to a page and section that exist, and every diagram parses.
 //!
-//! Steps 4 to 7 run in a copy of the workspace under `target/xtask/skeleton`, so a
+//! Steps 4 to 8 run in a copy of the workspace under `target/xtask/skeleton`, so a
 //! student's own exercise files are never touched. Steps 5 to 7 build each chapter once,
 //! with every stub and mutant behind a run-time switch (see `variants`). The copy builds
 //! into a target directory of its own: cargo hashes workspace members by their path
@@ -36,6 +39,7 @@ mod copy;
 mod docs;
 mod modules;
 mod order;
+mod own;
 mod verdicts;
 pub(crate) use copy::make_plain_copy;
 use copy::{cargo_in, make_copy};
@@ -110,6 +114,10 @@ pub fn run(ws: &Workspace, quick: bool) -> anyhow::Result<()> {
         "each known mutant is caught by its exercise's tests",
         || mutants_are_caught(ws, &copy, &built, None),
     )?;
+    step(
+        "your own stack: chapter 6 on chapter 5's rules, chapter 7 on chapter 6's core",
+        || own::own_stacks(ws, &copy),
+    )?;
     step("every {{#include}} of the book resolves", || {
         crate::book::check_includes(ws)
     })?;
@@ -138,10 +146,12 @@ pub enum Verdict {
     Order,
     /// Each known mutant is caught by its exercise's tests.
     Mutants,
+    /// Your own stack: chapters 6 and 7 on the earlier chapter's student files.
+    Own,
 }
 
 /// `cargo xtask verdicts [chapter] [--only ...]`: the checks on the exercises' own tests
-/// (steps 5 to 7), for one chapter while it is being written.
+/// (steps 5 to 8), for one chapter while it is being written.
 pub fn verdicts(ws: &Workspace, chapter: Option<&str>, only: &[Verdict]) -> anyhow::Result<()> {
     // One copy per chapter, so that two chapters can be checked at once.
     let copy = match chapter {
@@ -167,6 +177,10 @@ pub fn verdicts(ws: &Workspace, chapter: Option<&str>, only: &[Verdict]) -> anyh
         (
             Verdict::Mutants,
             wanted(Verdict::Mutants).then(|| mutants_are_caught(ws, &copy, &built, chapter)),
+        ),
+        (
+            Verdict::Own,
+            wanted(Verdict::Own).then(|| own::own_stacks(ws, &copy)),
         ),
     ] {
         if let Some(Err(e)) = result {

@@ -402,6 +402,15 @@ fn config(loss: f64) -> SimConfig {
 
 /// Runs one seed: faults for `chaos_ms`, then healed for `calm_ms`.
 fn run(seed: u64, chaos_ms: u64, calm_ms: u64) -> Result<(Simulation<Peer>, Observed), String> {
+    schedule(seed, chaos_ms, calm_ms).map_err(|e| format!("{e}{}", chapter6::stack::note()))
+}
+
+/// [`run`]'s schedule.
+fn schedule(
+    seed: u64,
+    chaos_ms: u64,
+    calm_ms: u64,
+) -> Result<(Simulation<Peer>, Observed), String> {
     let mut sim: Simulation<Peer> = Simulation::new(config(0.05), seed);
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5EED);
     let mut seen = Observed::default();

@@ -225,7 +225,8 @@ async fn schedule(seed: u64) -> Result<(usize, u64), String> {
         verdict => Err(format!(
             "seed {seed}: not linearizable (replay: LOOPBACK_SEED={seed} cargo test -p \
              chapter7 chapter_joins_and_leaves); the timeline shows faults and \
-             configurations on the operations' axis: {verdict}"
+             configurations on the operations' axis: {verdict} {}",
+            chapter7::stack::which_core()
         )),
     }
 }

@@ -8,14 +8,17 @@
 //! is applied (the others drop it; the sender resends until answered).
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use chapter7::command::Command;
 use chapter7::machine::{Applied, Kind, Machine};
 use chapter7::raft::{Compaction, Message, Persisted, Raft, Role, Timing};
+use chapter7::stack::core_panicked;
 use chapter7::{Group, Service};
 use harness::sim::{Ctx, NodeId, SimNode};
 
 use crate::common::SHARDS;
+use crate::core_rules::log_name;
 use crate::sim_actors::{Controller, SimClient};
 
 /// Replicas per log.
@@ -44,6 +47,23 @@ pub fn log_of(node: NodeId) -> usize {
 /// The replicas of `log`.
 pub fn replicas(log: usize) -> std::ops::Range<NodeId> {
     log * REPLICAS..(log + 1) * REPLICAS
+}
+
+/// Runs `f`, a call into replica `id`'s chapter 6 core: a panic there is the core's, and
+/// the test's failure says so (whose core, which log, which call).
+fn in_core<T>(id: NodeId, call: &str, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => value,
+        Err(payload) => {
+            let message = plumbing::unfinished::payload_message(payload.as_ref());
+            let place = format!(
+                "{}, replica {}, in {call}",
+                log_name(log_of(id)),
+                id % REPLICAS
+            );
+            panic!("{}", core_panicked(&place, &message))
+        }
+    }
 }
 
 /// Sends `command` to every replica of `log`.
@@ -104,14 +124,17 @@ impl Server {
         };
         let peers = (0..REPLICAS as u64).collect();
         let seed = ctx.random(0..u64::MAX);
-        let raft = Raft::new(
-            (id % REPLICAS) as u64,
-            peers,
-            (Timing::FAST, COMPACTION),
-            persisted,
-            ctx.now(),
-            seed,
-        );
+        let now = ctx.now();
+        let raft = in_core(id, "Raft::new", || {
+            Raft::new(
+                (id % REPLICAS) as u64,
+                peers,
+                (Timing::FAST, COMPACTION),
+                persisted,
+                now,
+                seed,
+            )
+        });
         Server {
             raft,
             machine,
@@ -124,8 +147,8 @@ impl Server {
     /// snapshot when due.
     fn flush(&mut self, ctx: &mut Ctx<Msg>) {
         // The log's first replica: raft ids 0 to 2 are nodes `base` to `base + 2`.
-        let base = ctx.id() - ctx.id() % REPLICAS;
-        let mut ready = self.raft.take_ready();
+        let (id, base) = (ctx.id(), ctx.id() - ctx.id() % REPLICAS);
+        let mut ready = in_core(id, "take_ready", || self.raft.take_ready());
         loop {
             for (to, message) in ready.messages.drain(..) {
                 ctx.send(base + to as NodeId, Msg::Raft(message));
@@ -149,8 +172,9 @@ impl Server {
             }
             match ready.snapshot_due {
                 Some(index) if index == self.machine.applied_index() => {
-                    self.raft.compact(index, self.machine.snapshot());
-                    ready = self.raft.take_ready();
+                    let data = self.machine.snapshot();
+                    in_core(id, "compact", || self.raft.compact(index, data));
+                    ready = in_core(id, "take_ready", || self.raft.take_ready());
                 }
                 _ => break,
             }
@@ -195,11 +219,15 @@ impl SimNode for Node {
         let now = ctx.now();
         match (self, message) {
             (Node::Server(server), Msg::Raft(message)) => {
-                server.raft.step(now, (from % REPLICAS) as u64, message);
+                let raft = &mut server.raft;
+                in_core(ctx.id(), "step", || {
+                    raft.step(now, (from % REPLICAS) as u64, message)
+                });
                 server.flush(ctx);
             }
             (Node::Server(server), Msg::Request { seq, command }) => {
-                if let Ok((index, term)) = server.raft.propose(command) {
+                let proposed = in_core(ctx.id(), "propose", || server.raft.propose(command));
+                if let Ok((index, term)) = proposed {
                     server.waiting.insert(index, (term, from, seq));
                 }
                 server.flush(ctx);
@@ -211,9 +239,11 @@ impl SimNode for Node {
     }
 
     fn on_tick(&mut self, ctx: &mut Ctx<Msg>) {
+        let now = ctx.now();
         match self {
             Node::Server(server) => {
-                server.raft.tick(ctx.now());
+                let raft = &mut server.raft;
+                in_core(ctx.id(), "tick", || raft.tick(now));
                 server.flush(ctx);
             }
             Node::Controller(c) => c.tick(ctx),

@@ -4,7 +4,7 @@
 //! loses, delays, reorders and duplicates messages, with crashes of any replica or
 //! controller and partitions chosen by the seed. Moves and failovers happen together.
 //!
-//! Checked after every event: at most one leader per term in each log; and on each log's
+//! Checked after every event: the rules of Raft in each log (`core_rules`); and on each log's
 //! committed state (its most advanced machine seen so far: committed entries never
 //! change), no shard is served by two groups, a group serves a shard only for a
 //! configuration that gives it that shard, and no group is past the service's newest
@@ -16,13 +16,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chapter7::machine::{Kind, Machine};
-use chapter7::raft::Role;
 use chapter7::{Group, Service, ShardState};
 use harness::history::{Event, Operation, from_virtual_ms};
 use harness::linearizability::{Verdict, check_with_events};
 use harness::sim::{NodeId, SimConfig, Simulation, check_seeds};
 
 use crate::common::SHARDS;
+use crate::core_rules::CoreRules;
 use crate::sim_actors::Phase;
 use crate::sim_nodes::{
     CLIENTS, CONTROLLERS, LOGS, NODES, Node, REPLICAS, SERVERS, log_of, replicas,
@@ -49,8 +49,8 @@ pub fn service(sim: &Simulation<Node>) -> Option<&Service> {
 /// What the checks remember between events.
 #[derive(Debug)]
 pub struct Observed {
-    /// (log, term) → the replica that led it.
-    leaders: BTreeMap<(usize, u64), NodeId>,
+    /// The rules of Raft itself (`core_rules`).
+    core: CoreRules,
     /// Each log's most advanced machine seen so far: its committed state.
     committed: Vec<Option<Machine>>,
 }
@@ -58,7 +58,7 @@ pub struct Observed {
 impl Default for Observed {
     fn default() -> Self {
         Observed {
-            leaders: BTreeMap::new(),
+            core: CoreRules::default(),
             committed: vec![None; LOGS],
         }
     }
@@ -82,22 +82,14 @@ impl Observed {
     }
 }
 
-/// Election safety per log, then the shard invariants on the committed states.
+/// The rules of Raft per log, then the shard invariants on the committed states.
 pub fn invariants(sim: &Simulation<Node>, seen: &mut Observed) -> Result<(), String> {
+    seen.core.check(sim)?;
     for id in 0..SERVERS {
         let Some(Node::Server(server)) = sim.node(id) else {
             continue;
         };
         let log = log_of(id);
-        if server.raft.role() == Role::Leader
-            && let Some(other) = seen.leaders.insert((log, server.raft.term()), id)
-            && other != id
-        {
-            return Err(format!(
-                "log {log} has two leaders in term {}: replicas {other} and {id}",
-                server.raft.term()
-            ));
-        }
         let ahead = seen.committed[log]
             .as_ref()
             .is_none_or(|m| server.machine.applied_index() > m.applied_index());
@@ -294,7 +286,8 @@ fn run(seed: u64, chaos_ms: u64) -> Result<Ran, String> {
             |e| format!("(the timeline could not be written: {e})"),
             |path| format!("timeline of the run: {}", path.display()),
         );
-        return Err(format!("{failure}\n{page}"));
+        let core = chapter7::stack::which_core();
+        return Err(format!("{failure}\n{page}\n{core}"));
     }
     let configs = service(&sim).map_or(0, |s| s.latest().num);
     let history = history(&sim);
@@ -308,7 +301,7 @@ fn run(seed: u64, chaos_ms: u64) -> Result<Ran, String> {
         Verdict::Linearizable => Ok(Ran {
             history,
             configs,
-            leaders: seen.leaders.len(),
+            leaders: seen.core.leaders(),
             snapshots,
             tried_ahead: CLIENTS
                 .iter()
@@ -320,7 +313,8 @@ fn run(seed: u64, chaos_ms: u64) -> Result<Ran, String> {
         }),
         verdict => Err(format!(
             "the clients' history is not linearizable (the timeline shows the faults and \
-             configurations on the same axis): {verdict}"
+             configurations on the same axis): {verdict} {}",
+            chapter7::stack::which_core()
         )),
     }
 }
