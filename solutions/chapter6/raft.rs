@@ -23,6 +23,10 @@ pub use crate::protocol::{
     Message, NodeId, NotLeader, Persisted, Progress, Ready, Role, Snapshot, Timing,
 };
 
+/// The payload bytes above which an append, while unanswered, is not sent again with each
+/// new proposal (see `Raft::awaiting`): small appends go at once, as in chapter 5.
+pub const RESEND_BYTES: usize = 64 * 1024;
+
 // The snapshot rules, in a file of their own (a child module sees this one's fields).
 #[path = "snapshots.rs"]
 mod snapshots;
@@ -55,6 +59,13 @@ pub struct Raft {
     rng: fastrand::Rng,
     ready: Ready,
     broadcast: bool,
+    /// Leader only: the followers sent an append of more than [`RESEND_BYTES`] they have
+    /// not yet acknowledged, with its last index and when it was sent. Until they answer
+    /// it (or an election timeout passes, in case it was lost), they get heartbeats
+    /// without entries: an append starts at `next_index`, so sending entries meanwhile
+    /// would carry the unanswered ones again, a big one (a moving shard's piece) with
+    /// every new proposal.
+    awaiting: BTreeMap<NodeId, (u64, u64)>,
     /// The last index handed out to the state machine, in a `Ready`'s `committed` or as a
     /// snapshot (volatile, like the state machine it feeds, which restarts from the
     /// snapshot after a crash).
@@ -103,6 +114,7 @@ impl Raft {
             rng: fastrand::Rng::with_seed(seed),
             ready: Ready::default(),
             broadcast: false,
+            awaiting: BTreeMap::new(),
             handed_out: 0,
             incoming: None,
         };
@@ -569,13 +581,22 @@ impl Raft {
             progress.match_index = progress.match_index.max(match_index.min(last));
             progress.next_index = progress.next_index.max(progress.match_index + 1);
             let behind = progress.next_index <= last;
+            let matched = progress.match_index;
+            if self
+                .awaiting
+                .get(&from)
+                .is_some_and(|&(sent, _)| sent <= matched)
+            {
+                self.awaiting.remove(&from);
+            }
             self.advance_commit();
-            if behind {
+            if behind && !self.is_awaited(from) {
                 self.send_append(from);
             }
         } else if match_index < progress.next_index {
             // Back up to just after what may match, and retry at once.
             progress.next_index = (match_index + 1).max(progress.match_index + 1);
+            self.awaiting.remove(&from);
             self.send_append(from);
         }
     }
@@ -585,6 +606,7 @@ impl Raft {
         self.role = Role::Leader;
         self.leader = Some(self.id);
         self.votes.clear();
+        self.awaiting.clear();
         let next_index = self.last_index() + 1;
         self.progress = self
             .peers
@@ -668,12 +690,20 @@ impl Raft {
         let mut entries = Vec::new();
         let mut bytes = 0;
         let first = (prev_index - self.snapshot.index) as usize;
-        for entry in self.log[first..].iter().take(MAX_BATCH) {
+        // A follower still acknowledging a big append gets a heartbeat, without entries.
+        let batch = if self.is_awaited(peer) { 0 } else { MAX_BATCH };
+        for entry in self.log[first..].iter().take(batch) {
             bytes += entry.command.payload_len();
             if !entries.is_empty() && bytes > MAX_APPEND_BYTES {
                 break;
             }
             entries.push(entry.clone());
+        }
+        let sent: usize = entries.iter().map(|e| e.command.payload_len()).sum();
+        if let Some(last) = entries.last()
+            && sent > RESEND_BYTES
+        {
+            self.awaiting.insert(peer, (last.index, self.now));
         }
         let message = Message::Append {
             term: self.term,
@@ -683,6 +713,13 @@ impl Raft {
             commit: self.commit,
         };
         self.send(peer, message);
+    }
+
+    /// Whether `peer` has a big append unanswered, sent less than an election timeout ago.
+    fn is_awaited(&self, peer: NodeId) -> bool {
+        self.awaiting
+            .get(&peer)
+            .is_some_and(|&(_, at)| self.now < at + self.timing.election_min_ms)
     }
 
     /// Queues a message.

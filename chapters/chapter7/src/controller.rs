@@ -29,9 +29,8 @@ use crate::service::{Change, ServiceOp, ServiceReply, next_config};
 /// The size of the pieces a big shard moves in, as JSON: a piece is at most this plus one
 /// key and value (at most 1 MiB, a client's body limit), under one log entry's limit
 /// ([`crate::server::MAX_ENTRY_BYTES`], 6 MiB), so that a piece is never refused. Bigger
-/// pieces move a shard faster on an idle machine (in one run by hand, a 10 MiB shard
-/// moved in 0.64 s with 4 MiB pieces, against 1.0 s with these) but, on a loaded one, a
-/// step can outlast a replica's write timeout, be sent again, and pile up in the log.
+/// pieces mean fewer steps but, on a loaded machine, a big step can outlast a replica's
+/// write timeout, be sent again, and pile up in the log.
 pub const PIECE_BYTES: usize = 1024 * 1024;
 
 /// How long the controller waits for one step's answer.

@@ -1,5 +1,6 @@
 //! Chapter 5's rules, carried into chapter 6 as given code, over exercise 6.1's log:
-//! heartbeat cadence, batching, back-off, check quorum, what a `Ready` carries. The
+//! heartbeat cadence, batching, back-off, check quorum, what a `Ready` carries; and
+//! chapter 6's own, a big append not sent again while it is unanswered. The
 //! student writes none of them, but every log lookup they make goes through 6.1's
 //! `entry` and `term_at`, so these pass once 6.1 does.
 
@@ -7,7 +8,8 @@ use std::collections::BTreeSet;
 
 use chapter6::api::Command;
 use chapter6::raft::{
-    Compaction, MAX_APPEND_BYTES, MAX_BATCH, Message, Persisted, Raft, Ready, Role, Timing,
+    Compaction, MAX_APPEND_BYTES, MAX_BATCH, Message, Persisted, RESEND_BYTES, Raft, Ready, Role,
+    Timing,
 };
 
 use crate::common::{log_with_terms, node, time_out, to};
@@ -371,8 +373,10 @@ fn ex1_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
     }
     let last = raft.last_index();
     raft.take_ready();
-    // Node 1 has everything before them.
-    raft.step(now, 1, reply(2, true, before));
+    // Node 1 answers, an election timeout later, that it has everything before them
+    // (sooner, a success short of a big unanswered append waits for that one's answer).
+    let later = now + raft.timing().election_min_ms;
+    raft.step(later, 1, reply(2, true, before));
     let ends: Vec<u64> = to(&raft.take_ready(), 1)
         .iter()
         .filter_map(|m| match m {
@@ -499,5 +503,66 @@ fn ex1_a_higher_term_resets_a_deposed_leaders_timer_but_not_a_followers() {
         "a deposed leader starts a fresh election timeout when it steps down (deadline {} at \
          time {now})",
         raft.election_deadline()
+    );
+}
+
+/// The indexes of the entries of each append `ready` sends to `peer`.
+fn appended(ready: &Ready, peer: u64) -> Vec<Vec<u64>> {
+    to(ready, peer)
+        .iter()
+        .filter_map(|m| match m {
+            Message::Append { entries, .. } => Some(entries.iter().map(|e| e.index).collect()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn ex1_a_big_unanswered_append_is_not_sent_again_with_each_proposal() {
+    let (mut raft, now) = leader(3);
+    let put = |bytes: usize| Command::Put {
+        key: "k".into(),
+        value: "v".repeat(bytes),
+        if_version: None,
+        request: None,
+    };
+    // The leader's no-op (unacknowledged), then a big entry.
+    let noop = raft.last_index();
+    raft.propose(put(RESEND_BYTES + 1))
+        .expect("a leader accepts");
+    let big = raft.last_index();
+    assert_eq!(
+        appended(&raft.take_ready(), 1),
+        vec![vec![noop, big]],
+        "a big entry goes to a follower at once"
+    );
+    raft.propose(put(10)).expect("a leader accepts");
+    let small = raft.last_index();
+    let meanwhile = appended(&raft.take_ready(), 1);
+    assert!(
+        meanwhile.iter().all(Vec::is_empty),
+        "while a follower has not answered an append of more than RESEND_BYTES, a new \
+         proposal sends it a heartbeat without entries, not the big entry again: sent {meanwhile:?}"
+    );
+    raft.step(now, 1, reply(2, true, noop));
+    let early = appended(&raft.take_ready(), 1);
+    assert!(
+        early.iter().all(Vec::is_empty),
+        "an answer that acknowledges less than the big append (up to {noop}, an earlier \
+         append's) does not send the big entry again: sent {early:?}"
+    );
+    raft.step(now, 1, reply(2, true, big));
+    assert_eq!(
+        appended(&raft.take_ready(), 1),
+        vec![vec![small]],
+        "once the follower acknowledges the big append, the entries after it go at once"
+    );
+    // Node 2 never answered: after an election timeout, the big append may have been lost.
+    raft.tick(now + raft.timing().election_min_ms);
+    let again = appended(&raft.take_ready(), 2);
+    assert!(
+        again.iter().any(|entries| entries.contains(&big)),
+        "an append unanswered for an election timeout is sent again (it may have been \
+         lost): node 2 was sent {again:?}"
     );
 }
