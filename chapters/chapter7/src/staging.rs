@@ -139,14 +139,38 @@ pub fn split(data: ShardData, max_bytes: usize) -> Vec<ShardData> {
 }
 
 /// The length of `text` as a JSON string: quotes, and escapes (a control character is six
-/// bytes, `\u0001`).
+/// bytes, `\u0001`). Counted over bytes, not characters: every byte of a multi-byte
+/// character is at least 0x80 and is written as it is, and a byte loop is several times
+/// faster on a shard of megabytes.
 fn json_len(text: &str) -> usize {
-    2 + text
-        .chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            c if c < ' ' => 6,
-            c => c.len_utf8(),
-        })
-        .sum::<usize>()
+    2 + text.len()
+        + text
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                b if b < b' ' => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_len_is_the_length_serde_json_writes() {
+        for text in [
+            "",
+            "plain",
+            "a \"quote\" and a \\",
+            "\n\r\t\u{8}\u{c}\u{1}\u{1f}",
+            "é€😀\u{7f}",
+        ] {
+            let written = serde_json::to_string(text).expect("a string serializes");
+            assert_eq!(
+                super::json_len(text),
+                written.len(),
+                "json_len({text:?}) must be the length of {written}: pieces are cut by it"
+            );
+        }
+    }
 }
