@@ -313,15 +313,9 @@ fn ex1_a_leader_counts_its_own_copy_toward_a_majority() {
 #[test]
 fn ex1_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
     let (mut raft, now) = leader(3);
-    let value = |bytes: usize| Command::Put {
-        key: "k".into(),
-        value: "v".repeat(bytes),
-        if_version: None,
-        request: None,
-    };
     // Small entries: a follower far behind gets MAX_BATCH of them in one append.
     for _ in 0..MAX_BATCH + 10 {
-        raft.propose(value(1024)).expect("a leader accepts");
+        raft.propose(put_bytes(1024)).expect("a leader accepts");
     }
     raft.take_ready();
     raft.step(now, 1, reply(2, false, 0));
@@ -338,7 +332,7 @@ fn ex1_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
     let (mut raft, now) = leader(3);
     let big = MAX_APPEND_BYTES / 2 + 1;
     for _ in 0..4 {
-        raft.propose(value(big)).expect("a leader accepts");
+        raft.propose(put_bytes(big)).expect("a leader accepts");
     }
     raft.take_ready();
     raft.step(now, 1, reply(2, false, 0));
@@ -368,7 +362,7 @@ fn ex1_an_append_carries_up_to_max_batch_entries_and_max_append_bytes() {
     let before = raft.last_index();
     for _ in 0..2 {
         // A one-byte key and its value: half the limit each.
-        raft.propose(value(MAX_APPEND_BYTES / 2 - 1))
+        raft.propose(put_bytes(MAX_APPEND_BYTES / 2 - 1))
             .expect("a leader accepts");
     }
     let last = raft.last_index();
@@ -506,6 +500,16 @@ fn ex1_a_higher_term_resets_a_deposed_leaders_timer_but_not_a_followers() {
     );
 }
 
+/// A write of one key whose value is `bytes` long.
+fn put_bytes(bytes: usize) -> Command {
+    Command::Put {
+        key: "k".into(),
+        value: "v".repeat(bytes),
+        if_version: None,
+        request: None,
+    }
+}
+
 /// The indexes of the entries of each append `ready` sends to `peer`.
 fn appended(ready: &Ready, peer: u64) -> Vec<Vec<u64>> {
     to(ready, peer)
@@ -520,15 +524,9 @@ fn appended(ready: &Ready, peer: u64) -> Vec<Vec<u64>> {
 #[test]
 fn ex1_a_big_unanswered_append_is_not_sent_again_with_each_proposal() {
     let (mut raft, now) = leader(3);
-    let put = |bytes: usize| Command::Put {
-        key: "k".into(),
-        value: "v".repeat(bytes),
-        if_version: None,
-        request: None,
-    };
     // The leader's no-op (unacknowledged), then a big entry.
     let noop = raft.last_index();
-    raft.propose(put(RESEND_BYTES + 1))
+    raft.propose(put_bytes(RESEND_BYTES + 1))
         .expect("a leader accepts");
     let big = raft.last_index();
     assert_eq!(
@@ -536,7 +534,7 @@ fn ex1_a_big_unanswered_append_is_not_sent_again_with_each_proposal() {
         vec![vec![noop, big]],
         "a big entry goes to a follower at once"
     );
-    raft.propose(put(10)).expect("a leader accepts");
+    raft.propose(put_bytes(10)).expect("a leader accepts");
     let small = raft.last_index();
     let meanwhile = appended(&raft.take_ready(), 1);
     assert!(
