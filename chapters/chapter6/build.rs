@@ -58,8 +58,13 @@ fn main() {
 }
 
 /// The text from `// ANCHOR: name` to `// ANCHOR_END: name`, both lines included.
+/// (A line ends in `\n` or, in a checkout with Windows line endings, `\r\n`.)
 fn region<'a>(code: &'a str, name: &str) -> Option<&'a str> {
-    let start = code.find(&format!("// ANCHOR: {name}\n"))?;
+    let marker = format!("// ANCHOR: {name}");
+    let start = code
+        .match_indices(&marker)
+        .map(|(at, _)| at)
+        .find(|&at| matches!(code.as_bytes().get(at + marker.len()), Some(b'\n' | b'\r')))?;
     let end_marker = format!("// ANCHOR_END: {name}");
     let end = start + code[start..].find(&end_marker)? + end_marker.len();
     Some(&code[start..end])
