@@ -141,7 +141,11 @@ impl Group {
             GroupOp::Freeze { shard, num } => self.freeze(shard, num),
             GroupOp::Install { shard, num, data } => {
                 // With the pieces sent ahead of it, if the shard came in pieces.
-                let data = self.staging.take(shard, num, data);
+                let data = if self.staging.holds(shard) {
+                    self.staging.take(shard, num, data)
+                } else {
+                    data
+                };
                 self.install(shard, num, data)
             }
             GroupOp::Delete { shard, num } => self.delete(shard, num),

@@ -12,6 +12,12 @@ use crate::service::ServiceOp;
 use crate::shard::KvCommand;
 pub use crate::shard::RequestId;
 
+/// The largest command a replica proposes, as JSON. An entry travels to the followers
+/// whole, inside one request of at most [`crate::node::MAX_REQUEST_BYTES`]: a larger one
+/// could never be delivered, and the group's log would stop at it. (A big shard moves in
+/// pieces smaller than this: see [`crate::staging`].)
+pub const MAX_ENTRY_BYTES: usize = 6 * 1024 * 1024;
+
 /// One log entry's operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -18,10 +18,14 @@
 //!   change, resumable by anyone (7.5).
 //! - [`router`]: the client's routing, refresh and retry (7.6).
 //!
+//! The systems track, optional (finished until `cargo xtask track chapter7 systems`):
+//! - [`request`]: a replica's request path, from a route to the log and back (7.7).
+//! - [`controller`]: the controller over HTTP: its loop (7.8), and a big shard sent in
+//!   pieces (7.9, with [`staging`]: pieces kept by the new owner for the install).
+//!
 //! Given:
 //! - [`config`]: configurations and the moves between two of them.
-//! - [`shard`]: one shard's data: its keys, versions and table of answered requests;
-//!   [`staging`]: pieces of a big shard kept for its install.
+//! - [`shard`]: one shard's data: its keys, versions and table of answered requests.
 //! - [`service`]: the configuration service's machine: queries, proposals fenced by
 //!   configuration number (two controllers cannot both win), and finishing a change.
 //! - [`command`]: what a replicated log holds (a group's or the service's operations);
@@ -32,8 +36,7 @@
 //!   (`wrong_group`, `wrong_kind`, a configuration); [`confirm`]: a group checks a
 //!   step's configuration with the service before it acts.
 //! - [`call`]: calling a replicated log over HTTP until its leader answers;
-//!   [`controller`]: exercise 7.5's mover over HTTP; [`client`]: exercise 7.6's router
-//!   over HTTP, the store's client.
+//!   [`client`]: exercise 7.6's router over HTTP, the store's client.
 //! - [`stack`]: whose chapter 6 core this build runs: the carried reference, or yours
 //!   with `--features own` (your own stack), and how a broken rule of Raft is worded.
 //! - [`system`]: the service and the groups as one loopback cluster (the demo, the
@@ -89,13 +92,38 @@ pub mod mover;
 #[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/router.rs")]
 pub mod router;
 
+// The systems track (exercises 7.7 to 7.9, optional): finished in exercises/ until
+// `cargo xtask track chapter7 systems` hands them to you.
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter7/request.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/request.rs")]
+pub mod request;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter7/controller.rs"
+)]
+#[cfg_attr(
+    feature = "solution",
+    path = "../../../solutions/chapter7/controller.rs"
+)]
+pub mod controller;
+
+#[cfg_attr(
+    not(feature = "solution"),
+    path = "../../../exercises/chapter7/staging.rs"
+)]
+#[cfg_attr(feature = "solution", path = "../../../solutions/chapter7/staging.rs")]
+pub mod staging;
+
 pub mod bench;
 pub mod call;
 pub mod client;
 pub mod command;
 pub mod config;
 pub mod confirm;
-pub mod controller;
 pub mod demo;
 pub mod machine;
 pub mod responses;
@@ -103,7 +131,6 @@ pub mod server;
 pub mod service;
 pub mod shard;
 pub mod stack;
-pub mod staging;
 pub mod system;
 
 // CARRIED: written by `cargo xtask exercises` (see src/carried/)

@@ -44,14 +44,15 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
 use crate::api::{Batch, DeleteResponse, Entry, Health, PutRequest, Status};
-use crate::command::Command;
 use crate::confirm::Confirmer;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, Key};
 use crate::group::{GroupOp, GroupReply};
 use crate::headers::request_id;
-use crate::machine::{Applied, Kind};
+use crate::machine::Kind;
 use crate::node::{Config, Node};
+use crate::request::Replica;
+pub use crate::request::Role;
 use crate::responses::{ConfigAnswer, Failure};
 use crate::service::{ServiceOp, ServiceReply};
 use crate::shard::{Answer, KvCommand};
@@ -63,78 +64,6 @@ pub const MAX_INTERNAL_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// How many internal requests a replica reads at once; past that it answers `503`.
 pub const MAX_INTERNAL_IN_FLIGHT: usize = 8;
-
-/// The largest command a replica proposes, as JSON. An entry travels to the followers
-/// whole, inside one request of at most [`crate::node::MAX_REQUEST_BYTES`]: a larger one
-/// could never be delivered, and the group's log would stop at it. (A big shard moves in
-/// pieces smaller than this: see [`crate::staging`].)
-pub const MAX_ENTRY_BYTES: usize = 6 * 1024 * 1024;
-
-/// What a replica serves: the configuration service, or a group (which confirms each
-/// step with the service before it proposes it).
-#[derive(Debug)]
-pub enum Role {
-    Service,
-    Group(Confirmer),
-}
-
-/// The routes' state: the replica's node and its role.
-#[derive(Debug, Clone)]
-struct Replica {
-    node: Arc<Node>,
-    role: Arc<Role>,
-}
-
-impl Replica {
-    /// Runs `op` through a group's log, once the service has confirmed a shard step; the
-    /// service refuses it without proposing it.
-    async fn group(&self, op: GroupOp) -> Result<GroupReply, Failure> {
-        let Role::Group(confirmer) = &*self.role else {
-            return Err(Failure::WrongKind(
-                "this replica is the configuration service's: send keys and shard steps to a \
-                 group's replicas"
-                    .into(),
-            ));
-        };
-        let command = Command::Group { op };
-        fits(&command)?;
-        if let Command::Group { op } = &command {
-            confirmer.confirm(op).await?;
-        }
-        match self.node.execute(command).await? {
-            Applied::Group(reply) => Ok(reply),
-            other => Err(ApiError::Internal(format!("a group's log applied {other:?}")).into()),
-        }
-    }
-
-    /// Runs `op` through the service's log; a group refuses it without proposing it.
-    async fn service(&self, op: ServiceOp) -> Result<ServiceReply, Failure> {
-        if let Role::Group(_) = *self.role {
-            return Err(Failure::WrongKind(
-                "this replica is a group's: ask the configuration service's replicas for \
-                 configurations"
-                    .into(),
-            ));
-        }
-        let command = Command::Service { op };
-        fits(&command)?;
-        match self.node.execute(command).await? {
-            Applied::Service(reply) => Ok(reply),
-            other => Err(ApiError::Internal(format!("the service's log applied {other:?}")).into()),
-        }
-    }
-
-    /// Runs a client's command at this group: its answer, or `wrong_group`.
-    async fn serve(&self, command: KvCommand) -> Result<Answer, Failure> {
-        match self.group(GroupOp::Client(command)).await? {
-            GroupReply::Answer(answer) => Ok(answer),
-            GroupReply::WrongGroup { shard } => Err(Failure::WrongGroup { shard }),
-            other => {
-                Err(ApiError::Internal(format!("a client's command produced {other:?}")).into())
-            }
-        }
-    }
-}
 
 /// Serves the replica on `listener` until `shutdown` resolves. A group's replica asks
 /// the configuration service's replicas at `service` to confirm each step.
@@ -213,18 +142,6 @@ pub fn app(
         .layer(axum::middleware::from_fn(
             plumbing::keep_alive::drain_unread_body,
         ))
-}
-
-/// Refuses a command too big to be one entry of the log ([`MAX_ENTRY_BYTES`]).
-fn fits(command: &Command) -> Result<(), Failure> {
-    let bytes = serde_json::to_vec(command).map_or(usize::MAX, |b| b.len());
-    if bytes > MAX_ENTRY_BYTES {
-        return Err(Failure::Api(ApiError::TooLarge(format!(
-            "this command is {bytes} bytes as a log entry; an entry may be at most \
-             {MAX_ENTRY_BYTES} bytes (a big shard moves in pieces: send it staged)"
-        ))));
-    }
-    Ok(())
 }
 
 async fn get_key(State(replica): State<Replica>, Key(key): Key) -> Result<Json<Entry>, Failure> {

@@ -24,6 +24,18 @@ mod ex5_mover;
 #[path = "chapter7/ex6_client.rs"]
 mod ex6_client;
 
+#[path = "chapter7/fake.rs"]
+mod fake;
+
+#[path = "chapter7/ex7_request.rs"]
+mod ex7_request;
+
+#[path = "chapter7/ex8_controller.rs"]
+mod ex8_controller;
+
+#[path = "chapter7/ex9_pieces.rs"]
+mod ex9_pieces;
+
 #[path = "chapter7/service.rs"]
 mod service;
 

@@ -1,5 +1,6 @@
 //! `cargo xtask exercises [--check]`: exercises/ is generated from solutions/, and so
-//! are the later chapters' carried copies of finished lessons (see `carried`).
+//! are the later chapters' carried copies of finished lessons (see `carried`). An
+//! optional track's exercises are written finished (see `tracks`).
 
 use anyhow::bail;
 
@@ -32,9 +33,10 @@ pub fn generate(
     Ok(files)
 }
 
-/// `cargo xtask exercises`: regenerate exercises/ in place.
+/// `cargo xtask exercises`: regenerate exercises/ in place (an optional track's
+/// exercises finished: see `tracks`).
 pub fn write(ws: &Workspace) -> anyhow::Result<()> {
-    let files = generate(ws, |_| true)?;
+    let files = generate(ws, crate::tracks::scaffolded)?;
     write_to(&ws.root, &files)?;
     println!("wrote {} exercise files", files.len());
     let carried = crate::carried::generate(ws)?;
@@ -48,7 +50,7 @@ pub fn write(ws: &Workspace) -> anyhow::Result<()> {
 
 /// `cargo xtask exercises --check`: fail if exercises/ is not exactly what `write` makes.
 pub fn check(ws: &Workspace) -> anyhow::Result<()> {
-    let files = generate(ws, |_| true)?;
+    let files = generate(ws, crate::tracks::scaffolded)?;
     let mut problems = Vec::new();
     for file in &files {
         match std::fs::read_to_string(ws.root.join(&file.path)) {
@@ -71,6 +73,12 @@ pub fn check(ws: &Workspace) -> anyhow::Result<()> {
                 "{} is a carried copy out of step with its source (edit the source in solutions/, not the copy)",
                 file.path
             )),
+        }
+    }
+    for track in crate::tracks::TRACKS {
+        // A track's files must hold only its exercises (`track` rewrites them whole).
+        if let Err(e) = track.state(ws) {
+            problems.push(format!("the {} track: {e:#}", track.name));
         }
     }
     if !problems.is_empty() {

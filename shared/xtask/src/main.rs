@@ -14,6 +14,8 @@
 //! - `mutants.rs`: the known mutants each chapter's tests must catch (`MUTANTS.md`);
 //!   `mutation.rs`: `mutation`, the automatic pass (cargo-mutants).
 //! - `progress.rs`: `progress`, the student's view of what passes.
+//! - `tracks.rs`: `track`, the optional tracks (exercises shipped finished, handed to the
+//!   student on request).
 //! - `book.rs`: `book [--serve]`, the check that every `{{#include}}` resolves, and the
 //!   built book's checks: `links.rs` (every link leads somewhere) and `diagrams.rs` (every
 //!   diagram parses).
@@ -40,6 +42,7 @@ mod mutation;
 mod progress;
 mod stress;
 mod timings;
+mod tracks;
 mod variants;
 mod workspace;
 
@@ -76,6 +79,20 @@ enum Task {
         /// Run the chapter-wide (end-to-end) tests too.
         #[arg(long)]
         all: bool,
+    },
+    /// An optional track: `track chapter7 systems on` hands you its exercises (their
+    /// regions become todo!s), `off` gives them back finished, `status` says which.
+    Track {
+        /// The chapter, e.g. `chapter7`.
+        chapter: String,
+        /// The track, e.g. `systems`.
+        name: String,
+        /// What to do.
+        #[arg(value_enum, default_value_t = tracks::Action::On)]
+        action: tracks::Action,
+        /// With `off`: replace your work on the track with the finished code.
+        #[arg(long)]
+        discard: bool,
     },
     /// `diff chapterN`: your exercise files against the solution. `diff chapterA
     /// chapterB`: what the later chapter adds (solutions and given code).
@@ -172,6 +189,12 @@ fn main() -> anyhow::Result<()> {
         Task::Exercises { check: true } => exercises::check(&ws),
         Task::Check { quick } => check::run(&ws, quick),
         Task::Progress { chapter, all } => progress::run(&ws, chapter.as_deref(), all),
+        Task::Track {
+            chapter,
+            name,
+            action,
+            discard,
+        } => tracks::run(&ws, &chapter, &name, action, discard),
         Task::Diff { first, second } => workspace::diff(&ws, &first, second.as_deref()),
         Task::Book { serve } => book::build(&ws, serve),
         Task::Browser { update_book } => browser::run(&ws, update_book),

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 
 use crate::exercises;
+use crate::tracks;
 use crate::workspace::{self, Chapter, Workspace, test_exercise, test_outcomes};
 
 /// One exercise's verdict.
@@ -25,6 +26,8 @@ struct Line {
     files: String,
     passed: usize,
     tests: usize,
+    /// The optional track it belongs to, and whether that track is handed to the student.
+    track: Option<(&'static tracks::Track, tracks::State)>,
 }
 
 impl Line {
@@ -99,6 +102,10 @@ fn report(ws: &Workspace, chapter: &Chapter, all: bool) -> anyhow::Result<Report
             .collect::<Vec<_>>()
             .join(", ");
         let passed = tests.iter().filter(|p| **p).count();
+        let track = match tracks::of(exercise.id) {
+            Some(track) => Some((track, track.state(ws)?)),
+            None => None,
+        };
         exercises.push(Line {
             id: exercise.id.to_string(),
             number: exercise.id.number,
@@ -106,6 +113,7 @@ fn report(ws: &Workspace, chapter: &Chapter, all: bool) -> anyhow::Result<Report
             files,
             passed,
             tests: tests.len(),
+            track,
         });
     }
     let chapter_wide = all.then(|| {
@@ -133,14 +141,33 @@ fn print(report: &Report) {
         );
         return;
     }
+    let mut track_shown = None;
     for line in &report.exercises {
+        if let Some((track, state)) = line.track
+            && track_shown != Some(track.name)
+        {
+            track_shown = Some(track.name);
+            match state {
+                tracks::State::Given => println!(
+                    "  the {} track, optional: given finished; `cargo xtask track {name} {}` \
+                     hands it to you",
+                    track.name, track.name
+                ),
+                tracks::State::Yours => println!(
+                    "  the {} track, optional, yours (`cargo xtask track {name} {} off` gives \
+                     it back finished):",
+                    track.name, track.name
+                ),
+            }
+        }
+        let mark = match line.track {
+            Some((_, tracks::State::Given)) => "·",
+            _ if line.done() => "✔",
+            _ => "✘",
+        };
         println!(
-            "  {} {:<5} {:<72} {}/{} tests",
-            if line.done() { "✔" } else { "✘" },
-            line.id,
-            line.title,
-            line.passed,
-            line.tests
+            "  {mark} {:<5} {:<72} {}/{} tests",
+            line.id, line.title, line.passed, line.tests
         );
     }
     match report.chapter_wide {
@@ -189,7 +216,7 @@ fn first_unfinished(report: &Report) -> Option<String> {
 fn working_on(ws: &Workspace, chapters: &[Chapter]) -> anyhow::Result<Option<String>> {
     let names: Vec<String> = chapters.iter().map(Chapter::name).collect();
     let mut latest: Option<(SystemTime, String)> = None;
-    for file in exercises::generate(ws, |_| true)? {
+    for file in exercises::generate(ws, crate::tracks::scaffolded)? {
         // `exercises/chapterN/file.rs`
         let Some(chapter) = file.path.split('/').nth(1).map(str::to_string) else {
             continue;

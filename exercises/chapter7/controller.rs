@@ -12,6 +12,11 @@
 //! The steps go to the groups' internal route (`/internal/group`) and the proposal and
 //! `Finish` to the service's (`/internal/service`), both with the cluster's key. A shard
 //! too big for one log entry is installed in pieces (see [`crate::staging`]).
+//!
+//! Exercises 7.8 (the loop: [`Controller::change`] and `carry_out`) and 7.9 (a big
+//! shard in pieces: `install_in_pieces`) live here. They belong to the systems track, which is
+//! optional: until you run `cargo xtask track chapter7 systems`, this file holds them
+//! finished.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
@@ -20,15 +25,16 @@ use std::time::{Duration, Instant};
 use plumbing::cluster_key::ClusterKey;
 
 use crate::call::{Answered, to_leader};
-use crate::config::{Configuration, GroupId, NO_GROUP};
+use crate::config::{Configuration, GroupId, NO_GROUP, ShardId};
 use crate::group::GroupOp;
 use crate::mover::{Action, Mover, Step};
 use crate::responses::ConfigAnswer;
 use crate::service::{Change, ServiceOp, ServiceReply, next_config};
+use crate::shard::ShardData;
 
 /// The size of the pieces a big shard moves in, as JSON: a piece is at most this plus one
 /// key and value (at most 1 MiB, a client's body limit), under one log entry's limit
-/// ([`crate::server::MAX_ENTRY_BYTES`], 6 MiB), so that a piece is never refused. Bigger
+/// ([`crate::command::MAX_ENTRY_BYTES`], 6 MiB), so that a piece is never refused. Bigger
 /// pieces mean fewer steps but, on a loaded machine, a big step can outlast a replica's
 /// write timeout, be sent again, and pile up in the log.
 pub const PIECE_BYTES: usize = 1024 * 1024;
@@ -81,7 +87,12 @@ impl Controller {
     /// configuration it made (or, if the answer to its proposal was lost and the change
     /// is in effect, the latest). A change that does not fit the latest configuration is
     /// an error.
+    // ANCHOR: change
     pub async fn change(&mut self, change: &Change) -> anyhow::Result<Configuration> {
+        // EXERCISE 7.8: finish a pending change first, then propose yours; refused: read again
+        // HINT: Every run starts from the service's answer to a query: the latest configuration and the pending one. Which of the two must be finished before the service takes anything new?
+        // HINT: Loop: query; a pending change is carried out (`carry_out`) and you query again; else check the change fits (`next_config`), propose it on the latest number and carry out what the service answers. A `Refused` proposal lost a race: query again. Give up only past `self.deadline`.
+        // HINT: A proposal whose answer was lost may have been taken (and even carried out by another controller): remember that you sent one, and when the latest configuration already has what you asked (`in_effect`), that is your answer.
         let started = Instant::now();
         // Whether a proposal of this change was sent and not answered: it may have been
         // taken, and carried out by another controller since.
@@ -118,7 +129,9 @@ impl Controller {
                 other => anyhow::bail!("the service answered a proposal with {other:?}"),
             }
         }
+        // END EXERCISE 7.8
     }
+    // ANCHOR_END: change
 
     /// Finishes the change the service has pending, if any; returns the latest
     /// configuration after it.
@@ -134,7 +147,12 @@ impl Controller {
     }
 
     /// Runs a [`Mover`] from `from` to `to` until the service says `to` is the latest.
+    // ANCHOR: carry_out
     async fn carry_out(&mut self, from: &Configuration, to: &Configuration) -> anyhow::Result<()> {
+        // EXERCISE 7.8: run the mover to the end: send, feed back answers, back off on silence
+        // HINT: Exercise 7.5's `Mover` decides every step; this loop only sends its `actions()` and hands it what comes back (`on_reply`, `finished`). An unanswered step is normal (a leader is being elected): it is sent again next round.
+        // HINT: A group's steps go by `self.step(group, servers, op)` to the servers of `to` (or of `from`, for a group that left); the service's `Finish` by `self.service(op)`. When a whole round got no answer, sleep, doubling the pause from 5 ms up to 500 ms; an answer resets it.
+        // HINT: Stop with an error past `self.deadline` that says where each shard stands (`progress_of`): a later controller will finish the change, since every step is fenced by its configuration number.
         let started = Instant::now();
         let mut mover = Mover::new(from, to);
         let mut pause = Duration::from_millis(5);
@@ -189,22 +207,48 @@ impl Controller {
             }
         }
         Ok(())
+        // END EXERCISE 7.8
     }
+    // ANCHOR_END: carry_out
 
     /// Sends one of the mover's steps to `group`: an `Install` of a shard bigger than a
-    /// piece ([`PIECE_BYTES`]) goes as `Stage` pieces, then the `Install` of the last one. The
-    /// reply to the step (a piece's `Stale` if the shard is already past this move), or
-    /// `None` if some piece or the step was not answered (the next round sends them
-    /// again: staging a piece twice is harmless).
+    /// piece ([`PIECE_BYTES`]) goes in pieces ([`Controller::install_in_pieces`]), any
+    /// other step as it is. The reply to the step, or `None` if it was not answered.
     async fn step(
         &mut self,
         group: GroupId,
         servers: &[String],
         op: GroupOp,
     ) -> Option<crate::group::GroupReply> {
-        let GroupOp::Install { shard, num, data } = op else {
-            return self.group(group, servers, &op).await;
-        };
+        match op {
+            GroupOp::Install { shard, num, data }
+                if crate::staging::json_size(&data) > self.piece_bytes =>
+            {
+                self.install_in_pieces(group, servers, shard, num, data)
+                    .await
+            }
+            op => self.group(group, servers, &op).await,
+        }
+    }
+
+    /// Installs `data` as shard `shard` of configuration `num` at `group`: `Stage` pieces,
+    /// then the `Install` of the last one. The reply to the install (or a piece's `Stale`
+    /// if the shard is already past this move), or `None` if some piece or the install
+    /// was not answered (the next round sends them again: staging a piece twice is
+    /// harmless).
+    // ANCHOR: install_in_pieces
+    async fn install_in_pieces(
+        &mut self,
+        group: GroupId,
+        servers: &[String],
+        shard: ShardId,
+        num: u64,
+        data: ShardData,
+    ) -> Option<crate::group::GroupReply> {
+        // EXERCISE 7.9: a big install: staged pieces, one after another, then the last
+        // HINT: Only an install can be too big for one log entry, and `step` sends only those bigger than a piece here. Split the data (`crate::staging::split`) into pieces of `self.piece_bytes`: at least one piece.
+        // HINT: Send every piece but the last as a `Stage` step for the same shard and configuration, one after another, each answered `Staged` before the next; then the last piece as the `Install`. Any other answer to a piece (say `Stale`) is the step's answer: stop there and return it.
+        // HINT: A piece not answered (`None`) ends the step with `None`: the mover sends the install again next round, and staging a piece twice is harmless. Sending pieces at once makes one append of twice the size: measured slower.
         let split = Instant::now();
         let mut pieces = crate::staging::split(data, self.piece_bytes);
         let last = pieces.pop().unwrap_or_default();
@@ -234,7 +278,9 @@ impl Controller {
             data: last,
         };
         self.group(group, servers, &install).await
+        // END EXERCISE 7.9
     }
+    // ANCHOR_END: install_in_pieces
 
     /// Sends a shard step to `group`; its reply, or `None` if no leader answered.
     async fn group(

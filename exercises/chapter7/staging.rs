@@ -1,7 +1,7 @@
 //! Pieces of a shard sent ahead of its install.
 //!
 //! A shard moves as the data its old owner froze. Sent as one log entry, a shard could
-//! be no bigger than one message between replicas (see `server::MAX_ENTRY_BYTES`), so the
+//! be no bigger than one message between replicas (see `command::MAX_ENTRY_BYTES`), so the
 //! controller sends a big shard in pieces: `Stage` entries first, each a piece, which the
 //! new owner keeps aside, then the `Install` with the last piece, which takes them all
 //! (chapter 6 sends a snapshot in pieces for the same reason). Nothing here serves a
@@ -12,6 +12,10 @@
 //! replace an older one's; an older move's pieces are stale). Staging a piece twice is
 //! harmless (a piece's keys are the shard's, whatever order they arrive in), so a
 //! controller that crashed mid-way and its replacement can both send them.
+//!
+//! Exercise 7.9 (with the controller's `step`) lives here: [`Staging::stage`] and
+//! [`Staging::take`], part of the systems track (optional: finished until you run
+//! `cargo xtask track chapter7 systems`).
 
 use std::collections::BTreeMap;
 
@@ -42,7 +46,12 @@ pub struct Staging {
 
 impl Staging {
     /// Keeps `piece` of `shard` for configuration `num`, the shard being `now` here.
+    // ANCHOR: stage
     pub fn stage(&mut self, shard: ShardId, num: u64, piece: ShardData, now: ShardState) -> Staged {
+        // EXERCISE 7.9: keep a piece only for a shard absent since older; one move's pieces at a time
+        // HINT: A piece is a step of a move like the install it precedes, fenced the same way: which states of the shard (exercise 7.4's table) may still receive an install of configuration `num`?
+        // HINT: `Absent` since an older configuration: keep it, unless pieces of a newer configuration are already kept (then it is `Stale`) or the area would pass `MAX_STAGED_BYTES` (`Refused`); pieces of an older configuration make way for it. A shard whose state is as new as `num` or newer: `Stale`. Anything else: `Refused`.
+        // HINT: Keep pieces as `(num, data)` per shard and add each one with `merge`: a piece staged twice adds nothing new.
         match now {
             ShardState::Absent { num: since } if since < num => {
                 if self.shards.get(&shard).is_some_and(|(n, _)| *n > num) {
@@ -64,12 +73,19 @@ impl Staging {
             _ if now.num() >= num => Staged::Stale,
             _ => Staged::Refused,
         }
+        // END EXERCISE 7.9
     }
+    // ANCHOR_END: stage
 
     /// `data` (the install's own piece) with the pieces staged for `shard` and
     /// configuration `num`, which leave the staging area: the install takes them, or is
     /// stale and never will. A newer move's pieces stay.
+    // ANCHOR: take
     pub fn take(&mut self, shard: ShardId, num: u64, data: ShardData) -> ShardData {
+        // EXERCISE 7.9: an install takes the pieces of its own configuration, leaves a newer move's
+        // HINT: The install's own data is the last piece: the shard is the pieces staged for this configuration plus it.
+        // HINT: Remove the shard's entry: for this `num`, merge `data` into it and return the whole; for a newer configuration, put it back and return `data` alone; for an older one, drop it.
+        // HINT: A stale install (its machine will not install it) still calls `take`: that is how an older move's pieces leave the area. It must not take a newer move's pieces with it.
         match self.shards.remove(&shard) {
             Some((n, mut staged)) if n == num => {
                 merge(&mut staged, data);
@@ -81,6 +97,13 @@ impl Staging {
             }
             _ => data,
         }
+        // END EXERCISE 7.9
+    }
+    // ANCHOR_END: take
+
+    /// Whether pieces of `shard` are staged (for any configuration).
+    pub fn holds(&self, shard: ShardId) -> bool {
+        self.shards.contains_key(&shard)
     }
 
     /// The bytes staged, all shards together.
@@ -116,7 +139,7 @@ pub fn split(data: ShardData, max_bytes: usize) -> Vec<ShardData> {
     let mut pieces = vec![empty()];
     let mut size = 0;
     for (key, (value, version)) in data.kv {
-        let bytes = json_len(&key) + json_len(&value) + 24;
+        let bytes = kv_size(&key, &value);
         if size + bytes > max_bytes && size > 0 {
             pieces.push(empty());
             size = 0;
@@ -126,7 +149,7 @@ pub fn split(data: ShardData, max_bytes: usize) -> Vec<ShardData> {
         last.kv.insert(key, (value, version));
     }
     for (client, answer) in data.answered {
-        let bytes = json_len(&client) + 64;
+        let bytes = answer_size(&client);
         if size + bytes > max_bytes && size > 0 {
             pieces.push(empty());
             size = 0;
@@ -136,6 +159,23 @@ pub fn split(data: ShardData, max_bytes: usize) -> Vec<ShardData> {
         last.answered.insert(client, answer);
     }
     pieces
+}
+
+/// The size [`split`] counts for `data`: its keys, values and answers as JSON. A shard no
+/// bigger than a piece moves whole.
+pub fn json_size(data: &ShardData) -> usize {
+    let kv: usize = data.kv.iter().map(|(k, (v, _))| kv_size(k, v)).sum();
+    kv + data.answered.keys().map(|c| answer_size(c)).sum::<usize>()
+}
+
+/// A key and its value as JSON, with room for the version and the punctuation.
+fn kv_size(key: &str, value: &str) -> usize {
+    json_len(key) + json_len(value) + 24
+}
+
+/// A client's entry in the table of answers as JSON, with room for its answer.
+fn answer_size(client: &str) -> usize {
+    json_len(client) + 64
 }
 
 /// The length of `text` as a JSON string: quotes, and escapes (a control character is six
