@@ -91,8 +91,8 @@ impl Controller {
     pub async fn change(&mut self, change: &Change) -> anyhow::Result<Configuration> {
         // EXERCISE 7.8: finish a pending change first, then propose yours; refused: read again
         // HINT: Every run starts from the service's answer to a query: the latest configuration and the pending one. Which of the two must be finished before the service takes anything new?
-        // HINT: Loop: query; a pending change is carried out (`carry_out`) and you query again; else check the change fits (`next_config`), propose it on the latest number and carry out what the service answers. A `Refused` proposal lost a race: query again. Give up only past `self.deadline`.
-        // HINT: A proposal whose answer was lost may have been taken (and even carried out by another controller): remember that you sent one, and when the latest configuration already has what you asked (`in_effect`), that is your answer.
+        // HINT: Loop: query; a pending change is carried out (`carry_out`) and you query again; else (after the check of the next hint) check the change fits (`next_config`), propose it on the latest number and carry out what the service answers. A `Refused` proposal lost a race: query again. Give up only past `self.deadline`.
+        // HINT: A proposal whose answer was lost may have been taken (and even carried out by another controller): remember that you sent one, and when the latest configuration already has what you asked (`in_effect`), that is your answer. Check that before `next_config`, which would refuse it. A change in effect that you never proposed is someone else's: `next_config`'s error.
         let started = Instant::now();
         // Whether a proposal of this change was sent and not answered: it may have been
         // taken, and carried out by another controller since.

@@ -50,7 +50,7 @@ impl Staging {
     pub fn stage(&mut self, shard: ShardId, num: u64, piece: ShardData, now: ShardState) -> Staged {
         // EXERCISE 7.9: keep a piece only for a shard absent since older; one move's pieces at a time
         // HINT: A piece is a step of a move like the install it precedes, fenced the same way: which states of the shard (exercise 7.4's table) may still receive an install of configuration `num`?
-        // HINT: `Absent` since an older configuration: keep it, unless pieces of a newer configuration are already kept (then it is `Stale`) or the area would pass `MAX_STAGED_BYTES` (`Refused`); pieces of an older configuration make way for it. A shard whose state is as new as `num` or newer: `Stale`. Anything else: `Refused`.
+        // HINT: `Absent` since an older configuration: keep it, unless pieces of a newer configuration are already kept (then it is `Stale`) or the bytes kept (`self.bytes()`, every shard's) plus this piece's would pass `MAX_STAGED_BYTES` (`Refused`); pieces of an older configuration make way for it. A shard whose state is as new as `num` or newer: `Stale`. Anything else: `Refused`.
         // HINT: Keep pieces as `(num, data)` per shard and add each one with `merge`: a piece staged twice adds nothing new.
         match now {
             ShardState::Absent { num: since } if since < num => {

@@ -163,6 +163,7 @@ pub fn run(
         "chapter {number}'s {} track (exercises {exercises}): {}",
         track.name, track.about
     );
+    let mut kept = Vec::new();
     for file in track.files(ws)? {
         let on_disk = file.on_disk.as_deref();
         let (finished, stubbed) = (
@@ -180,15 +181,22 @@ pub fn run(
             }
             Action::On => println!("  {}: already yours; left as it is", file.path),
             Action::Off if finished => println!("  {}: already given", file.path),
-            Action::Off if stubbed || discard || on_disk.is_none() => {
+            Action::Off if stubbed || on_disk.is_none() => {
                 write(&file.finished)?;
                 println!("  {}: given again (finished code)", file.path);
             }
-            Action::Off => println!(
-                "  {}: holds your work; left as it is (`--discard` replaces it with the \
-                 finished code)",
-                file.path
-            ),
+            Action::Off if discard => {
+                let backup = backup(ws, &file.path, on_disk.unwrap_or_default())?;
+                write(&file.finished)?;
+                println!(
+                    "  {}: given again (finished code); your work is saved in {backup}",
+                    file.path
+                );
+            }
+            Action::Off => {
+                println!("  {}: holds your work; left as it is", file.path);
+                kept.push(file.path);
+            }
         }
     }
     match (action, track.state(ws)?) {
@@ -201,5 +209,27 @@ pub fn run(
         }
         _ => {}
     }
+    if !kept.is_empty() {
+        bail!(
+            "the track is still yours in {}: `--discard` replaces your work with the finished \
+             code (saving a copy under target/track-backup/)",
+            kept.join(", ")
+        );
+    }
     Ok(())
+}
+
+/// Saves `content` (a student's file about to be replaced) under
+/// `target/track-backup/`, named by its path and the time; returns where.
+fn backup(ws: &Workspace, path: &str, content: &str) -> anyhow::Result<String> {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = format!("target/track-backup/{}.{seconds}", path.replace('/', "__"));
+    let at = ws.root.join(&name);
+    if let Some(dir) = at.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&at, content).with_context(|| format!("saving a copy of {path}"))?;
+    Ok(name)
 }

@@ -219,3 +219,27 @@ async fn ex8_a_change_that_cannot_fit_is_an_error_not_a_retry() {
         fake.transcript()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex8_a_change_someone_else_made_is_an_error_not_yours() {
+    let fake = fake_with_group_1(&[1, 2]).await;
+    let theirs = fake.join(&[2]);
+    fake.with(|inner| inner.world.change(theirs));
+    let mut controller = fake.controller(DEADLINE);
+    let result = controller.change(&fake.join(&[2])).await;
+    assert!(
+        result.is_err(),
+        "group 2 had joined before this controller ran: its join does not fit the latest \
+         configuration and is an error (the service's own rule, `next_config`). Only a \
+         change this controller proposed itself, and whose answer was lost, may be found in \
+         effect and returned as made: remember that you sent it. Returned: {result:?}\nwhat \
+         the fake heard:\n{}",
+        fake.transcript()
+    );
+    let proposals = fake
+        .heard()
+        .iter()
+        .filter(|h| h.op.starts_with("propose"))
+        .count();
+    assert_eq!(proposals, 0, "a change that cannot fit is never proposed");
+}

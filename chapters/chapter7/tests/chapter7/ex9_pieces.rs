@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use chapter7::Change;
 use chapter7::group::{Group, GroupOp, GroupReply, ShardState};
+use chapter7::placement::shard_of;
 use chapter7::shard::{Answer, ShardData};
 use chapter7::staging::split;
-use chapter7::{Change, KvCommand, RequestId};
 
-use crate::common::{SHARDS, key_in, put_as};
+use crate::common::{SHARDS, World, key_in, put_as};
 use crate::fake::Fake;
 use crate::staging::big_shard;
 
@@ -116,7 +117,7 @@ fn ex9_late_or_forged_pieces_are_fenced_and_an_install_takes_only_its_own() {
         "late and forged pieces leave the shard serving as before"
     );
 
-    // An older move's pieces give way to a newer one's; a stale install takes none.
+    // An older move's pieces are stale once a newer one's are kept.
     let mut group = Group::new(2, SHARDS);
     group.apply(GroupOp::Stage {
         shard,
@@ -142,6 +143,113 @@ fn ex9_late_or_forged_pieces_are_fenced_and_an_install_takes_only_its_own() {
         group.data().get(&shard),
         Some(&big_shard(shard, 3)),
         "the install of move 4 takes move 4's staged pieces, and none of the stale move 3's"
+    );
+
+    // A shard absent since configuration 3 (it served 2, froze and left for 3): a piece
+    // of 3 is stale, one of 4 is kept; a stale install of 3 leaves move 4's pieces, which
+    // move 4's install then takes.
+    let mut group = Group::new(2, SHARDS);
+    for op in [
+        GroupOp::Install {
+            shard,
+            num: 2,
+            data: ShardData::default(),
+        },
+        GroupOp::Freeze { shard, num: 3 },
+        GroupOp::Delete { shard, num: 3 },
+    ] {
+        group.apply(op);
+    }
+    assert_eq!(
+        group.states()[shard],
+        ShardState::Absent { num: 3 },
+        "set-up"
+    );
+    let same = group.apply(GroupOp::Stage {
+        shard,
+        num: 3,
+        piece: big_shard(shard, 2),
+    });
+    assert!(
+        matches!(same, GroupReply::Stale { .. }),
+        "a piece of configuration 3 for a shard absent since 3 is stale: 3 took the shard \
+         away from this group, it will never install it: {same:?}"
+    );
+    let whole = big_shard(shard, 6);
+    let mut pieces = split(whole.clone(), 2 * 1024);
+    let last = pieces.pop().expect("pieces");
+    for piece in pieces {
+        let kept = group.apply(GroupOp::Stage {
+            shard,
+            num: 4,
+            piece,
+        });
+        assert_eq!(
+            kept,
+            GroupReply::Staged { shard, num: 4 },
+            "a piece of configuration 4 for a shard absent since 3 is kept"
+        );
+    }
+    let stale = group.apply(GroupOp::Install {
+        shard,
+        num: 3,
+        data: ShardData::default(),
+    });
+    assert!(
+        matches!(stale, GroupReply::Stale { .. }),
+        "an install of 3 for a shard absent since 3 is stale: {stale:?}"
+    );
+    group.apply(GroupOp::Install {
+        shard,
+        num: 4,
+        data: last,
+    });
+    assert_eq!(
+        group.data().get(&shard),
+        Some(&whole),
+        "a stale install (of 3) leaves move 4's pieces staged: move 4's install then takes \
+         them all, and the shard arrives whole"
+    );
+
+    // A piece for a shard served or frozen here since an older configuration: that
+    // shard is not waiting for an install, so the piece is refused, not kept.
+    let mut served = Group::new(2, SHARDS);
+    served.apply(GroupOp::Install {
+        shard,
+        num: 2,
+        data: ShardData::default(),
+    });
+    let mut frozen = served.clone();
+    frozen.apply(GroupOp::Freeze { shard, num: 3 });
+    for (what, mut group, num) in [("served since 2", served, 3), ("frozen for 3", frozen, 4)] {
+        let reply = group.apply(GroupOp::Stage {
+            shard,
+            num,
+            piece: big_shard(shard, 1),
+        });
+        assert!(
+            matches!(reply, GroupReply::Refused { .. }),
+            "a piece of configuration {num} for a shard {what} is refused: the shard is not \
+             waiting for an install here: {reply:?}"
+        );
+    }
+
+    // The staging area is bounded: a piece that would take it past its limit is refused.
+    let mut group = Group::new(2, SHARDS);
+    let mut huge = ShardData::default();
+    huge.kv.insert(
+        key_in(shard),
+        ("x".repeat(chapter7::staging::MAX_STAGED_BYTES), 1),
+    );
+    let full = group.apply(GroupOp::Stage {
+        shard,
+        num: 3,
+        piece: huge,
+    });
+    assert!(
+        matches!(full, GroupReply::Refused { .. }),
+        "a piece that would take the staged bytes past MAX_STAGED_BYTES is refused (a peer's \
+         bytes are bounded like any input): {full:?}"
     );
 
     // A newer move's pieces replace an older one's, and an install of the newer move
@@ -187,18 +295,7 @@ async fn ex9_a_big_shard_moves_as_staged_pieces_then_the_install_of_the_last() {
         let shard = (0..SHARDS)
             .find(|&s| config.owner(s) == 1)
             .expect("group 1 keeps some shards");
-        for i in 0..keys {
-            let command = KvCommand::Put {
-                key: format!("{}-{i}", key_in(shard)),
-                value: "v".repeat(1000),
-                if_version: None,
-                request: Some(RequestId {
-                    client: format!("c{i}"),
-                    seq: 1,
-                }),
-            };
-            inner.world.client(command);
-        }
+        fill(&mut inner.world, shard, keys);
         (shard, inner.world.groups[&1].data()[&shard].clone())
     });
     let piece_bytes = 8 * 1024;
@@ -246,4 +343,72 @@ async fn ex9_a_big_shard_moves_as_staged_pieces_then_the_install_of_the_last() {
         );
         inner.world.assert_settled();
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex9_a_piece_without_an_answer_ends_the_step_and_the_pieces_go_again() {
+    let fake = Fake::start(&[1, 2]).await;
+    let (one, two) = (fake.join(&[1]), fake.join(&[2]));
+    let (shard, original) = fake.with(|inner| {
+        inner.world.change(one);
+        let config = inner.world.change(two);
+        let shard = (0..SHARDS)
+            .find(|&s| config.owner(s) == 1)
+            .expect("group 1 keeps some shards");
+        fill(&mut inner.world, shard, 40);
+        // The second piece is lost on its way: not applied, no answer.
+        inner.faults.drop_stages = vec![2];
+        (shard, inner.world.groups[&1].data()[&shard].clone())
+    });
+    let mut controller = fake
+        .controller(Duration::from_secs(5))
+        .with_piece_bytes(8 * 1024);
+    controller
+        .change(&Change::Move { shard, group: 2 })
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "the move finishes, its pieces sent again: {e:#}\nwhat the fake heard:\n{}",
+                fake.transcript()
+            )
+        });
+    fake.with(|inner| {
+        assert_eq!(
+            inner.world.groups[&2].data().get(&shard),
+            Some(&original),
+            "group 2 holds the whole shard although one piece was lost: a piece with no \
+             answer ends the step unanswered (`None`), and the next round sends every piece \
+             again before the install; an install sent after an unanswered piece takes a \
+             shard with keys missing\nwhat the fake heard:\n{}",
+            fake_transcript(&inner.heard)
+        );
+    });
+}
+
+/// What the fake heard, from inside its lock.
+fn fake_transcript(heard: &[crate::fake::Heard]) -> String {
+    heard
+        .iter()
+        .map(|h| {
+            format!(
+                "  {:?} {}{}",
+                h.group,
+                h.op,
+                if h.applied { "" } else { " (lost)" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Writes `n` keys of shard `shard`, 1000 bytes each, each by a client of its own (so
+/// the shard's table of answers moves too).
+fn fill(world: &mut World, shard: usize, n: usize) {
+    let keys = (0..)
+        .map(|i| format!("big-{i}"))
+        .filter(|k| shard_of(k, SHARDS) == shard)
+        .take(n);
+    for (i, key) in keys.enumerate() {
+        world.client(put_as(&key, &"v".repeat(1000), &format!("c{i}"), 1));
+    }
 }

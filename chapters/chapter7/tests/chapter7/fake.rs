@@ -45,6 +45,9 @@ pub struct Faults {
     pub competitor: Option<Change>,
     /// This group answers `503 unavailable` to every step until this instant.
     pub silent: Option<(GroupId, Instant)>,
+    /// The `Stage` steps heard, counted from 1, that are dropped: answered `503
+    /// unavailable` and not applied (a request lost on its way).
+    pub drop_stages: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -216,10 +219,17 @@ async fn group(
         return error(StatusCode::BAD_REQUEST, "invalid_body", "not a GroupOp");
     };
     let mut inner = inner.lock().expect("the fake's lock");
-    let silent = inner
-        .faults
-        .silent
-        .is_some_and(|(g, until)| g == group && Instant::now() < until);
+    let stages = 1 + inner
+        .heard
+        .iter()
+        .filter(|h| h.op.starts_with("stage"))
+        .count();
+    let dropped = matches!(op, GroupOp::Stage { .. }) && inner.faults.drop_stages.contains(&stages);
+    let silent = dropped
+        || inner
+            .faults
+            .silent
+            .is_some_and(|(g, until)| g == group && Instant::now() < until);
     inner.heard.push(Heard {
         at: Instant::now(),
         group: Some(group),
