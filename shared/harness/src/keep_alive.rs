@@ -50,6 +50,61 @@ pub struct Report {
     pub refused: usize,
 }
 
+/// What a replicated node answers when it stopped leading mid-test: a valid request
+/// refused for leadership (`421 not_leader`, `503 unavailable`, `504 timeout`). Not a
+/// failure of what the test checks: [`survives_refusals_at_leader`] starts over at the
+/// next leader.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the node stopped leading during the test: request {request} ({what}) answered {status}: {body}"
+)]
+pub struct LeaderMoved {
+    pub request: usize,
+    pub what: &'static str,
+    pub status: StatusCode,
+    pub body: String,
+}
+
+/// Whether a valid request's answer says the node no longer leads (see [`LeaderMoved`]).
+fn leadership_refusal(status: StatusCode, body: &str) -> bool {
+    let code = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| json["error"].as_str().map(str::to_string));
+    matches!(
+        (status.as_u16(), code.as_deref()),
+        (421, Some("not_leader")) | (503, Some("unavailable")) | (504, Some("timeout"))
+    )
+}
+
+/// [`survives_refusals`] against a replicated group, at whichever replica `leader()`
+/// names: if the node stops leading mid-test (an election on a loaded machine), the test
+/// starts over at the next leader, up to five times in all, and fails only if every try
+/// was interrupted.
+pub async fn survives_refusals_at_leader<L, F>(
+    leader: L,
+    target: impl Fn(String) -> Target,
+    requests: usize,
+    key_for: impl Fn(usize) -> String,
+) -> anyhow::Result<Report>
+where
+    L: Fn() -> F,
+    F: std::future::Future<Output = String>,
+{
+    let mut moved = Vec::new();
+    for _ in 0..5 {
+        let base = leader().await;
+        match survives_refusals(&target(base), requests, &key_for).await {
+            Err(e) if e.downcast_ref::<LeaderMoved>().is_some() => moved.push(e.to_string()),
+            other => return other,
+        }
+    }
+    bail!(
+        "five tries in a row were interrupted by a change of leader: the group never settled \
+         ({})",
+        moved.join("; ")
+    )
+}
+
 /// One request of the mix: its method, path, content type, body and the status it must
 /// get (`None`: a valid write, `200`).
 struct Send {
@@ -72,6 +127,9 @@ pub async fn survives_refusals(
     requests: usize,
     key_for: impl Fn(usize) -> String,
 ) -> anyhow::Result<Report> {
+    // A replicated node that stops leading answers a valid request with a leadership
+    // refusal: that ends this try with [`LeaderMoved`], which
+    // [`survives_refusals_at_leader`] retries.
     let mut connection = connect(&target.base).await?;
     let mut report = Report::default();
     let mut written = Vec::new();
@@ -115,6 +173,15 @@ pub async fn survives_refusals(
                     send.what
                 )
             })?;
+        if send.expect == StatusCode::OK && leadership_refusal(status, &body) {
+            return Err(LeaderMoved {
+                request: i,
+                what: send.what,
+                status,
+                body,
+            }
+            .into());
+        }
         ensure!(
             status == send.expect,
             "request {i} ({}, {} {}) answered {status}, expected {}: {body}",
@@ -142,6 +209,15 @@ pub async fn survives_refusals(
         let (status, body) = exchange(&mut connection, &target.base, &read)
             .await
             .with_context(|| format!("reading back write {i} on the same connection"))?;
+        if leadership_refusal(status, &body) {
+            return Err(LeaderMoved {
+                request: requests + i,
+                what: read.what,
+                status,
+                body,
+            }
+            .into());
+        }
         let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         ensure!(
             status == StatusCode::OK && json["value"] == value.as_str(),
@@ -327,4 +403,32 @@ fn tokio_stream_from<T>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_leadership_refusal_is_taken_for_a_moved_leader() {
+        let body = |code: &str| format!(r#"{{"error": "{code}", "message": "..."}}"#);
+        for (status, code) in [(421, "not_leader"), (503, "unavailable"), (504, "timeout")] {
+            let status = StatusCode::from_u16(status).expect("a status");
+            assert!(
+                leadership_refusal(status, &body(code)),
+                "{status} {code} says the node no longer leads: the test starts over"
+            );
+        }
+        for (status, code) in [(400, "invalid_body"), (503, "overloaded"), (500, "internal")] {
+            let status = StatusCode::from_u16(status).expect("a status");
+            assert!(
+                !leadership_refusal(status, &body(code)),
+                "{status} {code} is not about leadership: it fails the test"
+            );
+        }
+        assert!(
+            !leadership_refusal(StatusCode::SERVICE_UNAVAILABLE, "not json"),
+            "a 503 without the JSON error body is not taken for a leadership refusal"
+        );
+    }
 }

@@ -455,14 +455,17 @@ async fn chapter_a_write_retried_after_a_failover_or_a_full_restart_is_not_appli
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Result<()> {
     let cluster = group(3, 1);
-    let (leader, _) = settled_leader(&cluster, &[0, 1, 2]).await;
-    let target = harness::keep_alive::Target {
-        base: cluster.direct_url(leader),
-        body_limit: MAX_BODY_BYTES,
-        internal: Some("/internal/raft".into()),
-    };
-    let report =
-        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    let report = harness::keep_alive::survives_refusals_at_leader(
+        || async { cluster.direct_url(settled_leader(&cluster, &[0, 1, 2]).await.0) },
+        |base| harness::keep_alive::Target {
+            base,
+            body_limit: MAX_BODY_BYTES,
+            internal: Some("/internal/raft".into()),
+        },
+        2_000,
+        |i| format!("kept-{i}"),
+    )
+    .await?;
     assert_eq!(
         report.written + report.refused,
         2_000,

@@ -327,14 +327,19 @@ fn bytes_of_size(size: usize) -> axum::body::Bytes {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Result<()> {
     let cluster = crate::common::group(3, 1, chapter6::raft::Compaction::DEFAULT);
-    let (leader, _) = crate::common::settled_leader(&cluster, &[0, 1, 2]).await;
-    let target = harness::keep_alive::Target {
-        base: cluster.direct_url(leader),
-        body_limit: chapter6::validate::MAX_BODY_BYTES,
-        internal: Some("/internal/raft".into()),
-    };
-    let report =
-        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    let report = harness::keep_alive::survives_refusals_at_leader(
+        || async {
+            cluster.direct_url(crate::common::settled_leader(&cluster, &[0, 1, 2]).await.0)
+        },
+        |base| harness::keep_alive::Target {
+            base,
+            body_limit: chapter6::validate::MAX_BODY_BYTES,
+            internal: Some("/internal/raft".into()),
+        },
+        2_000,
+        |i| format!("kept-{i}"),
+    )
+    .await?;
     assert_eq!(
         report.written + report.refused,
         2_000,

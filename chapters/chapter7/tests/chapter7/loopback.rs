@@ -356,14 +356,17 @@ async fn chapter_a_kept_alive_connection_survives_every_refusal() -> anyhow::Res
         .change(&system::join(&cluster, &[1]))
         .await
         .expect("group 1 joins");
-    let leader = leader_of(&cluster, 1).await;
-    let target = harness::keep_alive::Target {
-        base: cluster.direct_url(leader),
-        body_limit: chapter7::validate::MAX_BODY_BYTES,
-        internal: Some("/internal/group".into()),
-    };
-    let report =
-        harness::keep_alive::survives_refusals(&target, 2_000, |i| format!("kept-{i}")).await?;
+    let report = harness::keep_alive::survives_refusals_at_leader(
+        || async { cluster.direct_url(leader_of(&cluster, 1).await) },
+        |base| harness::keep_alive::Target {
+            base,
+            body_limit: chapter7::validate::MAX_BODY_BYTES,
+            internal: Some("/internal/group".into()),
+        },
+        2_000,
+        |i| format!("kept-{i}"),
+    )
+    .await?;
     assert_eq!(
         report.written + report.refused,
         2_000,
