@@ -419,7 +419,11 @@ mod tests {
                 "{status} {code} says the node no longer leads: the test starts over"
             );
         }
-        for (status, code) in [(400, "invalid_body"), (503, "overloaded"), (500, "internal")] {
+        for (status, code) in [
+            (400, "invalid_body"),
+            (503, "overloaded"),
+            (500, "internal"),
+        ] {
             let status = StatusCode::from_u16(status).expect("a status");
             assert!(
                 !leadership_refusal(status, &body(code)),
