@@ -286,18 +286,7 @@ fn ex9_late_or_forged_pieces_are_fenced_and_an_install_takes_only_its_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ex9_a_big_shard_moves_as_staged_pieces_then_the_install_of_the_last() {
-    let fake = Fake::start(&[1, 2]).await;
-    let (one, two) = (fake.join(&[1]), fake.join(&[2]));
-    let keys = 40;
-    let (shard, original) = fake.with(|inner| {
-        inner.world.change(one);
-        let config = inner.world.change(two);
-        let shard = (0..SHARDS)
-            .find(|&s| config.owner(s) == 1)
-            .expect("group 1 keeps some shards");
-        fill(&mut inner.world, shard, keys);
-        (shard, inner.world.groups[&1].data()[&shard].clone())
-    });
+    let (fake, shard, original) = fake_with_a_full_shard().await;
     let piece_bytes = 8 * 1024;
     let mut controller = fake
         .controller(Duration::from_secs(5))
@@ -347,19 +336,9 @@ async fn ex9_a_big_shard_moves_as_staged_pieces_then_the_install_of_the_last() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ex9_a_piece_without_an_answer_ends_the_step_and_the_pieces_go_again() {
-    let fake = Fake::start(&[1, 2]).await;
-    let (one, two) = (fake.join(&[1]), fake.join(&[2]));
-    let (shard, original) = fake.with(|inner| {
-        inner.world.change(one);
-        let config = inner.world.change(two);
-        let shard = (0..SHARDS)
-            .find(|&s| config.owner(s) == 1)
-            .expect("group 1 keeps some shards");
-        fill(&mut inner.world, shard, 40);
-        // The second piece is lost on its way: not applied, no answer.
-        inner.faults.drop_stages = vec![2];
-        (shard, inner.world.groups[&1].data()[&shard].clone())
-    });
+    let (fake, shard, original) = fake_with_a_full_shard().await;
+    // The second piece is lost on its way: not applied, no answer.
+    fake.with(|inner| inner.faults.drop_stages = vec![2]);
     let mut controller = fake
         .controller(Duration::from_secs(5))
         .with_piece_bytes(8 * 1024);
@@ -380,25 +359,26 @@ async fn ex9_a_piece_without_an_answer_ends_the_step_and_the_pieces_go_again() {
              answer ends the step unanswered (`None`), and the next round sends every piece \
              again before the install; an install sent after an unanswered piece takes a \
              shard with keys missing\nwhat the fake heard:\n{}",
-            fake_transcript(&inner.heard)
+            inner.transcript()
         );
     });
 }
 
-/// What the fake heard, from inside its lock.
-fn fake_transcript(heard: &[crate::fake::Heard]) -> String {
-    heard
-        .iter()
-        .map(|h| {
-            format!(
-                "  {:?} {}{}",
-                h.group,
-                h.op,
-                if h.applied { "" } else { " (lost)" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+/// A fake whose groups 1 and 2 have joined, and a shard of group 1 filled with 40 keys
+/// of 1000 bytes (several pieces of 8 KiB): the shard and its data as group 1 holds it.
+async fn fake_with_a_full_shard() -> (Fake, usize, ShardData) {
+    let fake = Fake::start(&[1, 2]).await;
+    let (one, two) = (fake.join(&[1]), fake.join(&[2]));
+    let (shard, original) = fake.with(|inner| {
+        inner.world.change(one);
+        let config = inner.world.change(two);
+        let shard = (0..SHARDS)
+            .find(|&s| config.owner(s) == 1)
+            .expect("group 1 keeps some shards");
+        fill(&mut inner.world, shard, 40);
+        (shard, inner.world.groups[&1].data()[&shard].clone())
+    });
+    (fake, shard, original)
 }
 
 /// Writes `n` keys of shard `shard`, 1000 bytes each, each by a client of its own (so

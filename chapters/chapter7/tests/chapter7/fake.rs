@@ -123,11 +123,17 @@ impl Fake {
 
     /// The requests heard so far, one line each, for a failure's message.
     pub fn transcript(&self) -> String {
-        let heard = self.heard();
-        let Some(first) = heard.first().map(|h| h.at) else {
+        self.with(|inner| inner.transcript())
+    }
+}
+
+impl Inner {
+    /// The requests heard so far, one line each (for a message built under the lock).
+    pub fn transcript(&self) -> String {
+        let Some(first) = self.heard.first().map(|h| h.at) else {
             return "  (nothing)".into();
         };
-        heard
+        self.heard
             .iter()
             .map(|h| {
                 format!(
