@@ -1,0 +1,577 @@
+//! A deterministic simulator of a whole job: the coordinator's machine, workers that
+//! run real map and reduce tasks, a store for the output files, and a network that
+//! delays, loses and duplicates messages; workers crash and restart, one may be ten
+//! times slower than the rest, and the coordinator's leader fails over. Time is virtual
+//! and every choice comes from one seed, so a failing run replays exactly.
+//!
+//! What the shell around the machine does here is what a real one does: a worker writes
+//! a reduce's output under its attempt's name (whole, or not at all) before it reports,
+//! and the job's output file `r` is the one the coordinator committed for reduce `r`.
+//! The coordinator's state survives a failover untouched, as a replicated log's would;
+//! while there is no leader, messages to the coordinator are lost.
+
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use chapter8::{
+    Assignment, AttemptId, Coordinator, Input, Job, Kind, Outcome, Pair, Report, Spec, TaskId,
+    Verdict, run_map, run_reduce, split,
+};
+
+/// A worker is lost after this much silence; it says it is alive this often.
+pub const WORKER_TIMEOUT: u64 = 500;
+const HEARTBEAT: u64 = 100;
+const TICK: u64 = 10;
+const ASK_AGAIN: u64 = 50;
+const FETCH_TRIES: u32 = 5;
+const FETCH_AGAIN: u64 = 40;
+/// A run that has not finished after this much virtual time never will.
+const LIMIT: u64 = 600_000;
+
+/// The faults of one run.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    pub delay: (u64, u64),
+    pub loss: f64,
+    pub duplicate: f64,
+    /// Worker crashes: (at, node, down for).
+    pub crashes: Vec<(u64, usize, u64)>,
+    /// The node that runs ten times slower than the others.
+    pub straggler: Option<usize>,
+    /// Coordinator failovers: (at, no leader for).
+    pub failovers: Vec<(u64, u64)>,
+    /// A failover right after the coordinator's n-th command: (n, no leader for).
+    pub failover_after_command: Option<(usize, u64)>,
+}
+
+/// One job to run.
+pub struct Setup {
+    pub job: Box<dyn Job>,
+    pub inputs: Vec<Input>,
+    pub split_bytes: usize,
+    pub reduces: usize,
+    pub workers: usize,
+    pub backups: bool,
+    /// Virtual milliseconds a map task takes (times ten on the straggler).
+    pub map_cost: u64,
+    pub reduce_cost: u64,
+    pub faults: Faults,
+}
+
+/// What a run left: the coordinator's machine and the job's output files.
+pub struct Ran {
+    pub coordinator: Coordinator,
+    /// Output file `r`: what the attempt committed for reduce `r` wrote.
+    pub outputs: Vec<Option<String>>,
+    /// Virtual time at which the coordinator committed the last reduce.
+    pub finished_at: Option<u64>,
+    /// Every worker process that exited because it was told the job was done.
+    pub exited: usize,
+    /// Every worker was alive and had exited when the run ended.
+    pub all_exited: bool,
+    pub commands: usize,
+}
+
+enum ToCoordinator {
+    Request(String),
+    Heartbeat(String),
+    Report(String, Report),
+}
+
+enum ToWorker {
+    Assigned(Assignment),
+    Verdict(AttemptId),
+    Fetch {
+        reply_to: String,
+        map: usize,
+        reduce: usize,
+    },
+    Fetched {
+        map: usize,
+        pairs: Option<Vec<Pair>>,
+    },
+}
+
+enum Happening {
+    Coordinator(ToCoordinator),
+    Worker(String, ToWorker),
+    WorkerTick(usize, u32),
+    CoordinatorTick,
+    Crash(usize, u64),
+    Restart(usize),
+    LeaderLost(u64),
+    LeaderBack,
+}
+
+enum State {
+    Idle {
+        ask_at: u64,
+    },
+    Mapping {
+        task: usize,
+        attempt: AttemptId,
+        done_at: u64,
+    },
+    Fetching {
+        task: usize,
+        attempt: AttemptId,
+        sources: Vec<String>,
+        got: BTreeMap<usize, Vec<Pair>>,
+        tries: u32,
+        send_at: u64,
+    },
+    Reducing {
+        task: usize,
+        attempt: AttemptId,
+        done_at: u64,
+        input: Vec<Vec<Pair>>,
+    },
+    Reporting {
+        report: Report,
+        send_at: u64,
+    },
+    Exited,
+}
+
+struct WorkerSim {
+    node: usize,
+    incarnation: u32,
+    alive: bool,
+    state: State,
+    /// Finished maps' outputs, on this worker's disk (gone with a crash).
+    outputs: BTreeMap<usize, Vec<Vec<Pair>>>,
+    heartbeat_at: u64,
+}
+
+impl WorkerSim {
+    fn id(&self) -> String {
+        format!("w{}.{}", self.node, self.incarnation)
+    }
+}
+
+fn node_of(worker: &str) -> Option<(usize, u32)> {
+    let (node, incarnation) = worker.strip_prefix('w')?.split_once('.')?;
+    Some((node.parse().ok()?, incarnation.parse().ok()?))
+}
+
+struct World<'a> {
+    setup: &'a Setup,
+    rng: fastrand::Rng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    happenings: BTreeMap<u64, Happening>,
+    coordinator: Coordinator,
+    leader: bool,
+    commands: usize,
+    workers: Vec<WorkerSim>,
+    splits: Vec<chapter8::Split>,
+    /// The job's store: output files by (reduce, attempt), each written whole.
+    store: BTreeMap<(usize, AttemptId), String>,
+    finished_at: Option<u64>,
+    exited: usize,
+}
+
+/// Runs `setup`'s job to its end (or to the time limit).
+pub fn run(setup: &Setup, seed: u64) -> Ran {
+    let splits = split(&setup.inputs, setup.split_bytes);
+    let spec = Spec {
+        maps: splits.len(),
+        reduces: setup.reduces,
+        worker_timeout: WORKER_TIMEOUT,
+        backups: setup.backups,
+    };
+    let mut world = World {
+        setup,
+        rng: fastrand::Rng::with_seed(seed),
+        now: 0,
+        seq: 0,
+        queue: BinaryHeap::new(),
+        happenings: BTreeMap::new(),
+        coordinator: Coordinator::new(spec),
+        leader: true,
+        commands: 0,
+        workers: (0..setup.workers)
+            .map(|node| WorkerSim {
+                node,
+                incarnation: 0,
+                alive: true,
+                state: State::Idle { ask_at: 0 },
+                outputs: BTreeMap::new(),
+                heartbeat_at: 0,
+            })
+            .collect(),
+        splits,
+        store: BTreeMap::new(),
+        finished_at: None,
+        exited: 0,
+    };
+    for node in 0..setup.workers {
+        world.at(0, Happening::WorkerTick(node, 0));
+    }
+    world.at(0, Happening::CoordinatorTick);
+    for &(at, node, down) in &setup.faults.crashes {
+        world.at(at, Happening::Crash(node, down));
+    }
+    for &(at, down) in &setup.faults.failovers {
+        world.at(at, Happening::LeaderLost(down));
+    }
+    while let Some(Reverse((at, seq))) = world.queue.pop() {
+        if at > LIMIT || world.all_exited() {
+            break;
+        }
+        world.now = at;
+        let happening = world.happenings.remove(&seq).expect("queued");
+        world.happen(happening);
+    }
+    let outputs = (0..setup.reduces)
+        .map(|r| {
+            let done = world.coordinator.task(TaskId::reduce(r))?.done.as_ref()?;
+            world.store.get(&(r, done.attempt)).cloned()
+        })
+        .collect();
+    Ran {
+        all_exited: world.all_exited(),
+        coordinator: world.coordinator,
+        outputs,
+        finished_at: world.finished_at,
+        exited: world.exited,
+        commands: world.commands,
+    }
+}
+
+impl World<'_> {
+    fn at(&mut self, at: u64, happening: Happening) {
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq)));
+        self.happenings.insert(self.seq, happening);
+    }
+
+    fn all_exited(&self) -> bool {
+        self.workers
+            .iter()
+            .all(|w| w.alive && matches!(w.state, State::Exited))
+    }
+
+    /// Sends over the network: delayed, maybe lost, maybe twice.
+    fn send(&mut self, make: impl Fn() -> Happening) {
+        let faults = &self.setup.faults;
+        if self.rng.f64() < faults.loss {
+            return;
+        }
+        let copies = if self.rng.f64() < faults.duplicate {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let delay = self.rng.u64(faults.delay.0..=faults.delay.1);
+            self.at(self.now + delay, make());
+        }
+    }
+
+    fn to_worker(&mut self, worker: &str, message: impl Fn() -> ToWorker) {
+        let worker = worker.to_string();
+        self.send(|| Happening::Worker(worker.clone(), message()));
+    }
+
+    fn happen(&mut self, happening: Happening) {
+        match happening {
+            Happening::Coordinator(message) => self.at_coordinator(message),
+            Happening::Worker(id, message) => {
+                if let Some((node, incarnation)) = node_of(&id)
+                    && let Some(w) = self.workers.get(node)
+                    && w.alive
+                    && w.incarnation == incarnation
+                {
+                    self.at_worker(node, message);
+                }
+            }
+            Happening::WorkerTick(node, incarnation) => {
+                let w = &self.workers[node];
+                if w.alive && w.incarnation == incarnation && !matches!(w.state, State::Exited) {
+                    self.worker_tick(node);
+                    self.at(self.now + TICK, Happening::WorkerTick(node, incarnation));
+                }
+            }
+            Happening::CoordinatorTick => {
+                if self.leader {
+                    self.coordinator.tick(self.now);
+                }
+                self.at(self.now + TICK, Happening::CoordinatorTick);
+            }
+            Happening::Crash(node, down) => {
+                let w = &mut self.workers[node];
+                if w.alive && !matches!(w.state, State::Exited) {
+                    w.alive = false;
+                    w.outputs.clear();
+                    self.at(self.now + down, Happening::Restart(node));
+                }
+            }
+            Happening::Restart(node) => {
+                let w = &mut self.workers[node];
+                w.alive = true;
+                w.incarnation += 1;
+                w.state = State::Idle { ask_at: self.now };
+                let incarnation = w.incarnation;
+                self.at(self.now, Happening::WorkerTick(node, incarnation));
+            }
+            Happening::LeaderLost(down) => {
+                if self.leader {
+                    self.leader = false;
+                    self.at(self.now + down, Happening::LeaderBack);
+                }
+            }
+            Happening::LeaderBack => {
+                self.leader = true;
+                self.coordinator.took_over(self.now);
+            }
+        }
+    }
+
+    fn at_coordinator(&mut self, message: ToCoordinator) {
+        if !self.leader {
+            return;
+        }
+        self.commands += 1;
+        let now = self.now;
+        match message {
+            ToCoordinator::Request(worker) => {
+                let assignment = self.coordinator.request(&worker, now);
+                self.to_worker(&worker, || ToWorker::Assigned(assignment.clone()));
+            }
+            ToCoordinator::Heartbeat(worker) => self.coordinator.heartbeat(&worker, now),
+            ToCoordinator::Report(worker, report) => {
+                let verdict = self.coordinator.report(&worker, now, &report);
+                let attempt = report.attempt;
+                // Whatever the verdict, the attempt is over for its worker.
+                let _: Verdict = verdict;
+                self.to_worker(&worker, || ToWorker::Verdict(attempt));
+            }
+        }
+        if self.finished_at.is_none() && self.coordinator.is_done() {
+            self.finished_at = Some(now);
+        }
+        if let Some((n, down)) = self.setup.faults.failover_after_command
+            && n == self.commands
+        {
+            self.leader = false;
+            self.at(now + down, Happening::LeaderBack);
+        }
+    }
+
+    fn at_worker(&mut self, node: usize, message: ToWorker) {
+        let now = self.now;
+        let slow = if self.setup.faults.straggler == Some(node) {
+            10
+        } else {
+            1
+        };
+        let map_cost = self.setup.map_cost * slow;
+        let w = &mut self.workers[node];
+        match message {
+            ToWorker::Assigned(assignment) => {
+                if !matches!(w.state, State::Idle { .. }) {
+                    return; // late or twice: it is busy, and will ask again when idle
+                }
+                w.heartbeat_at = now + HEARTBEAT;
+                w.state = match assignment {
+                    Assignment::Map { task, attempt } => State::Mapping {
+                        task,
+                        attempt,
+                        done_at: now + map_cost,
+                    },
+                    Assignment::Reduce {
+                        task,
+                        attempt,
+                        sources,
+                    } => State::Fetching {
+                        task,
+                        attempt,
+                        sources,
+                        got: BTreeMap::new(),
+                        tries: 0,
+                        send_at: now,
+                    },
+                    Assignment::Wait => State::Idle {
+                        ask_at: now + ASK_AGAIN,
+                    },
+                    Assignment::Exit => {
+                        self.exited += 1;
+                        State::Exited
+                    }
+                };
+            }
+            ToWorker::Verdict(attempt) => {
+                if let State::Reporting { report, .. } = &w.state
+                    && report.attempt == attempt
+                {
+                    w.state = State::Idle { ask_at: now };
+                }
+            }
+            ToWorker::Fetch {
+                reply_to,
+                map,
+                reduce,
+            } => {
+                let pairs = w.outputs.get(&map).and_then(|b| b.get(reduce).cloned());
+                self.to_worker(&reply_to, || ToWorker::Fetched {
+                    map,
+                    pairs: pairs.clone(),
+                });
+            }
+            ToWorker::Fetched { map, pairs } => {
+                if let State::Fetching { got, tries, .. } = &mut w.state {
+                    match pairs {
+                        Some(pairs) => {
+                            got.insert(map, pairs);
+                        }
+                        // It answered, without the output: it is not coming.
+                        None => *tries = FETCH_TRIES,
+                    }
+                }
+            }
+        }
+    }
+
+    fn worker_tick(&mut self, node: usize) {
+        let now = self.now;
+        let slow = if self.setup.faults.straggler == Some(node) {
+            10
+        } else {
+            1
+        };
+        let id = self.workers[node].id();
+        if !matches!(self.workers[node].state, State::Idle { .. } | State::Exited)
+            && now >= self.workers[node].heartbeat_at
+        {
+            self.workers[node].heartbeat_at = now + HEARTBEAT;
+            let id = id.clone();
+            self.send(|| Happening::Coordinator(ToCoordinator::Heartbeat(id.clone())));
+        }
+        let state = std::mem::replace(&mut self.workers[node].state, State::Exited);
+        let next = match state {
+            State::Idle { ask_at } if now >= ask_at => {
+                let id = id.clone();
+                self.send(|| Happening::Coordinator(ToCoordinator::Request(id.clone())));
+                State::Idle {
+                    ask_at: now + ASK_AGAIN,
+                }
+            }
+            State::Mapping {
+                task,
+                attempt,
+                done_at,
+            } if now >= done_at => {
+                let buckets = run_map(
+                    self.setup.job.as_ref(),
+                    &self.setup.inputs,
+                    self.splits[task],
+                    self.setup.reduces,
+                );
+                self.workers[node].outputs.insert(task, buckets);
+                self.report(TaskId::map(task), attempt, Outcome::Finished)
+            }
+            State::Fetching {
+                task,
+                attempt,
+                sources,
+                got,
+                tries,
+                send_at,
+            } => {
+                let missing: Vec<usize> = (0..sources.len())
+                    .filter(|m| !got.contains_key(m))
+                    .collect();
+                if missing.is_empty() {
+                    let input: Vec<Vec<Pair>> = got.into_values().collect();
+                    State::Reducing {
+                        task,
+                        attempt,
+                        done_at: now + self.setup.reduce_cost * slow,
+                        input,
+                    }
+                } else if tries >= FETCH_TRIES {
+                    let map = missing[0];
+                    let at = sources[map].clone();
+                    self.report(
+                        TaskId::reduce(task),
+                        attempt,
+                        Outcome::OutputMissing { map, at },
+                    )
+                } else if now >= send_at {
+                    for &map in &missing {
+                        let reply_to = id.clone();
+                        let source = sources[map].clone();
+                        self.to_worker(&source, || ToWorker::Fetch {
+                            reply_to: reply_to.clone(),
+                            map,
+                            reduce: task,
+                        });
+                    }
+                    State::Fetching {
+                        task,
+                        attempt,
+                        sources,
+                        got,
+                        tries: tries + 1,
+                        send_at: now + FETCH_AGAIN,
+                    }
+                } else {
+                    State::Fetching {
+                        task,
+                        attempt,
+                        sources,
+                        got,
+                        tries,
+                        send_at,
+                    }
+                }
+            }
+            State::Reducing {
+                task,
+                attempt,
+                done_at,
+                input,
+            } if now >= done_at => {
+                // Written whole under the attempt's name before the report leaves.
+                let output = run_reduce(self.setup.job.as_ref(), &input);
+                self.store.insert((task, attempt), output);
+                self.report(TaskId::reduce(task), attempt, Outcome::Finished)
+            }
+            State::Reporting { report, send_at } if now >= send_at => {
+                let (id, again) = (id.clone(), report.clone());
+                self.send(|| {
+                    Happening::Coordinator(ToCoordinator::Report(id.clone(), again.clone()))
+                });
+                State::Reporting {
+                    report,
+                    send_at: now + ASK_AGAIN,
+                }
+            }
+            other => other,
+        };
+        self.workers[node].state = next;
+    }
+
+    fn report(&mut self, task: TaskId, attempt: AttemptId, outcome: Outcome) -> State {
+        State::Reporting {
+            report: Report {
+                task,
+                attempt,
+                outcome,
+            },
+            send_at: self.now,
+        }
+    }
+}
+
+/// The kinds of task, for messages.
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Map => "map",
+        Kind::Reduce => "reduce",
+    }
+}
