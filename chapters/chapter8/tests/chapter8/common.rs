@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chapter8::{
     Assignment, AttemptId, Coordinator, Event, Grep, Input, InvertedIndex, Job, Join, Kind, Spec,
-    TaskId, WordCount,
+    TaskId, WordCount, backup_window,
 };
 
 use crate::sim::Ran;
@@ -78,7 +78,7 @@ pub fn corpus(rng: &mut fastrand::Rng, files: usize) -> Vec<Input> {
     (0..files)
         .map(|f| {
             let mut text = String::new();
-            for _ in 0..rng.usize(0..40) {
+            for _ in 0..rng.usize(0..60) {
                 let words: Vec<&str> = (0..rng.usize(0..9))
                     .map(|_| WORDS[rng.usize(..WORDS.len())])
                     .collect();
@@ -137,7 +137,7 @@ pub fn any_job(rng: &mut fastrand::Rng) -> (Box<dyn Job>, Vec<Input>) {
 }
 
 /// Every check a finished simulated job must pass, the timeline added to a failure.
-pub fn check_job(ran: &Ran, expected: &[String], backups: bool) -> Result<(), String> {
+pub fn check_job(ran: &Ran, expected: &[String]) -> Result<(), String> {
     let events = ran.coordinator.events();
     let explain = |problem: String| Err(format!("{problem}\n{}", timeline(events)));
     if ran.finished_at.is_none() {
@@ -149,7 +149,7 @@ pub fn check_job(ran: &Ran, expected: &[String], backups: bool) -> Result<(), St
             ran.coordinator.spec().reduces
         ));
     }
-    if let Err(problem) = attempts_are_explained(events, ran.coordinator.spec().maps, backups) {
+    if let Err(problem) = attempts_are_explained(events, ran.coordinator.spec()) {
         return explain(problem);
     }
     for (r, want) in expected.iter().enumerate() {
@@ -168,9 +168,14 @@ pub fn check_job(ran: &Ran, expected: &[String], backups: bool) -> Result<(), St
         }
     }
     if !ran.all_exited {
-        return explain(
-            "the job is done but not every worker exited: a worker that asks for work once every reduce is done must be told to exit".into(),
-        );
+        return explain(format!(
+            "the job was done at {} ms but at {} ms not every worker had exited (once every \
+             reduce is done, a worker asking for work is told to exit; one that never asks is \
+             still busy with an attempt):\n  {}",
+            ran.finished_at.unwrap_or_default(),
+            ran.ended_at,
+            ran.not_exited.join("\n  ")
+        ));
     }
     Ok(())
 }
@@ -179,8 +184,9 @@ pub fn check_job(ran: &Ran, expected: &[String], backups: bool) -> Result<(), St
 /// is a backup of a task with one attempt running, near the end of its phase), reduces
 /// start only after every map is done, and a task is committed at most once until its
 /// output is lost; every reduce is committed exactly once.
-pub fn attempts_are_explained(events: &[Event], maps: usize, backups: bool) -> Result<(), String> {
-    let mut running: BTreeMap<TaskId, BTreeSet<AttemptId>> = BTreeMap::new();
+pub fn attempts_are_explained(events: &[Event], spec: Spec) -> Result<(), String> {
+    let (maps, backups) = (spec.maps, spec.backups);
+    let mut running: BTreeMap<TaskId, BTreeMap<AttemptId, String>> = BTreeMap::new();
     let mut done: BTreeSet<TaskId> = BTreeSet::new();
     let mut reduce_commits: BTreeMap<usize, usize> = BTreeMap::new();
     for event in events {
@@ -202,6 +208,23 @@ pub fn attempts_are_explained(events: &[Event], maps: usize, backups: bool) -> R
                     ));
                 }
                 if *backup {
+                    let total = if task.kind == Kind::Map {
+                        maps
+                    } else {
+                        spec.reduces
+                    };
+                    let left = total - done.iter().filter(|t| t.kind == task.kind).count();
+                    if left > backup_window(total) {
+                        return Err(format!(
+                            "at {at} ms a backup of {task} (attempt #{attempt}) started with {left} of the phase's {total} tasks left: backups start only near a phase's end, with at most {} left (exercise 8.5)",
+                            backup_window(total)
+                        ));
+                    }
+                    if live.values().any(|w| w == worker) {
+                        return Err(format!(
+                            "at {at} ms a backup of {task} (attempt #{attempt}) started on {worker}, which runs the attempt it backs up: a backup runs on another worker (exercise 8.5)"
+                        ));
+                    }
                     if !backups || live.len() != 1 || done.contains(task) {
                         return Err(format!(
                             "at {at} ms a backup of {task} (attempt #{attempt}) started on {worker} while it had {} attempts running{}{}: a backup is a second copy of a task with one attempt running, not done (exercise 8.5)",
@@ -224,10 +247,10 @@ pub fn attempts_are_explained(events: &[Event], maps: usize, backups: bool) -> R
                         }
                     ));
                 }
-                live.insert(*attempt);
+                live.insert(*attempt, worker.clone());
             }
             Event::Committed { at, task, attempt } => {
-                if !running.entry(*task).or_default().remove(attempt) {
+                if running.entry(*task).or_default().remove(attempt).is_none() {
                     return Err(format!(
                         "at {at} ms {task} committed attempt #{attempt}, which was not running (exercise 8.4)"
                     ));

@@ -35,12 +35,12 @@ fn ex5_no_backup_while_more_than_a_fifth_of_the_phase_is_left() {
         Assignment::Wait,
         "ten maps of ten are left: far from the phase's end, no backup"
     );
-    for i in 0..7 {
+    for (i, &attempt) in attempts.iter().enumerate().take(7) {
         finish(
             &mut c,
             &format!("w{i}"),
             TaskId::map(i),
-            attempts[i],
+            attempt,
             100 + i as u64,
         );
     }
@@ -142,8 +142,8 @@ fn ex5_backups_follow_the_phase() {
         Assignment::Wait,
         "five reduces of five left: no backup"
     );
-    for i in 0..4 {
-        finish(&mut c, &format!("r{i}"), TaskId::reduce(i), reduces[i], 20);
+    for (i, &attempt) in reduces.iter().enumerate().take(4) {
+        finish(&mut c, &format!("r{i}"), TaskId::reduce(i), attempt, 20);
     }
     assert!(
         matches!(c.request("idle", 30), Assignment::Reduce { task: 4, .. }),

@@ -71,6 +71,10 @@ pub struct Ran {
     pub exited: usize,
     /// Every worker was alive and had exited when the run ended.
     pub all_exited: bool,
+    /// What each worker that had not exited was doing at the end.
+    pub not_exited: Vec<String>,
+    /// Virtual time at the end of the run.
+    pub ended_at: u64,
     pub commands: usize,
 }
 
@@ -133,6 +137,24 @@ enum State {
         send_at: u64,
     },
     Exited,
+}
+
+impl State {
+    fn describe(&self) -> String {
+        match self {
+            State::Idle { .. } => "idle, asking for work".into(),
+            State::Mapping { task, attempt, .. } => format!("running map {task} #{attempt}"),
+            State::Fetching { task, attempt, .. } => {
+                format!("fetching map outputs for reduce {task} #{attempt}")
+            }
+            State::Reducing { task, attempt, .. } => format!("running reduce {task} #{attempt}"),
+            State::Reporting { report, .. } => format!(
+                "reporting {} #{}: {:?}",
+                report.task, report.attempt, report.outcome
+            ),
+            State::Exited => "exited".into(),
+        }
+    }
 }
 
 struct WorkerSim {
@@ -234,6 +256,23 @@ pub fn run(setup: &Setup, seed: u64) -> Ran {
         .collect();
     Ran {
         all_exited: world.all_exited(),
+        not_exited: world
+            .workers
+            .iter()
+            .filter(|w| !w.alive || !matches!(w.state, State::Exited))
+            .map(|w| {
+                format!(
+                    "{}: {}",
+                    w.id(),
+                    if w.alive {
+                        w.state.describe()
+                    } else {
+                        "crashed".into()
+                    }
+                )
+            })
+            .collect(),
+        ended_at: world.now,
         coordinator: world.coordinator,
         outputs,
         finished_at: world.finished_at,
@@ -272,7 +311,7 @@ impl World<'_> {
         }
     }
 
-    fn to_worker(&mut self, worker: &str, message: impl Fn() -> ToWorker) {
+    fn send_worker(&mut self, worker: &str, message: impl Fn() -> ToWorker) {
         let worker = worker.to_string();
         self.send(|| Happening::Worker(worker.clone(), message()));
     }
@@ -340,7 +379,7 @@ impl World<'_> {
         match message {
             ToCoordinator::Request(worker) => {
                 let assignment = self.coordinator.request(&worker, now);
-                self.to_worker(&worker, || ToWorker::Assigned(assignment.clone()));
+                self.send_worker(&worker, || ToWorker::Assigned(assignment.clone()));
             }
             ToCoordinator::Heartbeat(worker) => self.coordinator.heartbeat(&worker, now),
             ToCoordinator::Report(worker, report) => {
@@ -348,7 +387,7 @@ impl World<'_> {
                 let attempt = report.attempt;
                 // Whatever the verdict, the attempt is over for its worker.
                 let _: Verdict = verdict;
-                self.to_worker(&worker, || ToWorker::Verdict(attempt));
+                self.send_worker(&worker, || ToWorker::Verdict(attempt));
             }
         }
         if self.finished_at.is_none() && self.coordinator.is_done() {
@@ -417,7 +456,7 @@ impl World<'_> {
                 reduce,
             } => {
                 let pairs = w.outputs.get(&map).and_then(|b| b.get(reduce).cloned());
-                self.to_worker(&reply_to, || ToWorker::Fetched {
+                self.send_worker(&reply_to, || ToWorker::Fetched {
                     map,
                     pairs: pairs.clone(),
                 });
@@ -505,7 +544,7 @@ impl World<'_> {
                     for &map in &missing {
                         let reply_to = id.clone();
                         let source = sources[map].clone();
-                        self.to_worker(&source, || ToWorker::Fetch {
+                        self.send_worker(&source, || ToWorker::Fetch {
                             reply_to: reply_to.clone(),
                             map,
                             reduce: task,
