@@ -27,11 +27,30 @@
 //!   oracle the tests compare every distributed run with).
 //! - [`coordinator`]: the coordinator's state, its driver (requests, heartbeats,
 //!   reports, ticks, a takeover) and the helpers the exercises use to keep its timeline.
+//! - [`command`]: what the coordinator's replicated log holds (its inputs, each with the
+//!   leader's time); [`machine`]: what a replica applies them to, and its snapshot. The
+//!   log is chapter 6's Raft core, carried (below): the coordinator's state survives the
+//!   loss of its leader.
+//!
+//! <!-- carried: written by `cargo xtask exercises` -->
+//! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
+//! - [`protocol`]: chapter 6's protocol.
+//! - [`raft`]: chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules.
+//! <!-- end carried -->
 
+pub mod command;
 pub mod coordinator;
 pub mod job;
 pub mod jobs;
+pub mod machine;
 pub mod run;
+
+// CARRIED: written by `cargo xtask exercises` (see src/carried/)
+#[path = "carried/protocol.rs"]
+pub mod protocol;
+#[path = "carried/raft.rs"]
+pub mod raft;
+// END CARRIED
 
 // The student's files are mounted from exercises/, the reference from solutions/;
 // `--features solution` switches. Tests are the same for both.

@@ -6,6 +6,9 @@
 #[path = "chapter8/common.rs"]
 mod common;
 
+#[path = "chapter8/replicas.rs"]
+mod replicas;
+
 #[path = "chapter8/sim.rs"]
 mod sim;
 

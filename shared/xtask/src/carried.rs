@@ -295,6 +295,24 @@ pub const CARRIED: &[Carried] = &[
         "solutions/chapter1/validate.rs",
         "chapter 1's key rules, exercise 1.3",
     ),
+    carried(
+        8,
+        "protocol",
+        "chapters/chapter6/src/protocol.rs",
+        "chapter 6's protocol",
+    ),
+    carried(
+        8,
+        "raft",
+        "solutions/chapter6/raft.rs",
+        "chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules",
+    ),
+    carried(
+        8,
+        "raft::snapshots",
+        "solutions/chapter6/snapshots.rs",
+        "chapter 6's snapshot rules, exercises 6.2, 6.3, 6.5 and 6.6",
+    ),
 ];
 
 /// Every carried copy, and every `lib.rs` with its carried block, as they must be.

@@ -7,18 +7,22 @@
 //! What the shell around the machine does here is what a real one does: a worker writes
 //! a reduce's output under its attempt's name (whole, or not at all) before it reports,
 //! and the job's output file `r` is the one the coordinator committed for reduce `r`.
-//! The coordinator's state survives a failover untouched, as a replicated log's would;
-//! while there is no leader, messages to the coordinator are lost.
+//! The coordinator is three replicas of a Raft log ([`crate::replicas`]); a failover
+//! crashes its leader, which restarts later from what it persisted.
 
 #![allow(dead_code)]
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
+use chapter8::machine::Applied;
+use chapter8::protocol::Message;
 use chapter8::{
     Assignment, AttemptId, Coordinator, Input, Job, Kind, Outcome, Pair, Report, Spec, TaskId,
-    Verdict, run_map, run_reduce, split,
+    run_map, run_reduce, split,
 };
+
+use crate::replicas::{FromWorker, Out, REPLICAS, Replicas};
 
 /// A worker is lost after this much silence; it says it is alive this often.
 pub const WORKER_TIMEOUT: u64 = 500;
@@ -38,11 +42,14 @@ pub struct Faults {
     pub duplicate: f64,
     /// Worker crashes: (at, node, down for).
     pub crashes: Vec<(u64, usize, u64)>,
+    /// (node, n, down for): that worker crashes right after it finishes its n-th map.
+    pub crash_after_maps: Option<(usize, usize, u64)>,
     /// The node that runs ten times slower than the others.
     pub straggler: Option<usize>,
-    /// Coordinator failovers: (at, no leader for).
+    /// Coordinator failovers: (at, the crashed leader restarts after).
     pub failovers: Vec<(u64, u64)>,
-    /// A failover right after the coordinator's n-th command: (n, no leader for).
+    /// The leader crashes right after it applied the n-th worker command: (n, restarts
+    /// after).
     pub failover_after_command: Option<(usize, u64)>,
 }
 
@@ -78,15 +85,10 @@ pub struct Ran {
     pub commands: usize,
 }
 
-enum ToCoordinator {
-    Request(String),
-    Heartbeat(String),
-    Report(String, Report),
-}
-
 enum ToWorker {
     Assigned(Assignment),
     Verdict(AttemptId),
+
     Fetch {
         reply_to: String,
         map: usize,
@@ -99,14 +101,15 @@ enum ToWorker {
 }
 
 enum Happening {
-    Coordinator(ToCoordinator),
+    ToReplica(usize, String, FromWorker),
+    Raft(usize, usize, Message),
+    ReplicaTick(usize),
+    ReplicaBack(usize),
     Worker(String, ToWorker),
     WorkerTick(usize, u32),
-    CoordinatorTick,
     Crash(usize, u64),
     Restart(usize),
     LeaderLost(u64),
-    LeaderBack,
 }
 
 enum State {
@@ -185,9 +188,8 @@ struct World<'a> {
     seq: u64,
     queue: BinaryHeap<Reverse<(u64, u64)>>,
     happenings: BTreeMap<u64, Happening>,
-    coordinator: Coordinator,
-    leader: bool,
-    commands: usize,
+    replicas: Replicas,
+    failed_over_after_command: bool,
     workers: Vec<WorkerSim>,
     splits: Vec<chapter8::Split>,
     /// The job's store: output files by (reduce, attempt), each written whole.
@@ -212,9 +214,8 @@ pub fn run(setup: &Setup, seed: u64) -> Ran {
         seq: 0,
         queue: BinaryHeap::new(),
         happenings: BTreeMap::new(),
-        coordinator: Coordinator::new(spec),
-        leader: true,
-        commands: 0,
+        replicas: Replicas::new(spec, 0, &mut fastrand::Rng::with_seed(seed ^ 0x5eed)),
+        failed_over_after_command: false,
         workers: (0..setup.workers)
             .map(|node| WorkerSim {
                 node,
@@ -233,7 +234,9 @@ pub fn run(setup: &Setup, seed: u64) -> Ran {
     for node in 0..setup.workers {
         world.at(0, Happening::WorkerTick(node, 0));
     }
-    world.at(0, Happening::CoordinatorTick);
+    for i in 0..REPLICAS {
+        world.at(0, Happening::ReplicaTick(i));
+    }
     for &(at, node, down) in &setup.faults.crashes {
         world.at(at, Happening::Crash(node, down));
     }
@@ -248,9 +251,10 @@ pub fn run(setup: &Setup, seed: u64) -> Ran {
         let happening = world.happenings.remove(&seq).expect("queued");
         world.happen(happening);
     }
+    let coordinator = world.replicas.furthest().coordinator().clone();
     let outputs = (0..setup.reduces)
         .map(|r| {
-            let done = world.coordinator.task(TaskId::reduce(r))?.done.as_ref()?;
+            let done = coordinator.task(TaskId::reduce(r))?.done.as_ref()?;
             world.store.get(&(r, done.attempt)).cloned()
         })
         .collect();
@@ -273,11 +277,11 @@ pub fn run(setup: &Setup, seed: u64) -> Ran {
             })
             .collect(),
         ended_at: world.now,
-        coordinator: world.coordinator,
+        coordinator,
         outputs,
         finished_at: world.finished_at,
         exited: world.exited,
-        commands: world.commands,
+        commands: world.replicas.applied_by_leaders,
     }
 }
 
@@ -318,7 +322,23 @@ impl World<'_> {
 
     fn happen(&mut self, happening: Happening) {
         match happening {
-            Happening::Coordinator(message) => self.at_coordinator(message),
+            Happening::ToReplica(i, worker, message) => {
+                let out = self.replicas.on_worker(i, &worker, message, self.now);
+                self.route(out);
+            }
+            Happening::Raft(from, to, message) => {
+                let out = self.replicas.on_raft(to, from, message, self.now);
+                self.route(out);
+            }
+            Happening::ReplicaTick(i) => {
+                let out = self.replicas.tick(i, self.now);
+                self.route(out);
+                self.at(self.now + TICK, Happening::ReplicaTick(i));
+            }
+            Happening::ReplicaBack(i) => {
+                let seed = self.rng.u64(..);
+                self.replicas.restart(i, self.now, seed);
+            }
             Happening::Worker(id, message) => {
                 if let Some((node, incarnation)) = node_of(&id)
                     && let Some(w) = self.workers.get(node)
@@ -334,12 +354,6 @@ impl World<'_> {
                     self.worker_tick(node);
                     self.at(self.now + TICK, Happening::WorkerTick(node, incarnation));
                 }
-            }
-            Happening::CoordinatorTick => {
-                if self.leader {
-                    self.coordinator.tick(self.now);
-                }
-                self.at(self.now + TICK, Happening::CoordinatorTick);
             }
             Happening::Crash(node, down) => {
                 let w = &mut self.workers[node];
@@ -357,47 +371,55 @@ impl World<'_> {
                 let incarnation = w.incarnation;
                 self.at(self.now, Happening::WorkerTick(node, incarnation));
             }
-            Happening::LeaderLost(down) => {
-                if self.leader {
-                    self.leader = false;
-                    self.at(self.now + down, Happening::LeaderBack);
-                }
-            }
-            Happening::LeaderBack => {
-                self.leader = true;
-                self.coordinator.took_over(self.now);
-            }
+            Happening::LeaderLost(down) => self.fail_over(down),
         }
     }
 
-    fn at_coordinator(&mut self, message: ToCoordinator) {
-        if !self.leader {
-            return;
+    /// The coordinator's leader crashes; it restarts `down` later.
+    fn fail_over(&mut self, down: u64) {
+        if let Some(leader) = self.replicas.leader() {
+            self.replicas.crash(leader);
+            self.at(self.now + down, Happening::ReplicaBack(leader));
         }
-        self.commands += 1;
-        let now = self.now;
-        match message {
-            ToCoordinator::Request(worker) => {
-                let assignment = self.coordinator.request(&worker, now);
-                self.send_worker(&worker, || ToWorker::Assigned(assignment.clone()));
-            }
-            ToCoordinator::Heartbeat(worker) => self.coordinator.heartbeat(&worker, now),
-            ToCoordinator::Report(worker, report) => {
-                let verdict = self.coordinator.report(&worker, now, &report);
-                let attempt = report.attempt;
-                // Whatever the verdict, the attempt is over for its worker.
-                let _: Verdict = verdict;
-                self.send_worker(&worker, || ToWorker::Verdict(attempt));
+    }
+
+    /// Sends what the replicas produced: Raft messages to each other, answers to workers.
+    fn route(&mut self, out: Vec<Out>) {
+        for out in out {
+            match out {
+                Out::Raft { from, to, message } => {
+                    self.send(|| Happening::Raft(from, to, message.clone()));
+                }
+                Out::Reply {
+                    worker,
+                    attempt,
+                    applied,
+                } => match applied {
+                    Applied::Assignment(assignment) => {
+                        self.send_worker(&worker, || ToWorker::Assigned(assignment.clone()));
+                    }
+                    Applied::Verdict(_) => self.send_worker(&worker, || ToWorker::Verdict(attempt)),
+                    Applied::Nothing => {}
+                },
             }
         }
-        if self.finished_at.is_none() && self.coordinator.is_done() {
-            self.finished_at = Some(now);
+        if self.finished_at.is_none() && self.replicas.job_done() {
+            self.finished_at = Some(self.now);
         }
         if let Some((n, down)) = self.setup.faults.failover_after_command
-            && n == self.commands
+            && !self.failed_over_after_command
+            && self.replicas.applied_by_leaders >= n
         {
-            self.leader = false;
-            self.at(now + down, Happening::LeaderBack);
+            self.failed_over_after_command = true;
+            self.fail_over(down);
+        }
+    }
+
+    /// Sends `message` from `worker` to every replica of the coordinator.
+    fn to_coordinator(&mut self, worker: &str, message: FromWorker) {
+        for i in 0..REPLICAS {
+            let (worker, message) = (worker.to_string(), message.clone());
+            self.send(|| Happening::ToReplica(i, worker.clone(), message.clone()));
         }
     }
 
@@ -488,13 +510,13 @@ impl World<'_> {
         {
             self.workers[node].heartbeat_at = now + HEARTBEAT;
             let id = id.clone();
-            self.send(|| Happening::Coordinator(ToCoordinator::Heartbeat(id.clone())));
+            self.to_coordinator(&id, FromWorker::Heartbeat);
         }
         let state = std::mem::replace(&mut self.workers[node].state, State::Exited);
         let next = match state {
             State::Idle { ask_at } if now >= ask_at => {
                 let id = id.clone();
-                self.send(|| Happening::Coordinator(ToCoordinator::Request(id.clone())));
+                self.to_coordinator(&id, FromWorker::Request);
                 State::Idle {
                     ask_at: now + ASK_AGAIN,
                 }
@@ -511,6 +533,12 @@ impl World<'_> {
                     self.setup.reduces,
                 );
                 self.workers[node].outputs.insert(task, buckets);
+                if let Some((n, count, down)) = self.setup.faults.crash_after_maps
+                    && n == node
+                    && self.workers[node].outputs.len() == count
+                {
+                    self.at(now + 1, Happening::Crash(node, down));
+                }
                 self.report(TaskId::map(task), attempt, Outcome::Finished)
             }
             State::Fetching {
@@ -581,10 +609,7 @@ impl World<'_> {
                 self.report(TaskId::reduce(task), attempt, Outcome::Finished)
             }
             State::Reporting { report, send_at } if now >= send_at => {
-                let (id, again) = (id.clone(), report.clone());
-                self.send(|| {
-                    Happening::Coordinator(ToCoordinator::Report(id.clone(), again.clone()))
-                });
+                self.to_coordinator(&id, FromWorker::Report(report.clone()));
                 State::Reporting {
                     report,
                     send_at: now + ASK_AGAIN,
