@@ -416,7 +416,7 @@ impl World<'_> {
     }
 
     /// Sends `message` from `worker` to every replica of the coordinator.
-    fn to_coordinator(&mut self, worker: &str, message: FromWorker) {
+    fn send_coordinator(&mut self, worker: &str, message: FromWorker) {
         for i in 0..REPLICAS {
             let (worker, message) = (worker.to_string(), message.clone());
             self.send(|| Happening::ToReplica(i, worker.clone(), message.clone()));
@@ -510,13 +510,13 @@ impl World<'_> {
         {
             self.workers[node].heartbeat_at = now + HEARTBEAT;
             let id = id.clone();
-            self.to_coordinator(&id, FromWorker::Heartbeat);
+            self.send_coordinator(&id, FromWorker::Heartbeat);
         }
         let state = std::mem::replace(&mut self.workers[node].state, State::Exited);
         let next = match state {
             State::Idle { ask_at } if now >= ask_at => {
                 let id = id.clone();
-                self.to_coordinator(&id, FromWorker::Request);
+                self.send_coordinator(&id, FromWorker::Request);
                 State::Idle {
                     ask_at: now + ASK_AGAIN,
                 }
@@ -609,7 +609,7 @@ impl World<'_> {
                 self.report(TaskId::reduce(task), attempt, Outcome::Finished)
             }
             State::Reporting { report, send_at } if now >= send_at => {
-                self.to_coordinator(&id, FromWorker::Report(report.clone()));
+                self.send_coordinator(&id, FromWorker::Report(report.clone()));
                 State::Reporting {
                     report,
                     send_at: now + ASK_AGAIN,
