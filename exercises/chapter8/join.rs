@@ -31,20 +31,20 @@ impl Job for Join {
 
     // ANCHOR: join_map
     fn map(&self, file: &str, text: &str, emit: &mut dyn FnMut(String, String)) {
-        // EXERCISE 8.6: the join's map: key each line by its user's id, and say which file it came from
+        // EXERCISE 8.6: the join's map: key users and orders by user id
         // HINT: The key must be the user's id for both kinds of line, so that a user and their orders reach the same reduce. The value must let the reduce tell a name from an amount: a prefix such as `user:` or `order:` will do.
         todo!(
-            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join's map: key each line by its user's id, and say which file it came from (book: chapter 8, exercise 6)"
+            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join's map: key users and orders by user id (book: chapter 8, exercise 6)"
         )
     }
     // ANCHOR_END: join_map
 
     // ANCHOR: join_reduce
     fn reduce(&self, _key: &str, values: &[String]) -> Option<String> {
-        // EXERCISE 8.6: the join's reduce: one line for a user with orders, none otherwise
+        // EXERCISE 8.6: the join's reduce: one line per user with orders
         // HINT: Values arrive in no order you may rely on: find the user's name wherever it is, count and add up the orders. Which two cases give no line at all?
         todo!(
-            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join's reduce: one line for a user with orders, none otherwise (book: chapter 8, exercise 6)"
+            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join's reduce: one line per user with orders (book: chapter 8, exercise 6)"
         )
     }
     // ANCHOR_END: join_reduce
