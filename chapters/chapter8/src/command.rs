@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::coordinator::{Millis, Report, WorkerId};
 
+/// Chapter 6's API names the id of a client's request. The coordinator needs none: every
+/// call a worker makes is safe to repeat (a repeated request gets the same attempt, a
+/// repeated report the same verdict), so a worker is named by its own name only.
+pub type RequestId = WorkerId;
+
 /// One entry of the coordinator's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -30,6 +35,8 @@ pub enum Command {
     Tick { now: Millis },
     /// A new leader took over at `now`.
     TookOver { now: Millis },
+    /// What the job has done so far (a read, through the log so it is never stale).
+    Query,
 }
 
 impl Command {
@@ -39,7 +46,7 @@ impl Command {
             Command::Request { worker, .. }
             | Command::Heartbeat { worker, .. }
             | Command::Report { worker, .. } => worker.len(),
-            Command::Noop | Command::Tick { .. } | Command::TookOver { .. } => 0,
+            Command::Noop | Command::Tick { .. } | Command::TookOver { .. } | Command::Query => 0,
         }
     }
 }

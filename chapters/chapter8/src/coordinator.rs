@@ -124,7 +124,9 @@ pub struct Worker {
 pub enum Assignment {
     /// Run map `task` on split `task` of the input.
     Map { task: usize, attempt: AttemptId },
-    /// Run reduce `task`: map `m`'s output for it is on worker `sources[m]`.
+    /// Run reduce `task`: map `m`'s output for it is on worker `sources[m]` (an empty
+    /// name if map `m` is not done: its output was lost since the reduce was assigned, and
+    /// the reduce can only report it missing).
     Reduce {
         task: usize,
         attempt: AttemptId,
@@ -179,7 +181,7 @@ pub enum Why {
     InputMissing,
 }
 
-/// What happened, in order: the job's timeline, for tests, failures and the live page.
+/// What happened, in order: the job's timeline, for tests, failures and `GET /job`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     Started {

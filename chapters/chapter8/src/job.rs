@@ -45,8 +45,8 @@ pub trait Job: Sync {
     /// Emits the intermediate pairs of one split: `file` is the input's name, `text` the
     /// split's lines.
     fn map(&self, file: &str, text: &str, emit: &mut dyn FnMut(String, String));
-    /// Combines every value emitted for `key` (in the order the maps ran, which is not
-    /// fixed: a reduce must not depend on it) into the key's output, or `None` for no
-    /// output line.
+    /// Combines every value emitted for `key` into the key's output, or `None` for no
+    /// output line. The values come in map order here, but a reduce must not depend on
+    /// any order: another system (or a combiner) may hand them over in another.
     fn reduce(&self, key: &str, values: &[String]) -> Option<String>;
 }

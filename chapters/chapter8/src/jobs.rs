@@ -74,3 +74,17 @@ impl Job for Grep {
         Some(format!("{} {files}", values.len()))
     }
 }
+
+/// The job called `name`: `wordcount`, `index`, `grep:<pattern>` or `join`.
+pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Job + Send>> {
+    match name {
+        "wordcount" => Some(std::sync::Arc::new(WordCount)),
+        "index" => Some(std::sync::Arc::new(InvertedIndex)),
+        "join" => Some(std::sync::Arc::new(crate::join::Join)),
+        _ => name.strip_prefix("grep:").map(|pattern| {
+            std::sync::Arc::new(Grep {
+                pattern: pattern.to_string(),
+            }) as std::sync::Arc<dyn Job + Send>
+        }),
+    }
+}

@@ -31,11 +31,24 @@
 //!   leader's time); [`machine`]: what a replica applies them to, and its snapshot. The
 //!   log is chapter 6's Raft core, carried (below): the coordinator's state survives the
 //!   loss of its leader.
+//! - [`server`]: one coordinator replica's routes (a worker's task, heartbeat and report,
+//!   the job's state), and the leader's clock proposed to the log; [`worker`]: a worker
+//!   process that runs tasks, serves its map outputs and writes reduce outputs into the
+//!   job's store; [`jobs::by_name`] picks a job.
+//! - [`system`]: the coordinator's replicas as one loopback cluster, a job's files, the
+//!   published output; `main.rs`: the `chapter8` binary (`coordinator`, `worker`, `run`).
 //!
 //! <!-- carried: written by `cargo xtask exercises` -->
 //! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
+//! - [`api`]: chapter 6's JSON shapes.
+//! - [`call`]: chapter 7's calls to a replicated log's leader.
+//! - [`error`]: chapter 5's API errors.
+//! - [`extract`]: chapter 1's request extractors.
+//! - [`node`]: chapter 6's node shell.
 //! - [`protocol`]: chapter 6's protocol.
 //! - [`raft`]: chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules.
+//! - [`storage`]: chapter 6's storage.
+//! - [`validate`]: chapter 1's key rules, exercise 1.3.
 //! <!-- end carried -->
 
 pub mod command;
@@ -44,12 +57,29 @@ pub mod job;
 pub mod jobs;
 pub mod machine;
 pub mod run;
+pub mod server;
+pub mod system;
+pub mod worker;
 
 // CARRIED: written by `cargo xtask exercises` (see src/carried/)
+#[path = "carried/api.rs"]
+pub mod api;
+#[path = "carried/call.rs"]
+pub mod call;
+#[path = "carried/error.rs"]
+pub mod error;
+#[path = "carried/extract.rs"]
+pub mod extract;
+#[path = "carried/node.rs"]
+pub mod node;
 #[path = "carried/protocol.rs"]
 pub mod protocol;
 #[path = "carried/raft.rs"]
 pub mod raft;
+#[path = "carried/storage.rs"]
+pub mod storage;
+#[path = "carried/validate.rs"]
+pub mod validate;
 // END CARRIED
 
 // The student's files are mounted from exercises/, the reference from solutions/;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
-use crate::coordinator::{Assignment, Coordinator, Spec, Verdict};
+use crate::coordinator::{Assignment, AttemptId, Coordinator, Event, Spec, Verdict};
 use crate::protocol::Entry;
 
 /// What applying one entry produced: the answer for the worker that sent it.
@@ -14,6 +14,41 @@ pub enum Applied {
     Nothing,
     Assignment(Assignment),
     Verdict(Verdict),
+    Job(JobState),
+}
+
+/// What a job has done so far, as `GET /job` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobState {
+    pub spec: Spec,
+    pub maps_done: usize,
+    pub reduces_done: usize,
+    pub done: bool,
+    /// For each reduce task, the attempt whose output file is the task's, once committed.
+    pub outputs: Vec<Option<AttemptId>>,
+    /// The job's timeline so far.
+    pub events: Vec<Event>,
+}
+
+impl JobState {
+    pub fn of(coordinator: &Coordinator) -> JobState {
+        let spec = coordinator.spec();
+        JobState {
+            spec,
+            maps_done: coordinator.maps_done(),
+            reduces_done: coordinator.reduces_done(),
+            done: coordinator.is_done(),
+            outputs: (0..spec.reduces)
+                .map(|r| {
+                    coordinator
+                        .task(crate::coordinator::TaskId::reduce(r))
+                        .and_then(|t| t.done.as_ref())
+                        .map(|d| d.attempt)
+                })
+                .collect(),
+            events: coordinator.events().to_vec(),
+        }
+    }
 }
 
 /// A coordinator and the index of the last entry applied to it.
@@ -74,7 +109,18 @@ impl Machine {
                 c.took_over(*now);
                 Applied::Nothing
             }
+            Command::Query => Applied::Job(JobState::of(c)),
         }
+    }
+
+    /// How many tasks are done (what `/status` shows as `keys`).
+    pub fn len(&self) -> usize {
+        self.coordinator.maps_done() + self.coordinator.reduces_done()
+    }
+
+    /// Whether no task is done.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The snapshot's data: the whole machine as JSON.
@@ -102,5 +148,18 @@ impl Machine {
             ));
         }
         Ok(machine)
+    }
+}
+
+/// The machine a node of the shell starts with when none is given: a job of one map
+/// and one reduce. A coordinator's replicas are always given theirs.
+impl Default for Machine {
+    fn default() -> Machine {
+        Machine::new(Spec {
+            maps: 1,
+            reduces: 1,
+            worker_timeout: 3_000,
+            backups: true,
+        })
     }
 }

@@ -35,3 +35,6 @@ mod ex6_join;
 
 #[path = "chapter8/simulation.rs"]
 mod simulation;
+
+#[path = "chapter8/loopback.rs"]
+mod loopback;

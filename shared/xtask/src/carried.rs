@@ -297,6 +297,66 @@ pub const CARRIED: &[Carried] = &[
     ),
     carried(
         8,
+        "api",
+        "chapters/chapter6/src/api.rs",
+        "chapter 6's JSON shapes",
+    ),
+    carried(
+        8,
+        "call",
+        "chapters/chapter7/src/call.rs",
+        "chapter 7's calls to a replicated log's leader",
+    ),
+    carried(
+        8,
+        "error",
+        "chapters/chapter5/src/error.rs",
+        "chapter 5's API errors",
+    ),
+    carried(
+        8,
+        "extract",
+        "chapters/chapter1/src/extract.rs",
+        "chapter 1's request extractors",
+    ),
+    carried(
+        8,
+        "node",
+        "chapters/chapter6/src/node.rs",
+        "chapter 6's node shell",
+    ),
+    carried(
+        8,
+        "node::addresses",
+        "chapters/chapter5/src/node/addresses.rs",
+        "chapter 5's address book",
+    ),
+    carried(
+        8,
+        "node::checks",
+        "chapters/chapter6/src/node/checks.rs",
+        "chapter 6's checks of a peer's messages",
+    ),
+    carried(
+        8,
+        "node::config",
+        "chapters/chapter6/src/node/config.rs",
+        "chapter 6's node settings",
+    ),
+    carried(
+        8,
+        "node::driver",
+        "chapters/chapter6/src/node/driver.rs",
+        "chapter 6's driver",
+    ),
+    carried(
+        8,
+        "node::peers",
+        "chapters/chapter5/src/node/peers.rs",
+        "chapter 5's peer senders",
+    ),
+    carried(
+        8,
         "protocol",
         "chapters/chapter6/src/protocol.rs",
         "chapter 6's protocol",
@@ -312,6 +372,18 @@ pub const CARRIED: &[Carried] = &[
         "raft::snapshots",
         "solutions/chapter6/snapshots.rs",
         "chapter 6's snapshot rules, exercises 6.2, 6.3, 6.5 and 6.6",
+    ),
+    carried(
+        8,
+        "storage",
+        "chapters/chapter6/src/storage.rs",
+        "chapter 6's storage",
+    ),
+    carried(
+        8,
+        "validate",
+        "solutions/chapter1/validate.rs",
+        "chapter 1's key rules, exercise 1.3",
     ),
 ];
 

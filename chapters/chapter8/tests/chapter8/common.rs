@@ -136,6 +136,18 @@ pub fn any_job(rng: &mut fastrand::Rng) -> (Box<dyn Job>, Vec<Input>) {
     }
 }
 
+/// A job by its name (as `chapter8 worker --job-name` takes it) and its input, drawn
+/// from `rng`.
+pub fn any_job_named(rng: &mut fastrand::Rng) -> (String, Vec<Input>) {
+    let files = rng.usize(1..5);
+    match rng.usize(0..4) {
+        0 => ("wordcount".into(), corpus(rng, files)),
+        1 => ("index".into(), corpus(rng, files)),
+        2 => ("grep:an".into(), corpus(rng, files)),
+        _ => ("join".into(), shop(rng)),
+    }
+}
+
 /// Every check a finished simulated job must pass, the timeline added to a failure.
 pub fn check_job(ran: &Ran, expected: &[String]) -> Result<(), String> {
     let events = ran.coordinator.events();
@@ -271,6 +283,15 @@ pub fn attempts_are_explained(events: &[Event], spec: Spec) -> Result<(), String
                 done.remove(&TaskId::map(*map));
             }
             Event::WorkerLost { .. } => {}
+        }
+    }
+    for r in 0..spec.reduces {
+        let commits = reduce_commits.get(&r).copied().unwrap_or(0);
+        if commits != 1 {
+            return Err(format!(
+                "reduce {r} was committed {commits} times: a finished job commits every reduce \
+                 exactly once (exercise 8.4)"
+            ));
         }
     }
     Ok(())

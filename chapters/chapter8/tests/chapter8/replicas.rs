@@ -96,8 +96,8 @@ impl Replicas {
         })
     }
 
-    /// The machine that has applied the most entries (the job's state as far as anyone
-    /// knows it), up or down.
+    /// The machine, among the replicas up, that has applied the most entries (the job's
+    /// state as far as anyone up knows it).
     pub fn furthest(&self) -> Machine {
         self.nodes
             .iter()

@@ -48,6 +48,9 @@ pub struct Faults {
     pub straggler: Option<usize>,
     /// Coordinator failovers: (at, the crashed leader restarts after).
     pub failovers: Vec<(u64, u64)>,
+    /// Two replicas crash at once (the leader and one more: no majority, no leader), and
+    /// both restart `down` later: (at, down).
+    pub outage: Option<(u64, u64)>,
     /// The leader crashes right after it applied the n-th worker command: (n, restarts
     /// after).
     pub failover_after_command: Option<(usize, u64)>,
@@ -110,6 +113,7 @@ enum Happening {
     Crash(usize, u64),
     Restart(usize),
     LeaderLost(u64),
+    Outage(u64),
 }
 
 enum State {
@@ -126,6 +130,8 @@ enum State {
         attempt: AttemptId,
         sources: Vec<String>,
         got: BTreeMap<usize, Vec<Pair>>,
+        /// A map whose worker answered that it does not have the output.
+        gone: Option<usize>,
         tries: u32,
         send_at: u64,
     },
@@ -242,6 +248,9 @@ pub fn run(setup: &Setup, seed: u64) -> Ran {
     }
     for &(at, down) in &setup.faults.failovers {
         world.at(at, Happening::LeaderLost(down));
+    }
+    if let Some((at, down)) = setup.faults.outage {
+        world.at(at, Happening::Outage(down));
     }
     while let Some(Reverse((at, seq))) = world.queue.pop() {
         if at > LIMIT || world.all_exited() {
@@ -372,6 +381,13 @@ impl World<'_> {
                 self.at(self.now, Happening::WorkerTick(node, incarnation));
             }
             Happening::LeaderLost(down) => self.fail_over(down),
+            Happening::Outage(down) => {
+                let leader = self.replicas.leader().unwrap_or(0);
+                for i in [leader, (leader + 1) % REPLICAS] {
+                    self.replicas.crash(i);
+                    self.at(self.now + down, Happening::ReplicaBack(i));
+                }
+            }
         }
     }
 
@@ -399,7 +415,7 @@ impl World<'_> {
                         self.send_worker(&worker, || ToWorker::Assigned(assignment.clone()));
                     }
                     Applied::Verdict(_) => self.send_worker(&worker, || ToWorker::Verdict(attempt)),
-                    Applied::Nothing => {}
+                    Applied::Nothing | Applied::Job(_) => {}
                 },
             }
         }
@@ -453,6 +469,7 @@ impl World<'_> {
                         attempt,
                         sources,
                         got: BTreeMap::new(),
+                        gone: None,
                         tries: 0,
                         send_at: now,
                     },
@@ -484,13 +501,13 @@ impl World<'_> {
                 });
             }
             ToWorker::Fetched { map, pairs } => {
-                if let State::Fetching { got, tries, .. } = &mut w.state {
+                if let State::Fetching { got, gone, .. } = &mut w.state {
                     match pairs {
                         Some(pairs) => {
                             got.insert(map, pairs);
                         }
                         // It answered, without the output: it is not coming.
-                        None => *tries = FETCH_TRIES,
+                        None => *gone = Some(map),
                     }
                 }
             }
@@ -546,12 +563,16 @@ impl World<'_> {
                 attempt,
                 sources,
                 got,
+                gone,
                 tries,
                 send_at,
             } => {
                 let missing: Vec<usize> = (0..sources.len())
                     .filter(|m| !got.contains_key(m))
                     .collect();
+                // A map not done when the reduce was assigned has no source at all.
+                let gone =
+                    gone.or_else(|| missing.iter().copied().find(|&m| sources[m].is_empty()));
                 if missing.is_empty() {
                     let input: Vec<Vec<Pair>> = got.into_values().collect();
                     State::Reducing {
@@ -560,8 +581,8 @@ impl World<'_> {
                         done_at: now + self.setup.reduce_cost * slow,
                         input,
                     }
-                } else if tries >= FETCH_TRIES {
-                    let map = missing[0];
+                } else if gone.is_some() || (tries >= FETCH_TRIES && now >= send_at) {
+                    let map = gone.unwrap_or(missing[0]);
                     let at = sources[map].clone();
                     self.report(
                         TaskId::reduce(task),
@@ -583,6 +604,7 @@ impl World<'_> {
                         attempt,
                         sources,
                         got,
+                        gone,
                         tries: tries + 1,
                         send_at: now + FETCH_AGAIN,
                     }
@@ -592,6 +614,7 @@ impl World<'_> {
                         attempt,
                         sources,
                         got,
+                        gone,
                         tries,
                         send_at,
                     }

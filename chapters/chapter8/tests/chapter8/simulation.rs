@@ -6,7 +6,7 @@ use harness::runs::check_seeds;
 use chapter8::{Event, Kind, WordCount, sequential};
 
 use crate::common::{any_job, check_job, corpus};
-use crate::sim::{Faults, Setup, run};
+use crate::sim::{Faults, Setup, WORKER_TIMEOUT, run};
 use crate::timeline::timeline;
 
 /// A job drawn from `seed`, with faults drawn from it too.
@@ -206,4 +206,31 @@ fn chapter_backups_shorten_a_job_held_back_by_a_straggler() {
         "20 jobs with one worker ten times slower took {with} ms of virtual time with backups and \
          {without} ms without: backups should save at least a fifth (exercise 8.5)"
     );
+}
+
+#[test]
+fn chapter_a_coordinator_outage_costs_time_not_workers() {
+    // Two of the coordinator's three replicas crash mid-job, for longer than a worker's
+    // timeout: no majority, no leader, every heartbeat lost. The leader elected after
+    // proposes that it took over, which gives every worker a whole timeout from then:
+    // no worker may be taken for lost because the coordinator was silent.
+    check_seeds(0..20, |seed| {
+        let mut setup = calm(seed, false);
+        setup.faults.outage = Some((400, 3 * WORKER_TIMEOUT));
+        let ran = run(&setup, seed);
+        check_job(&ran, &expected(&setup))?;
+        let events = ran.coordinator.events();
+        if let Some(lost) = events
+            .iter()
+            .find(|e| matches!(e, Event::WorkerLost { .. }))
+        {
+            return Err(format!(
+                "{lost:?} after a coordinator outage of {} ms in a job whose workers all ran: \
+                 a new leader gives every worker a whole timeout (`Coordinator::took_over`)\n{}",
+                3 * WORKER_TIMEOUT,
+                timeline(events)
+            ));
+        }
+        Ok(())
+    });
 }

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 
 use chapter8::{Event, Why};
 
-/// At most this many rows are printed (the busiest workers' first).
+/// At most this many rows are printed (the busiest workers' first), each with at most
+/// this many cells (its last ones).
 const ROWS: usize = 24;
+const CELLS: usize = 16;
 
 pub fn timeline(events: &[Event]) -> String {
     let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -56,7 +58,13 @@ pub fn timeline(events: &[Event]) -> String {
     let mut sorted: Vec<_> = rows.into_iter().collect();
     sorted.sort_by_key(|(_, row)| std::cmp::Reverse(row.len()));
     for (worker, row) in sorted.iter().take(ROWS) {
-        let _ = writeln!(out, "  {worker:>6}: {}", row.join(" "));
+        let skipped = row.len().saturating_sub(CELLS);
+        let shown = row[skipped..].join(" ");
+        if skipped > 0 {
+            let _ = writeln!(out, "  {worker:>6}: ({skipped} earlier) {shown}");
+        } else {
+            let _ = writeln!(out, "  {worker:>6}: {shown}");
+        }
     }
     if sorted.len() > ROWS {
         let _ = writeln!(out, "  ... and {} more workers", sorted.len() - ROWS);
