@@ -116,7 +116,7 @@ pub async fn wait_for_job(
     limit: Duration,
 ) -> anyhow::Result<JobState> {
     let hint = AtomicUsize::new(0);
-    let result = harness::eventually(limit, "the coordinator to say the job is done", || async {
+    harness::eventually(limit, "the coordinator to say the job is done", || async {
         match job_state(client, servers, &hint).await {
             Ok(state) if state.done => Ok(state),
             Ok(state) => Err(format!(
@@ -126,8 +126,7 @@ pub async fn wait_for_job(
             Err(why) => Err(why),
         }
     })
-    .await;
-    Ok(result?)
+    .await
 }
 
 /// The job's output files, as the coordinator committed them: file `r` is what the

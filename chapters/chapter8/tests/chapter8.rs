@@ -38,3 +38,6 @@ mod simulation;
 
 #[path = "chapter8/loopback.rs"]
 mod loopback;
+
+#[path = "chapter8/wire.rs"]
+mod wire;
