@@ -36,7 +36,9 @@
 //!   process that runs tasks, serves its map outputs and writes reduce outputs into the
 //!   job's store; [`jobs::by_name`] picks a job.
 //! - [`system`]: the coordinator's replicas as one loopback cluster, a job's files, the
-//!   published output; `main.rs`: the `chapter8` binary (`coordinator`, `worker`, `run`).
+//!   published output; [`bench`]: job time against workers, a straggler with and
+//!   without backups, a lost leader; `main.rs`: the `chapter8` binary (`coordinator`,
+//!   `worker`, `run`, `bench`).
 //!
 //! <!-- carried: written by `cargo xtask exercises` -->
 //! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
@@ -51,6 +53,7 @@
 //! - [`validate`]: chapter 1's key rules, exercise 1.3.
 //! <!-- end carried -->
 
+pub mod bench;
 pub mod command;
 pub mod coordinator;
 pub mod job;

@@ -1,7 +1,8 @@
 //! The `chapter8` binary: run a MapReduce job on workers and a replicated coordinator.
 //!
 //! ```text
-//! chapter8 run --input docs/ --job wordcount --workers 4 --out out/   # all of it, here
+//! chapter8 run --input docs/ --job-name wordcount --workers 4 --out out/   # all of it, here
+//! chapter8 bench --out results.json               # workers, a straggler, a lost leader
 //! export KV_CLUSTER_KEY=$(openssl rand -hex 16)                      # or by hand:
 //! chapter8 coordinator --id 0 --addr 127.0.0.1:7000 --data-dir c0 --input docs/ \
 //!     --peer 1=http://127.0.0.1:7001 --peer 2=http://127.0.0.1:7002
@@ -112,6 +113,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         task_ms: u64,
     },
+    /// Measure job time against workers, a straggler with and without backups, and a
+    /// lost leader; write the results for the book's figure.
+    Bench {
+        /// Runs of each job (the figure shows the median).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// The modelled time of one task, in ms.
+        #[arg(long, default_value_t = 50)]
+        task_ms: u64,
+        /// Where to write the results (JSON), e.g. book/src/figures/chapter8-bench.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -172,6 +186,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             task_ms,
         } => run_here(&job, &job_name, workers, &out, task_ms).await,
+        Command::Bench { runs, task_ms, out } => {
+            let options = chapter8::bench::BenchOptions {
+                runs: runs.max(1),
+                task_ms,
+                workers: vec![1, 2, 4, 8],
+            };
+            let results = chapter8::bench::run(&options).await?;
+            chapter8::bench::print(&results);
+            if let Some(out) = out {
+                plumbing::cli::save_json(&out, &results)?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -22,13 +22,14 @@ mod chapter4;
 mod chapter5;
 mod chapter6;
 mod chapter7;
+mod chapter8;
 
 /// Draws one figure: results JSON in, SVG out.
 type Draw = fn(&Path, &Path) -> anyhow::Result<()>;
 
 pub fn draw_all(ws: &Workspace) -> anyhow::Result<()> {
     let dir = ws.root.join("book/src/figures");
-    let figures: [(&str, Draw); 7] = [
+    let figures: [(&str, Draw); 8] = [
         ("chapter1-bench", chapter1::throughput_and_latency),
         ("chapter2-bench", chapter2::durability),
         ("chapter3-bench", chapter3::replication),
@@ -36,6 +37,7 @@ pub fn draw_all(ws: &Workspace) -> anyhow::Result<()> {
         ("chapter5-bench", chapter5::failover),
         ("chapter6-bench", chapter6::snapshots),
         ("chapter7-bench", chapter7::sharding),
+        ("chapter8-bench", chapter8::mapreduce),
     ];
     for (name, draw) in figures {
         let (json, svg) = (
