@@ -36,9 +36,10 @@
 //!   process that runs tasks, serves its map outputs and writes reduce outputs into the
 //!   job's store; [`jobs::by_name`] picks a job.
 //! - [`system`]: the coordinator's replicas as one loopback cluster, a job's files, the
-//!   published output; [`bench`]: job time against workers, a straggler with and
+//!   published output; [`demo`]: jobs on the live page, with buttons to break them;
+//!   [`bench`]: job time against workers, a straggler with and
 //!   without backups, a lost leader; `main.rs`: the `chapter8` binary (`coordinator`,
-//!   `worker`, `run`, `bench`).
+//!   `worker`, `run`, `demo`, `bench`).
 //!
 //! <!-- carried: written by `cargo xtask exercises` -->
 //! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
@@ -56,6 +57,7 @@
 pub mod bench;
 pub mod command;
 pub mod coordinator;
+pub mod demo;
 pub mod job;
 pub mod jobs;
 pub mod machine;

@@ -3,6 +3,7 @@
 //! ```text
 //! chapter8 run --input docs/ --job-name wordcount --workers 4 --out out/   # all of it, here
 //! chapter8 bench --out results.json               # workers, a straggler, a lost leader
+//! chapter8 demo                                   # a job on the live page, at :7070
 //! export KV_CLUSTER_KEY=$(openssl rand -hex 16)                      # or by hand:
 //! chapter8 coordinator --id 0 --addr 127.0.0.1:7000 --data-dir c0 --input docs/ \
 //!     --peer 1=http://127.0.0.1:7001 --peer 2=http://127.0.0.1:7002
@@ -113,6 +114,21 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         task_ms: u64,
     },
+    /// Run jobs on the live page: the coordinator's replicas and the workers, with buttons
+    /// to crash them, and the job's timeline.
+    Demo {
+        /// Where to serve the page (loopback only).
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 4)]
+        workers: usize,
+        /// How long one task takes (at least), in ms, so that you can watch.
+        #[arg(long, default_value_t = 700)]
+        task_ms: u64,
+        /// Seeds the replicas' election timers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Measure job time against workers, a straggler with and without backups, and a
     /// lost leader; write the results for the book's figure.
     Bench {
@@ -186,6 +202,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             task_ms,
         } => run_here(&job, &job_name, workers, &out, task_ms).await,
+        Command::Demo {
+            addr,
+            workers,
+            task_ms,
+            seed,
+        } => {
+            plumbing::cli::init_logs("warn");
+            let options = chapter8::demo::DemoOptions {
+                addr,
+                workers: workers.clamp(1, 16),
+                task_ms,
+                seed,
+            };
+            chapter8::demo::run(options).await
+        }
         Command::Bench { runs, task_ms, out } => {
             let options = chapter8::bench::BenchOptions {
                 runs: runs.max(1),

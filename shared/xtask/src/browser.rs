@@ -12,6 +12,11 @@
 //! leader, and the shards' owners; a group joins with its button and shards move to it;
 //! a group's leader crashes and another replica of that group takes over; a group leaves
 //! and its replicas end up holding no key; nothing lost, linearizable (`sharded.rs`).
+//!
+//! Then `chapter8 demo`, a MapReduce job's page: three coordinator replicas with one
+//! leader and four workers; crash the leader and kill a worker with their buttons, and
+//! the job still finishes with the right output, its attempts on the timeline; a new job
+//! starts (`mapreduce.rs`).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -24,6 +29,7 @@ use serde::Deserialize;
 
 use crate::workspace::Workspace;
 
+mod mapreduce;
 mod sharded;
 
 /// How long any one step may take before the check fails.
@@ -68,7 +74,7 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
     if on_path("chromedriver").is_none() {
         bail!("no chromedriver on this machine: apt install chromium-driver");
     }
-    for chapter in ["chapter5", "chapter7"] {
+    for chapter in ["chapter5", "chapter7", "chapter8"] {
         crate::workspace::run(ws.cargo().args([
             "build",
             "-p",
@@ -108,11 +114,29 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
         let client = session(&chromium, driver_port).await?;
         finish(&client, sharded::steps(&client, &url, &shot7).await, &shot7).await
     });
+    drop(demo);
+    println!("{}", outcome?);
+
+    let (demo, url) = start_demo(ws, "chapter8", &["--task-ms", "300", "--seed", "3"])?;
+    let shot8 = shots.join("live-cluster-chapter8.png");
+    let outcome = runtime.block_on(async {
+        let client = session(&chromium, driver_port).await?;
+        finish(
+            &client,
+            mapreduce::steps(&client, &url, &shot8).await,
+            &shot8,
+        )
+        .await
+    });
     drop((demo, driver));
     println!("{}", outcome?);
 
     if update_book {
-        for name in ["live-cluster.png", "live-cluster-chapter7.png"] {
+        for name in [
+            "live-cluster.png",
+            "live-cluster-chapter7.png",
+            "live-cluster-chapter8.png",
+        ] {
             let figure = ws.root.join("book/src/figures").join(name);
             std::fs::copy(shots.join(name), &figure)?;
             println!("copied the screenshot to {}", figure.display());
