@@ -4,7 +4,7 @@
 //! A job of your own: a join of two inputs.
 //!
 //! Exercise 8.6 lives here. The input has two kinds of file: `users*` files, whose lines
-//! are `id,name`, and `orders*` files, whose lines are `order,user,amount` (`user` is a
+//! are `id,name` (each id on one line only; a name may be anything, digits too), and `orders*` files, whose lines are `order,user,amount` (`user` is a
 //! user's `id`, `amount` a whole number of cents). The join's output has one line per
 //! user who has at least one order: the user's id as key, and `name\torders\ttotal` as
 //! value (how many orders, their amounts added up). A user without orders, and orders of
@@ -31,20 +31,20 @@ impl Job for Join {
 
     // ANCHOR: join_map
     fn map(&self, file: &str, text: &str, emit: &mut dyn FnMut(String, String)) {
-        // EXERCISE 8.6: the join's map: key users and orders by user id
+        // EXERCISE 8.6: the join, map and reduce: key users and orders by user id, marked by kind
         // HINT: The key must be the user's id for both kinds of line, so that a user and their orders reach the same reduce. The value must let the reduce tell a name from an amount: a prefix such as `user:` or `order:` will do.
         todo!(
-            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join's map: key users and orders by user id (book: chapter 8, exercise 6)"
+            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join, map and reduce: key users and orders by user id, marked by kind (book: chapter 8, exercise 6)"
         )
     }
     // ANCHOR_END: join_map
 
     // ANCHOR: join_reduce
     fn reduce(&self, _key: &str, values: &[String]) -> Option<String> {
-        // EXERCISE 8.6: the join's reduce: one line per user with orders
+        // EXERCISE 8.6: the join, map and reduce: one line per user with orders
         // HINT: Values arrive in no order you may rely on: find the user's name wherever it is, count and add up the orders. Which two cases give no line at all?
         todo!(
-            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join's reduce: one line per user with orders (book: chapter 8, exercise 6)"
+            "exercise 8.6 is not implemented yet: edit exercises/chapter8/join.rs: the join, map and reduce: one line per user with orders (book: chapter 8, exercise 6)"
         )
     }
     // ANCHOR_END: join_reduce

@@ -15,7 +15,8 @@ use crate::coordinator::{AttemptId, Coordinator, Millis, Report, TaskId, Verdict
 
 impl Coordinator {
     // ANCHOR: is_live
-    /// Whether `report` is about an attempt still running, on the worker that sends it.
+    /// Whether `report` is about an attempt still running, of the task it names, on the
+    /// worker that sends it.
     /// A report about anything else (an attempt that ended, another worker's, a task the
     /// job does not have) must change nothing.
     pub fn is_live(&self, worker: &str, report: &Report) -> bool {

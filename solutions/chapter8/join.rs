@@ -1,7 +1,7 @@
 //! A job of your own: a join of two inputs.
 //!
 //! Exercise 8.6 lives here. The input has two kinds of file: `users*` files, whose lines
-//! are `id,name`, and `orders*` files, whose lines are `order,user,amount` (`user` is a
+//! are `id,name` (each id on one line only; a name may be anything, digits too), and `orders*` files, whose lines are `order,user,amount` (`user` is a
 //! user's `id`, `amount` a whole number of cents). The join's output has one line per
 //! user who has at least one order: the user's id as key, and `name\torders\ttotal` as
 //! value (how many orders, their amounts added up). A user without orders, and orders of
@@ -24,7 +24,7 @@ impl Job for Join {
 
     // ANCHOR: join_map
     fn map(&self, file: &str, text: &str, emit: &mut dyn FnMut(String, String)) {
-        // EXERCISE 8.6: the join's map: key users and orders by user id
+        // EXERCISE 8.6: the join, map and reduce: key users and orders by user id, marked by kind
         // HINT: The key must be the user's id for both kinds of line, so that a user and their orders reach the same reduce. The value must let the reduce tell a name from an amount: a prefix such as `user:` or `order:` will do.
         for line in text.lines() {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -48,7 +48,7 @@ impl Job for Join {
 
     // ANCHOR: join_reduce
     fn reduce(&self, _key: &str, values: &[String]) -> Option<String> {
-        // EXERCISE 8.6: the join's reduce: one line per user with orders
+        // EXERCISE 8.6: the join, map and reduce: one line per user with orders
         // HINT: Values arrive in no order you may rely on: find the user's name wherever it is, count and add up the orders. Which two cases give no line at all?
         let name = values.iter().find_map(|v| v.strip_prefix("user:"))?;
         let amounts: Vec<u64> = values

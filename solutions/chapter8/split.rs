@@ -7,7 +7,8 @@
 use crate::job::{Input, Split};
 
 // ANCHOR: split
-/// Cuts every file of `inputs` into splits of about `target` bytes (at least 1): a split
+/// Cuts every file of `inputs` into splits of about `target` bytes (a target of 0 is
+/// taken as 1: a split holds at least one line): a split
 /// ends at the end of the line that holds its `target`-th byte, or at the end of the
 /// file. Every byte of every file is in exactly one split; no split is empty, none holds
 /// part of a line; files in order, each file's splits in order.

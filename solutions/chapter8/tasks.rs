@@ -11,7 +11,7 @@ impl Coordinator {
     /// Starts an attempt of an idle task of the current phase on `worker` (the lowest
     /// numbered idle task), or `None` if the phase has no idle task.
     pub fn assign(&mut self, worker: &str, now: Millis) -> Option<Assignment> {
-        // EXERCISE 8.2: hand out the first idle task of the current phase
+        // EXERCISE 8.2: tasks phase by phase, and a lost worker: hand out the first idle task
         // HINT: The phase is the map phase until `maps_done` reaches the number of maps, even when every map is already running. `Task::is_idle` and `self.start(...)` do the rest.
         let (kind, tasks) = if self.maps_done < self.spec.maps {
             (Kind::Map, &self.maps)
@@ -28,7 +28,7 @@ impl Coordinator {
     /// `worker` was lost: its running attempts end, and its finished maps' outputs,
     /// which lived on its disk only, are lost too, while a reduce still needs them.
     pub(crate) fn worker_lost(&mut self, worker: &str, now: Millis) {
-        // EXERCISE 8.2: a lost worker's attempts end, and its finished map outputs are lost
+        // EXERCISE 8.2: tasks phase by phase, and a lost worker: its attempts end, its finished maps' outputs are lost
         // HINT: Two kinds of task go back: those it was running (`self.end(..., Why::WorkerLost, ...)`), and the maps it had finished, whose output was on its disk (`self.lose_output`). A finished reduce's output is in the job's store: it stays done. Once every reduce is done, nothing needs the maps any more.
         let running: Vec<(TaskId, u64)> = self
             .maps

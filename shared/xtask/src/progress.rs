@@ -70,9 +70,16 @@ pub fn run(ws: &Workspace, only: Option<&str>, all: bool) -> anyhow::Result<()> 
     match next(&reports, current.as_deref()) {
         Some(next) => println!("\nnext: {next}"),
         None if all => println!("\neverything passes. Well done."),
-        None => println!(
-            "\nevery exercise passes. The chapter-wide tests: `cargo xtask progress --all`."
-        ),
+        None => {
+            // One chapter asked for: its own chapter-wide tests, not every chapter's.
+            let which = match &chapters[..] {
+                [one] => format!(" {}", one.name()),
+                _ => String::new(),
+            };
+            println!(
+                "\nevery exercise passes. The chapter-wide tests: `cargo xtask progress{which} --all`."
+            )
+        }
     }
     Ok(())
 }

@@ -70,6 +70,8 @@ const WORDS: &[&str] = &[
     "value",
     "banana",
     "ant",
+    "1984",
+    "42",
 ];
 
 /// `files` text files of random words, some lines long, some empty, the last line of

@@ -51,6 +51,13 @@ fn ex1_the_last_line_without_a_newline_and_empty_files() {
         vec![],
         "an empty file has no split (no split is empty)"
     );
+    let zero = std::panic::catch_unwind(|| one("ab\ncd\n", 0));
+    assert_eq!(
+        zero.ok(),
+        Some(vec![(0, 3), (3, 6)]),
+        "split(.., target 0) must not panic: a target of 0 is taken as 1, one line a split \
+         (`--split-bytes 0` reaches it from the command line)"
+    );
     assert_eq!(
         one("a very long line\n", 2),
         vec![(0, 17)],

@@ -142,9 +142,16 @@ fn ex5_backups_follow_the_phase() {
         Assignment::Wait,
         "five reduces of five left: no backup"
     );
-    for (i, &attempt) in reduces.iter().enumerate().take(4) {
+    for (i, &attempt) in reduces.iter().enumerate().take(3) {
         finish(&mut c, &format!("r{i}"), TaskId::reduce(i), attempt, 20);
     }
+    assert_eq!(
+        c.request("idle", 25),
+        Assignment::Wait,
+        "two reduces of five are left, more than a fifth of the reduce phase: no backup yet \
+         (the window counts the current phase's tasks, not the whole job's)"
+    );
+    finish(&mut c, "r3", TaskId::reduce(3), reduces[3], 26);
     assert!(
         matches!(c.request("idle", 30), Assignment::Reduce { task: 4, .. }),
         "the reduce phase is near its end (one of five left): the last reduce gets a backup"

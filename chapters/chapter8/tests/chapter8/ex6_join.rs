@@ -13,8 +13,8 @@ fn lines(outputs: &[String]) -> Vec<String> {
 
 fn shop() -> Vec<Input> {
     vec![
-        Input::new("users.csv", "u1,ada\nu2,grace\nu3,edsger\n"),
-        Input::new("orders-a.csv", "o1,u1,250\no2,u2,100\no3,u1,50\n"),
+        Input::new("users.csv", "u1,ada\nu2,grace\nu3,edsger\nu4,1984\n"),
+        Input::new("orders-a.csv", "o1,u1,250\no2,u2,100\no3,u1,50\no6,u4,10\n"),
         Input::new("orders-b.csv", "o4,u9,999\no5,u2,1\n"),
     ]
 }
@@ -28,11 +28,13 @@ fn ex6_each_user_with_orders_gets_one_line_with_count_and_total() {
                 got,
                 vec![
                     "u1\tada\t2\t300".to_string(),
-                    "u2\tgrace\t2\t101".to_string()
+                    "u2\tgrace\t2\t101".to_string(),
+                    "u4\t1984\t1\t10".to_string()
                 ],
                 "the join with {reduces} reduces and {split_bytes}-byte splits: one line per \
                  user with orders, `id\\tname\\torders\\ttotal`; u3 has no orders and u9 is \
-                 nobody, so neither has a line"
+                 nobody, so neither has a line; u4's name is 1984, a name all the same (a value \
+                 must say whether it is a name or an amount, not be guessed from its digits)"
             );
         }
     }
