@@ -350,7 +350,8 @@ mod tests {
     #[test]
     fn the_carried_table_is_compared_with_the_carried_list() {
         let mut text = String::from("## Carried code\n| chapter | modules |\n|---|---|\n");
-        for chapter in 2..=7 {
+        let chapters: std::collections::BTreeSet<u32> = CARRIED.iter().map(|c| c.chapter).collect();
+        for chapter in chapters {
             let modules: Vec<String> = CARRIED
                 .iter()
                 .filter(|c| c.chapter == chapter)
