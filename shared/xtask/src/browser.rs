@@ -94,6 +94,15 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
             .spawn()
             .context("starting chromedriver")?,
     );
+    // Wait until chromedriver holds its port before any demo starts: a demo's node
+    // given the same port first would answer the browser session instead.
+    let listening = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_err() {
+        if listening.elapsed() > PATIENCE {
+            bail!("chromedriver did not listen on port {driver_port} within {PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
