@@ -94,6 +94,20 @@ pub async fn run(
     tokio::select! {
         served = server => served.map_err(anyhow::Error::from),
         worked = work(name, config, held) => worked,
+        () = parent_gone() => anyhow::bail!("the process that started this worker is gone"),
+    }
+}
+
+/// Resolves once the process that started this one has ended (the worker was given
+/// to another parent): a worker started by a demo or a benchmark that was killed does
+/// not wait out [`GIVE_UP`] on its own.
+async fn parent_gone() {
+    let parent = std::os::unix::process::parent_id();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
     }
 }
 
