@@ -210,21 +210,19 @@ async fn one_job(
     let mut children = Vec::new();
     for w in 0..shape.workers {
         let slowdown = if shape.straggler && w == 0 { 10 } else { 1 };
-        let child = tokio::process::Command::new(std::env::current_exe()?)
-            .arg("worker")
-            .args(["--coordinator", &servers.join(",")])
-            .arg("--input")
-            .arg(input)
-            .args(["--split-bytes", &SPLIT_BYTES.to_string()])
-            .args(["--reduces", &REDUCES.to_string()])
-            .args(["--job-name", "wordcount"])
-            .arg("--store")
-            .arg(store.path())
-            .args(["--task-ms", &shape.task_ms.to_string()])
-            .args(["--slowdown", &slowdown.to_string()])
-            .env(plumbing::cluster_key::CLUSTER_KEY_ENV, &key)
-            .kill_on_drop(true)
-            .spawn()?;
+        let child = system::WorkerProcess {
+            servers: &servers,
+            input,
+            split_bytes: SPLIT_BYTES,
+            reduces: REDUCES,
+            job: "wordcount",
+            store: store.path(),
+            task_ms: shape.task_ms,
+            slowdown,
+            addr: None,
+            cluster_key: &key,
+        }
+        .spawn()?;
         children.push(child);
     }
     if shape.lose_leader {

@@ -249,22 +249,19 @@ fn spawn(
         .expose()
         .unwrap_or_default()
         .to_string();
-    let child = tokio::process::Command::new(std::env::current_exe()?)
-        .arg("worker")
-        .args(["--addr", &worker.addr.to_string()])
-        .args(["--coordinator", &job.servers.join(",")])
-        .arg("--input")
-        .arg(input)
-        .args(["--split-bytes", &SPLIT_BYTES.to_string()])
-        .args(["--reduces", &REDUCES.to_string()])
-        .args(["--job-name", "wordcount"])
-        .arg("--store")
-        .arg(job.store.path())
-        .args(["--task-ms", &options.task_ms.to_string()])
-        .args(["--slowdown", &worker.slowdown.to_string()])
-        .env(plumbing::cluster_key::CLUSTER_KEY_ENV, key)
-        .kill_on_drop(true)
-        .spawn()?;
+    let child = system::WorkerProcess {
+        servers: &job.servers,
+        input,
+        split_bytes: SPLIT_BYTES,
+        reduces: REDUCES,
+        job: "wordcount",
+        store: job.store.path(),
+        task_ms: options.task_ms,
+        slowdown: worker.slowdown,
+        addr: Some(worker.addr),
+        cluster_key: &key,
+    }
+    .spawn()?;
     worker.child = Some(child);
     worker.crashed = false;
     Ok(())

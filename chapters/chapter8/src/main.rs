@@ -290,20 +290,19 @@ async fn run_here(
         .to_string();
     let mut children = Vec::new();
     for _ in 0..workers {
-        let child = tokio::process::Command::new(std::env::current_exe()?)
-            .arg("worker")
-            .args(["--coordinator", &servers.join(",")])
-            .arg("--input")
-            .arg(&job.input)
-            .args(["--split-bytes", &job.split_bytes.to_string()])
-            .args(["--reduces", &job.reduces.to_string()])
-            .args(["--job-name", name])
-            .arg("--store")
-            .arg(store.path())
-            .args(["--task-ms", &task_ms.to_string()])
-            .env(plumbing::cluster_key::CLUSTER_KEY_ENV, &key)
-            .kill_on_drop(true)
-            .spawn()?;
+        let child = system::WorkerProcess {
+            servers: &servers,
+            input: &job.input,
+            split_bytes: job.split_bytes,
+            reduces: job.reduces,
+            job: name,
+            store: store.path(),
+            task_ms,
+            slowdown: 1,
+            addr: None,
+            cluster_key: &key,
+        }
+        .spawn()?;
         children.push(child);
     }
     println!(

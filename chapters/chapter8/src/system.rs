@@ -64,6 +64,50 @@ pub fn replica_in_cluster(
     crate::server::run(ctx.listener, config, ctx.shutdown)
 }
 
+/// How to start one `chapter8 worker` process of a job.
+#[derive(Debug, Clone)]
+pub struct WorkerProcess<'a> {
+    /// The coordinator's replicas.
+    pub servers: &'a [String],
+    pub input: &'a Path,
+    pub split_bytes: usize,
+    pub reduces: usize,
+    pub job: &'a str,
+    pub store: &'a Path,
+    pub task_ms: u64,
+    pub slowdown: u32,
+    /// The worker's address (`None`: any free port).
+    pub addr: Option<std::net::SocketAddr>,
+    /// The cluster's key, handed over in the environment.
+    pub cluster_key: &'a str,
+}
+
+impl WorkerProcess<'_> {
+    /// Starts the worker as a child of this process (this binary, `chapter8 worker`),
+    /// killed if its handle is dropped.
+    pub fn spawn(&self) -> anyhow::Result<tokio::process::Child> {
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command.arg("worker");
+        if let Some(addr) = self.addr {
+            command.args(["--addr", &addr.to_string()]);
+        }
+        Ok(command
+            .args(["--coordinator", &self.servers.join(",")])
+            .arg("--input")
+            .arg(self.input)
+            .args(["--split-bytes", &self.split_bytes.to_string()])
+            .args(["--reduces", &self.reduces.to_string()])
+            .args(["--job-name", self.job])
+            .arg("--store")
+            .arg(self.store)
+            .args(["--task-ms", &self.task_ms.to_string()])
+            .args(["--slowdown", &self.slowdown.to_string()])
+            .env(plumbing::cluster_key::CLUSTER_KEY_ENV, self.cluster_key)
+            .kill_on_drop(true)
+            .spawn()?)
+    }
+}
+
 /// The coordinator's replicas in `cluster`, as workers reach them.
 pub fn servers(cluster: &Cluster) -> Vec<String> {
     (0..cluster.len()).map(|i| cluster.url(i)).collect()

@@ -23,6 +23,15 @@ pub fn coordinator(maps: usize, reduces: usize, backups: bool) -> Coordinator {
     })
 }
 
+/// A report that `attempt` of `task` finished.
+pub fn finished(task: TaskId, attempt: AttemptId) -> chapter8::Report {
+    chapter8::Report {
+        task,
+        attempt,
+        outcome: chapter8::Outcome::Finished,
+    }
+}
+
 /// The attempt number of a map or reduce assignment (panics, naming `what`, on others).
 pub fn attempt_of(assignment: &Assignment, what: &str) -> AttemptId {
     match assignment {

@@ -2,15 +2,7 @@
 
 use chapter8::{Outcome, Report, TaskId, Verdict};
 
-use crate::common::{attempt_of, coordinator};
-
-fn finished(task: TaskId, attempt: u64) -> Report {
-    Report {
-        task,
-        attempt,
-        outcome: Outcome::Finished,
-    }
-}
+use crate::common::{attempt_of, coordinator, finished};
 
 #[test]
 fn ex3_a_report_from_a_reassigned_attempt_changes_nothing() {

@@ -1,16 +1,8 @@
 //! Exercise 8.4: a task's result is exactly one attempt's, the first to finish.
 
-use chapter8::{Assignment, Outcome, Report, TaskId, Verdict};
+use chapter8::{Assignment, TaskId, Verdict};
 
-use crate::common::{attempt_of, coordinator};
-
-fn finished(task: TaskId, attempt: u64) -> Report {
-    Report {
-        task,
-        attempt,
-        outcome: Outcome::Finished,
-    }
-}
+use crate::common::{attempt_of, coordinator, finished};
 
 #[test]
 fn ex4_the_first_attempt_to_finish_is_committed_the_second_discarded() {
