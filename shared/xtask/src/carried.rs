@@ -385,6 +385,96 @@ pub const CARRIED: &[Carried] = &[
         "solutions/chapter1/validate.rs",
         "chapter 1's key rules, exercise 1.3",
     ),
+    carried(
+        9,
+        "api",
+        "chapters/chapter6/src/api.rs",
+        "chapter 6's JSON shapes",
+    ),
+    carried(
+        9,
+        "call",
+        "chapters/chapter7/src/call.rs",
+        "chapter 7's calls to a replicated log's leader",
+    ),
+    carried(
+        9,
+        "error",
+        "chapters/chapter5/src/error.rs",
+        "chapter 5's API errors",
+    ),
+    carried(
+        9,
+        "extract",
+        "chapters/chapter1/src/extract.rs",
+        "chapter 1's request extractors",
+    ),
+    carried(
+        9,
+        "node",
+        "chapters/chapter6/src/node.rs",
+        "chapter 6's node shell",
+    ),
+    carried(
+        9,
+        "node::addresses",
+        "chapters/chapter5/src/node/addresses.rs",
+        "chapter 5's address book",
+    ),
+    carried(
+        9,
+        "node::checks",
+        "chapters/chapter6/src/node/checks.rs",
+        "chapter 6's checks of a peer's messages",
+    ),
+    carried(
+        9,
+        "node::config",
+        "chapters/chapter6/src/node/config.rs",
+        "chapter 6's node settings",
+    ),
+    carried(
+        9,
+        "node::driver",
+        "chapters/chapter6/src/node/driver.rs",
+        "chapter 6's driver",
+    ),
+    carried(
+        9,
+        "node::peers",
+        "chapters/chapter5/src/node/peers.rs",
+        "chapter 5's peer senders",
+    ),
+    carried(
+        9,
+        "protocol",
+        "chapters/chapter6/src/protocol.rs",
+        "chapter 6's protocol",
+    ),
+    carried(
+        9,
+        "raft",
+        "solutions/chapter6/raft.rs",
+        "chapter 6's Raft core, exercises 6.1 and 6.4 and chapter 5's rules",
+    ),
+    carried(
+        9,
+        "raft::snapshots",
+        "solutions/chapter6/snapshots.rs",
+        "chapter 6's snapshot rules, exercises 6.2, 6.3, 6.5 and 6.6",
+    ),
+    carried(
+        9,
+        "storage",
+        "chapters/chapter6/src/storage.rs",
+        "chapter 6's storage",
+    ),
+    carried(
+        9,
+        "validate",
+        "solutions/chapter1/validate.rs",
+        "chapter 1's key rules, exercise 1.3",
+    ),
 ];
 
 /// Every carried copy, and every `lib.rs` with its carried block, as they must be.

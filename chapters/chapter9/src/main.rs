@@ -1,0 +1,131 @@
+//! The `chapter9` binary: one replica of a group of a replicated, partitioned log.
+//!
+//! ```text
+//! export KV_CLUSTER_KEY=$(openssl rand -hex 16)
+//! chapter9 replica --groups 2 --group 0 --id 0 --addr 127.0.0.1:7000 --data-dir g0r0 \
+//!     --topic events:4 --peer 1=http://127.0.0.1:7001 --peer 2=http://127.0.0.1:7002
+//! ```
+//!
+//! Every replica of a cluster must be given the same groups and topics: a partition's
+//! group is computed from them (exercise 9.1).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chapter9::node::{Config, Peer};
+use chapter9::raft::Timing;
+use chapter9::{Retention, Spec, Topic};
+use clap::{Parser, Subcommand};
+use plumbing::cli::KeyArg;
+
+/// A replicated, partitioned log with consumer groups: chapter 9 of the course.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one replica of one group until Ctrl-C (or SIGTERM).
+    Replica {
+        #[arg(long, default_value = "127.0.0.1:7000")]
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 0)]
+        id: u64,
+        /// The other replicas of this group, as `id=url`; repeat for each.
+        #[arg(long = "peer", value_parser = parse_peer)]
+        peers: Vec<Peer>,
+        /// Where the replica's term, vote and log live (created if missing).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// How many groups the cluster has, and which one this replica is of.
+        #[arg(long, default_value_t = 1)]
+        groups: u32,
+        #[arg(long, default_value_t = 0)]
+        group: u32,
+        /// A topic, as `name:partitions`; repeat for each.
+        #[arg(long = "topic", value_parser = parse_topic, required = true)]
+        topics: Vec<Topic>,
+        /// A consumer silent for longer than this leaves its group.
+        #[arg(long, default_value_t = 3000)]
+        session_timeout_ms: u64,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+}
+
+fn main() -> ExitCode {
+    plumbing::cli::main(run(Cli::parse()))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Replica {
+            addr,
+            id,
+            peers,
+            data_dir,
+            groups,
+            group,
+            topics,
+            session_timeout_ms,
+            key,
+        } => {
+            plumbing::cli::init_logs("info");
+            anyhow::ensure!(groups > 0, "a cluster has at least one group");
+            anyhow::ensure!(group < groups, "group {group} is not one of 0..{groups}");
+            let spec = Spec {
+                groups,
+                topics,
+                session_timeout: session_timeout_ms,
+            };
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            let config = Config {
+                id,
+                peers,
+                advertise_url: format!("http://{}", listener.local_addr()?),
+                data_dir,
+                timing: Timing::FAST,
+                cluster_key: key.key()?,
+                machine: chapter9::machine::Machine::new(spec, group),
+                ..Config::default()
+            };
+            chapter9::server::run(listener, config, plumbing::api::shutdown_signal()).await
+        }
+    }
+}
+
+fn parse_topic(text: &str) -> Result<Topic, String> {
+    let (name, partitions) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not `name:partitions`, e.g. `events:4`"))?;
+    let partitions: u32 = partitions
+        .parse()
+        .map_err(|e| format!("{partitions:?} is not a number of partitions: {e}"))?;
+    if name.is_empty() || partitions == 0 {
+        return Err(format!(
+            "{text:?}: a topic needs a name and at least one partition"
+        ));
+    }
+    Ok(Topic {
+        name: name.to_string(),
+        partitions,
+        retention: Retention::default(),
+    })
+}
+
+fn parse_peer(text: &str) -> Result<Peer, String> {
+    let (id, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not `id=url`, e.g. `1=http://127.0.0.1:7001`"))?;
+    let id = id
+        .parse()
+        .map_err(|e| format!("{id:?} is not a node id: {e}"))?;
+    Ok(Peer {
+        id,
+        url: url.trim_end_matches('/').to_string(),
+    })
+}

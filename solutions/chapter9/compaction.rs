@@ -1,0 +1,54 @@
+//! How a partition forgets: retention by size and age, and compaction by key.
+//!
+//! Exercise 9.6 lives here. A log that only grows fills its disks; two ways to bound
+//! it keep its promise that an offset names one record for ever. Retention drops the
+//! oldest records (the log's start moves up); compaction drops every record that a
+//! later record of the same key replaced, so the log keeps the last value of each key
+//! (a table's worth, as Kafka keeps its consumer offsets).
+
+use crate::log::{Millis, Offset, Partition, Retention};
+
+impl Partition {
+    // ANCHOR: retain
+    /// Drops the oldest records while the partition holds more than `max_records`, or
+    /// its oldest record is older than `max_age` at `now` (appended exactly `max_age`
+    /// ago is kept). The start moves to the first record left, or to the log's end if
+    /// none is. Offsets never change.
+    pub fn retain(&mut self, retention: &Retention, now: Millis) {
+        // EXERCISE 9.6: retention: drop the oldest by count and by age, move the start
+        // HINT: Count how many to drop from the front, then drain them. Where does the log start when every record is gone: can offset 0 be handed out again?
+        let mut drop = 0;
+        while drop < self.records.len() {
+            let left = (self.records.len() - drop) as u64;
+            let too_many = retention.max_records.is_some_and(|max| left > max);
+            let too_old = retention
+                .max_age
+                .is_some_and(|age| now.saturating_sub(self.records[drop].time) > age);
+            if !too_many && !too_old {
+                break;
+            }
+            drop += 1;
+        }
+        self.records.drain(..drop);
+        self.start = self.records.first().map_or(self.next, |r| r.offset);
+        // END EXERCISE 9.6
+    }
+    // ANCHOR_END: retain
+
+    // ANCHOR: compact
+    /// Among the records below `upto`, keeps only those whose key has no later record
+    /// anywhere in the log; records at or past `upto` stay as they are. No offset
+    /// changes, and the start does not move.
+    pub fn compact(&mut self, upto: Offset) {
+        // EXERCISE 9.6: compaction: keep the last record of each key below `upto`
+        // HINT: Find each key's last offset in the whole log first (a `BTreeMap<&str, Offset>`), then `retain` the records that are that last one or at/past `upto`.
+        let mut last = std::collections::BTreeMap::new();
+        for r in &self.records {
+            last.insert(r.key.clone(), r.offset);
+        }
+        self.records
+            .retain(|r| r.offset >= upto || last.get(&r.key) == Some(&r.offset));
+        // END EXERCISE 9.6
+    }
+    // ANCHOR_END: compact
+}
