@@ -78,7 +78,8 @@ pub enum BrokerError {
 pub struct Broker {
     spec: Spec,
     group: u32,
-    partitions: BTreeMap<PartitionId, Partition>,
+    /// By name (`in/2`): JSON's keys are strings.
+    partitions: BTreeMap<String, Partition>,
     consumers: BTreeMap<String, ConsumerGroup>,
 }
 
@@ -89,7 +90,7 @@ impl Broker {
             .placement()
             .into_iter()
             .filter(|(_, g)| *g == group)
-            .map(|(id, _)| (id.clone(), Partition::new(id)))
+            .map(|(id, _)| (id.to_string(), Partition::new(id)))
             .collect();
         Broker {
             spec,
@@ -118,7 +119,7 @@ impl Broker {
 
     /// Partition `id`, if this group holds it.
     pub fn partition(&self, id: &PartitionId) -> Result<&Partition, BrokerError> {
-        if let Some(p) = self.partitions.get(id) {
+        if let Some(p) = self.partitions.get(&id.to_string()) {
             return Ok(p);
         }
         match self.spec.topic(&id.topic) {
@@ -134,7 +135,10 @@ impl Broker {
 
     fn partition_mut(&mut self, id: &PartitionId) -> Result<&mut Partition, BrokerError> {
         self.partition(id)?;
-        Ok(self.partitions.get_mut(id).expect("checked above"))
+        Ok(self
+            .partitions
+            .get_mut(&id.to_string())
+            .expect("checked above"))
     }
 
     /// Appends a producer's batch to a partition of this group (exercise 9.2's rules).

@@ -23,3 +23,15 @@ mod ex5_pipeline;
 
 #[path = "chapter9/ex6_compaction.rs"]
 mod ex6_compaction;
+
+#[path = "chapter9/groups.rs"]
+mod groups;
+
+#[path = "chapter9/clients.rs"]
+mod clients;
+
+#[path = "chapter9/sim.rs"]
+mod sim;
+
+#[path = "chapter9/simulation.rs"]
+mod simulation;

@@ -33,6 +33,9 @@
 //!   outcome) and check the history against the key-value model, key by key; a violation
 //!   writes a timeline page under `target/` ([`timeline`]: the page, an SVG of who did
 //!   what when).
+//! - [`queue`]: a checker for partitioned logs and queues: no acknowledged message
+//!   lost, none duplicated, a producer's order kept, reads that agree, committed offsets
+//!   that never go back; deliveries counted (lost, repeated) per consumer group.
 //! - [`load`]: the load generator behind every benchmark: concurrent clients,
 //!   HdrHistogram latencies, a progress bar on a terminal, JSON results.
 //! - [`logs`]: with `RUST_LOG` set, every node's `tracing` events in the test's output.
@@ -59,6 +62,7 @@ pub mod network;
 pub mod node;
 pub mod panics;
 pub mod process;
+pub mod queue;
 pub mod results;
 pub mod runs;
 pub mod seeds;
