@@ -5,8 +5,6 @@
 //! need from this file only a `Command` with a `Noop` and its payload's size. Reads go
 //! through the log too, so a read never sees less than an answer already given.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::group::Generation;
@@ -55,12 +53,14 @@ pub enum Command {
     },
     /// A member leaves its group.
     Leave { group: String, member: String },
-    /// A member commits offsets in a generation.
+    /// A member commits offsets in a generation: (partition, offset) pairs. (A list, not
+    /// a map: chapter 6's messages are tagged enums, inside which serde cannot read a
+    /// map whose keys are numbers.)
     Commit {
         group: String,
         member: String,
         generation: Generation,
-        offsets: BTreeMap<u32, Offset>,
+        offsets: Vec<(u32, Offset)>,
     },
     /// A consumer group's committed offsets.
     Committed { group: String },

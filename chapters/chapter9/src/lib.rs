@@ -29,7 +29,9 @@
 //!   it coordinates) and the cluster's shape; [`command`]: what its log holds;
 //!   [`machine`]: what a replica applies entries to, and its snapshot. The log is chapter
 //!   6's Raft core, carried (below).
-//! - [`server`]: one replica's routes.
+//! - [`server`]: one replica's routes; [`client`]: a command sent to its group's
+//!   leader over HTTP, answered as the log applied it; [`system`]: a cluster's groups
+//!   on loopback.
 //!
 //! <!-- carried: written by `cargo xtask exercises` -->
 //! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
@@ -45,11 +47,13 @@
 //! <!-- end carried -->
 
 pub mod broker;
+pub mod client;
 pub mod command;
 pub mod group;
 pub mod log;
 pub mod machine;
 pub mod server;
+pub mod system;
 
 // CARRIED: written by `cargo xtask exercises` (see src/carried/)
 #[path = "carried/api.rs"]

@@ -122,7 +122,12 @@ impl Machine {
                 generation,
                 offsets,
             } => b
-                .commit(group, member, *generation, offsets)
+                .commit(
+                    group,
+                    member,
+                    *generation,
+                    &offsets.iter().copied().collect(),
+                )
                 .map_or_else(Applied::Refused, |()| Applied::Committed),
             Command::Committed { group } => b
                 .committed(group)

@@ -412,7 +412,7 @@ async fn commit(
         group: call.group,
         member: call.member,
         generation: call.generation,
-        offsets: call.offsets,
+        offsets: call.offsets.into_iter().collect(),
     };
     let committed = run_command(&node, command, |a| match a {
         Applied::Committed => Some(()),

@@ -35,3 +35,6 @@ mod sim;
 
 #[path = "chapter9/simulation.rs"]
 mod simulation;
+
+#[path = "chapter9/loopback.rs"]
+mod loopback;

@@ -88,6 +88,8 @@ pub struct Member {
     pub heartbeat_at: u64,
     /// Not before this time (after an empty read).
     pub idle_until: u64,
+    /// How long to wait after an empty read.
+    pub idle: u64,
 }
 
 pub enum Client {
@@ -164,6 +166,7 @@ impl Member {
             cursor: 0,
             heartbeat_at: 0,
             idle_until: 0,
+            idle: 20,
         }
     }
 
@@ -264,7 +267,7 @@ impl Member {
             group: group.to_string(),
             member: self.name(),
             generation: self.membership.as_ref().map_or(0, |m| m.generation),
-            offsets: [(p, offset_after(last))].into(),
+            offsets: vec![(p, offset_after(last))],
         };
         (self.coordinator(), command)
     }
@@ -333,7 +336,7 @@ impl Member {
                         .push((partition.to_string(), r.offset, r.value.clone()));
                 }
                 if read.records.is_empty() {
-                    self.idle_until = now + 20;
+                    self.idle_until = now + self.idle;
                     return;
                 }
                 if self.semantics == Semantics::AtLeastOnce {
@@ -348,7 +351,7 @@ impl Member {
                 if self.semantics == Semantics::AtMostOnce {
                     self.process(p, &read, seen);
                 }
-                for (&p, &offset) in offsets {
+                for &(p, offset) in offsets {
                     seen.commits.push(self.observed(p, offset, invoked, now));
                     self.positions.insert(p, offset);
                 }
