@@ -23,6 +23,7 @@ pub const GROUPS: u32 = 2;
 const READ_MAX: usize = 4;
 
 /// When a consumer group commits, and so what it promises.
+#[allow(clippy::enum_variant_names)] // the names the delivery guarantees go by
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Semantics {
     /// Commit, then process: a crash after the commit loses what was read.
@@ -90,6 +91,8 @@ pub struct Member {
     pub idle_until: u64,
     /// How long to wait after an empty read.
     pub idle: u64,
+    /// How often to heartbeat.
+    pub heartbeat: u64,
 }
 
 pub enum Client {
@@ -167,6 +170,7 @@ impl Member {
             heartbeat_at: 0,
             idle_until: 0,
             idle: 20,
+            heartbeat: crate::sim::HEARTBEAT,
         }
     }
 
@@ -309,10 +313,10 @@ impl Member {
         match (command, applied) {
             (Command::Join { .. }, Applied::Membership(m)) => {
                 self.reset(Some(m));
-                self.heartbeat_at = now + crate::sim::HEARTBEAT;
+                self.heartbeat_at = now + self.heartbeat;
             }
             (Command::Heartbeat { .. }, Applied::Membership(m)) => {
-                self.heartbeat_at = now + crate::sim::HEARTBEAT;
+                self.heartbeat_at = now + self.heartbeat;
                 if self.membership.as_ref() != Some(&m) {
                     self.reset(Some(m));
                 }

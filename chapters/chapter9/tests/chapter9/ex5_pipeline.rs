@@ -99,12 +99,14 @@ fn ex5_processing_a_read_twice_writes_its_output_once() {
     let mut from = output.expected(&producer);
     // A member processes 0..2, appends, then crashes before it hears the answer; the
     // partition's next owner asks the output where to resume and processes it again.
-    let first = output_batch("pipe", &input(), from, &source.read(from, 2), &upper).unwrap();
+    let first = output_batch("pipe", &input(), from, &source.read(from, 2), &upper)
+        .expect("a read with records has a batch");
     assert!(matches!(
         output.append(&first, 0),
         Appended::Appended { .. }
     ));
-    let again = output_batch("pipe", &input(), from, &source.read(from, 2), &upper).unwrap();
+    let again = output_batch("pipe", &input(), from, &source.read(from, 2), &upper)
+        .expect("a read with records has a batch");
     assert!(
         matches!(output.append(&again, 0), Appended::Duplicate { .. }),
         "the same input read again gives the same numbers: a duplicate, not a second copy"
@@ -114,7 +116,8 @@ fn ex5_processing_a_read_twice_writes_its_output_once() {
         from, 2,
         "the output's record of the pipeline is its position"
     );
-    let rest = output_batch("pipe", &input(), from, &source.read(from, 10), &upper).unwrap();
+    let rest = output_batch("pipe", &input(), from, &source.read(from, 10), &upper)
+        .expect("a read with records has a batch");
     output.append(&rest, 0);
     assert_eq!(
         output
