@@ -36,6 +36,14 @@ pub fn assign(members: &[MemberId], partitions: u32) -> BTreeMap<MemberId, Vec<u
 // ANCHOR_END: assign
 
 impl ConsumerGroup {
+    /// A new generation: the next number, and the partitions dealt out again among the
+    /// members as they are now ([`assign`]).
+    pub fn rebalance(&mut self) {
+        self.generation += 1;
+        let members: Vec<MemberId> = self.members.keys().cloned().collect();
+        self.assignment = assign(&members, self.partitions);
+    }
+
     // ANCHOR: join
     /// `member` joins at `now`. A member new to the group makes a new generation
     /// ([`ConsumerGroup::rebalance`]); one already in it (its join was retried) is only

@@ -8,10 +8,9 @@
 //! or cut off, and its partitions went to another) is fenced by that number, as chapter
 //! 7 fenced a shard's old owner by its configuration number.
 //!
-//! This file holds the data and the plumbing; the rules are exercises:
-//! [`membership`](crate::membership) (9.3: joining, leaving, timing out, and the
-//! assignment) and [`offsets`](crate::offsets) (9.4: a commit fenced by generation, and
-//! where a member resumes).
+//! This file holds the data and the plumbing; the rules are exercises: `membership.rs`
+//! (9.3: joining, leaving, timing out, and the assignment) and `offsets.rs` (9.4: a
+//! commit fenced by generation, and where a member resumes).
 
 use std::collections::BTreeMap;
 
@@ -87,14 +86,6 @@ impl ConsumerGroup {
             assignment: BTreeMap::new(),
             committed: BTreeMap::new(),
         }
-    }
-
-    /// A new generation: the next number, and the partitions dealt out again among the
-    /// members as they are now ([`assign`](crate::membership::assign)).
-    pub fn rebalance(&mut self) {
-        self.generation += 1;
-        let members: Vec<MemberId> = self.members.keys().cloned().collect();
-        self.assignment = crate::membership::assign(&members, self.partitions);
     }
 
     /// What `member` is told now: the generation and its partitions.

@@ -31,7 +31,7 @@ fn ex2_batches_get_dense_offsets_from_the_logs_end() {
         vec![0, 1, 2, 3],
         "offsets are dense: 0, 1, 2, 3"
     );
-    assert_eq!(p.next, 4);
+    assert_eq!(p.next, 4, "the next record gets offset 4");
     assert_eq!(
         p.expected("p"),
         3,
@@ -50,7 +50,8 @@ fn ex2_a_retried_batch_is_appended_once_and_told_its_first_offset() {
     let batch = numbered("p", 0, 2, &[("a", "1"), ("b", "2")]);
     assert_eq!(
         p.append(&batch, 1),
-        Appended::Appended { base: 1, count: 2 }
+        Appended::Appended { base: 1, count: 2 },
+        "p's first batch (0..2) is new: appended from offset 1"
     );
     p.append(&numbered("q", 0, 1, &[("c", "3")]), 2);
     assert_eq!(
@@ -134,7 +135,11 @@ fn ex2_a_batch_may_cover_numbers_without_records() {
         Appended::Appended { base: 1, count: 0 },
         "a batch with no records still moves its producer on"
     );
-    assert_eq!(p.expected("pipe"), 9);
+    assert_eq!(
+        p.expected("pipe"),
+        9,
+        "after its batch 5..9 the producer is expected at 9"
+    );
     assert_eq!(
         p.append(&numbered("pipe", 5, 9, &[]), 0),
         Appended::Duplicate { base: 1, count: 0 },

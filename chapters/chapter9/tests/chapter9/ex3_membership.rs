@@ -79,7 +79,11 @@ fn ex3_a_new_member_makes_a_new_generation_a_retried_join_does_not() {
         g.members["b"].last_heard, 20,
         "a retried join is heard from"
     );
-    assert_eq!(g.membership("a").partitions, vec![0, 1]);
+    assert_eq!(
+        g.membership("a").partitions,
+        vec![0, 1],
+        "the first member keeps the first range"
+    );
 }
 
 #[test]
@@ -140,5 +144,5 @@ fn ex3_a_member_not_heard_from_for_longer_than_the_timeout_is_taken_out() {
         g.generation, 5,
         "two members out at once: one new generation"
     );
-    assert!(g.members.is_empty());
+    assert!(g.members.is_empty(), "every member timed out: none is left");
 }

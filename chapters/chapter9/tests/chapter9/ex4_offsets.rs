@@ -24,7 +24,11 @@ fn ex4_the_owner_commits_in_the_current_generation() {
         Ok(()),
         "a commits its own partitions in generation 2"
     );
-    assert_eq!(g.committed, offsets(&[(0, 5), (1, 7)]));
+    assert_eq!(
+        g.committed,
+        offsets(&[(0, 5), (1, 7)]),
+        "an accepted commit is the group's committed offsets"
+    );
 }
 
 #[test]

@@ -101,10 +101,10 @@ fn ex5_processing_a_read_twice_writes_its_output_once() {
     // partition's next owner asks the output where to resume and processes it again.
     let first = output_batch("pipe", &input(), from, &source.read(from, 2), &upper)
         .expect("a read with records has a batch");
-    assert!(matches!(
-        output.append(&first, 0),
-        Appended::Appended { .. }
-    ));
+    assert!(
+        matches!(output.append(&first, 0), Appended::Appended { .. }),
+        "the pipeline's first batch is new: appended"
+    );
     let again = output_batch("pipe", &input(), from, &source.read(from, 2), &upper)
         .expect("a read with records has a batch");
     assert!(

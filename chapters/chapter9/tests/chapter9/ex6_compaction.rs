@@ -53,11 +53,11 @@ fn ex6_retention_by_age_keeps_a_record_exactly_max_age_old() {
         "at 30 with a 10 ms age limit: the records of 0 and 10 are older than 10 ms, the \
          one of 20 is exactly 10 ms old and stays"
     );
-    assert_eq!(p.start, 2);
+    assert_eq!(p.start, 2, "the log now starts at the first record left");
     let mut q = partition_with(&["a", "b"], &[50, 50]);
     q.retain(&Retention::default(), 1_000_000);
     assert_eq!(offsets(&q), vec![0, 1], "no limit set: nothing goes");
-    assert_eq!(q.start, 0);
+    assert_eq!(q.start, 0, "no limit set: the start stays");
 }
 
 #[test]
