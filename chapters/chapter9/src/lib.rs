@@ -30,8 +30,11 @@
 //!   [`machine`]: what a replica applies entries to, and its snapshot. The log is chapter
 //!   6's Raft core, carried (below).
 //! - [`server`]: one replica's routes; [`client`]: a command sent to its group's
-//!   leader over HTTP, answered as the log applied it; [`system`]: a cluster's groups
-//!   on loopback.
+//!   leader over HTTP, answered as the log applied it; [`clients`]: producers and
+//!   consumer group members as machines, run by the tests' simulator, the loopback test
+//!   and the binary alike; [`system`]: a cluster's groups on loopback; [`gossip`]:
+//!   Gossip Glomers' Kafka-style API (send, poll, commit and list offsets) served by
+//!   the cluster.
 //!
 //! <!-- carried: written by `cargo xtask exercises` -->
 //! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
@@ -48,7 +51,9 @@
 
 pub mod broker;
 pub mod client;
+pub mod clients;
 pub mod command;
+pub mod gossip;
 pub mod group;
 pub mod log;
 pub mod machine;

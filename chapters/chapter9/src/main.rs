@@ -4,6 +4,8 @@
 //! export KV_CLUSTER_KEY=$(openssl rand -hex 16)
 //! chapter9 replica --groups 2 --group 0 --id 0 --addr 127.0.0.1:7000 --data-dir g0r0 \
 //!     --topic events:4 --peer 1=http://127.0.0.1:7001 --peer 2=http://127.0.0.1:7002
+//!
+//! chapter9 gossip --addr 127.0.0.1:7080    # Gossip Glomers' log API on a cluster here
 //! ```
 //!
 //! Every replica of a cluster must be given the same groups and topics: a partition's
@@ -55,6 +57,14 @@ enum Command {
         #[command(flatten)]
         key: KeyArg,
     },
+    /// Serve Gossip Glomers' Kafka-style log (send, poll, commit_offsets,
+    /// list_committed_offsets, as JSON bodies of `POST /`) from a cluster of two groups
+    /// of three replicas started here.
+    Gossip {
+        /// Where to serve it (loopback only).
+        #[arg(long, default_value = "127.0.0.1:7080")]
+        addr: SocketAddr,
+    },
 }
 
 fn main() -> ExitCode {
@@ -95,7 +105,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             chapter9::server::run(listener, config, plumbing::api::shutdown_signal()).await
         }
+        Command::Gossip { addr } => gossip(addr).await,
     }
+}
+
+/// A cluster for Gossip Glomers' API, and its gateway on `addr`.
+async fn gossip(addr: SocketAddr) -> anyhow::Result<()> {
+    plumbing::cli::init_logs("warn");
+    anyhow::ensure!(addr.ip().is_loopback(), "the gateway binds loopback only");
+    let spec = chapter9::gossip::spec();
+    let groups = chapter9::system::start(&spec, Timing::FAST, 1)?;
+    let http = harness::cluster::http_client(std::time::Duration::from_secs(2))?;
+    let client = chapter9::client::ClusterClient::new(http, chapter9::system::servers(&groups));
+    let producer = format!("gateway-{}", std::process::id());
+    let gateway = std::sync::Arc::new(chapter9::gossip::Gateway::new(client, producer));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!(
+        "Gossip Glomers' log API at http://{}/ (two groups of three replicas here); Ctrl-C stops",
+        listener.local_addr()?
+    );
+    axum::serve(listener, gateway.router())
+        .with_graceful_shutdown(plumbing::api::shutdown_signal())
+        .await?;
+    drop(groups);
+    Ok(())
 }
 
 fn parse_topic(text: &str) -> Result<Topic, String> {

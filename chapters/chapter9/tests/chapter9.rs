@@ -27,9 +27,6 @@ mod ex6_compaction;
 #[path = "chapter9/groups.rs"]
 mod groups;
 
-#[path = "chapter9/clients.rs"]
-mod clients;
-
 #[path = "chapter9/sim.rs"]
 mod sim;
 
@@ -38,3 +35,6 @@ mod simulation;
 
 #[path = "chapter9/loopback.rs"]
 mod loopback;
+
+#[path = "chapter9/gossip.rs"]
+mod gossip;

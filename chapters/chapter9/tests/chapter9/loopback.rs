@@ -14,9 +14,9 @@ use chapter9::system;
 use harness::cluster::Cluster;
 use harness::queue::{QueueHistory, Sent, Told};
 
-use crate::clients::{Client, INPUT, Member, OUTPUT, PARTITIONS, Producer, Seen, Semantics};
 use crate::sim::{Ran, spec};
 use crate::simulation::check;
+use chapter9::clients::{Client, INPUT, Member, OUTPUT, PARTITIONS, Producer, Seen, Semantics};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chapter_real_replicas_lose_and_repeat_nothing_through_crashed_leaders_and_members() {
@@ -224,7 +224,7 @@ async fn read_all(
 ) -> Result<(Vec<(u64, String)>, u64), String> {
     use chapter9::command::Command;
     use chapter9::machine::Applied;
-    let group = chapter9::group_of(p, crate::clients::GROUPS) as usize;
+    let group = chapter9::group_of(p, chapter9::clients::GROUPS) as usize;
     let command = Command::Read {
         partition: chapter9::PartitionId::new(topic, p),
         from: 0,
@@ -247,7 +247,7 @@ async fn positions(client: &ClusterClient, semantics: Semantics) -> Result<Vec<u
     use chapter9::command::Command;
     use chapter9::machine::Applied;
     let group = semantics.group();
-    let groups = crate::clients::GROUPS;
+    let groups = chapter9::clients::GROUPS;
     if semantics == Semantics::ExactlyOnce {
         let mut at = Vec::new();
         for p in 0..PARTITIONS {

@@ -12,17 +12,17 @@ use std::collections::{BTreeMap, BinaryHeap};
 use chapter9::command::Command;
 use chapter9::machine::{Applied, Machine};
 use chapter9::protocol::Message;
-use chapter9::{PartitionId, Retention, Spec, Topic, pipeline_producer};
+use chapter9::{PartitionId, Spec, pipeline_producer};
 use harness::queue::{QueueHistory, Sent, Told};
 
-use crate::clients::{
+use crate::groups::{Cluster, Out, REPLICAS, ReplicaId};
+use chapter9::clients::{
     Client, GROUPS, INPUT, Member, OUTPUT, PARTITIONS, Producer, Seen, Semantics,
 };
-use crate::groups::{Cluster, Out, REPLICAS, ReplicaId};
 
-/// A member silent for longer than this leaves its group; members heartbeat this often.
+/// A member silent for longer than this leaves its group (members heartbeat every
+/// [`chapter9::clients::HEARTBEAT`]).
 pub const SESSION: u64 = 300;
-pub const HEARTBEAT: u64 = 80;
 /// A call not answered after this long is sent again.
 const RETRY: u64 = 60;
 const TICK: u64 = 10;
@@ -121,18 +121,9 @@ struct World<'a> {
     seen: Seen,
 }
 
-/// The cluster the simulator runs: two groups, the input and output topics.
+/// The cluster the simulator runs: the workload's, with a short session.
 pub fn spec() -> Spec {
-    let topic = |name: &str| Topic {
-        name: name.to_string(),
-        partitions: PARTITIONS,
-        retention: Retention::default(),
-    };
-    Spec {
-        groups: GROUPS,
-        topics: vec![topic(INPUT), topic(OUTPUT)],
-        session_timeout: SESSION,
-    }
+    chapter9::clients::spec(SESSION)
 }
 
 /// Runs `setup` until every consumer group has consumed everything (or the limit).

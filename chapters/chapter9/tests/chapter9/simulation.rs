@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use harness::queue::Deliveries;
 use harness::runs::check_seeds;
 
-use crate::clients::{GROUPS, Semantics};
 use crate::groups::REPLICAS;
 use crate::sim::{Faults, Ran, Setup, run};
+use chapter9::clients::{GROUPS, Semantics};
 
 /// Faults drawn from `seed`: delays, loss, duplication, replica crashes, leader
 /// failovers, member crashes, all in the first 1.5 s (then the run heals and must finish).

@@ -1,26 +1,50 @@
-//! The simulator's clients: producers that number their batches, and consumer group
-//! members of three kinds (at most once, at least once, an exactly-once pipeline).
-//! Each is a machine with at most one call outstanding: [`Client::next_call`] says what
-//! to send, [`Client::on_answer`] takes the answer; the world resends a call not
-//! answered in time, unchanged.
+//! Clients as machines: producers that number their batches, and consumer group members
+//! of three kinds (at most once, at least once, an exactly-once pipeline). Each has at
+//! most one call outstanding: [`Client::next_call`] says what to send (a [`Command`]
+//! and the group that must answer it), [`Client::on_answer`] takes the answer. They do
+//! no I/O: the tests' simulator delivers their calls to simulated replicas, the loopback
+//! test, the demo and the benchmark send them over HTTP ([`crate::client`]); whoever
+//! drives them resends a call not answered in time, unchanged.
+//!
+//! They run one workload's cluster ([`spec`]): an input topic and an output topic of
+//! [`PARTITIONS`] partitions each, on [`GROUPS`] groups.
 
 use std::collections::BTreeMap;
 
-use chapter9::command::Command;
-use chapter9::machine::Applied;
-use chapter9::{
+use harness::queue::Committed;
+
+use crate::command::Command;
+use crate::machine::Applied;
+use crate::{
     Appended, Batch, BrokerError, GroupError, Membership, Offset, PartitionId, Read, Record,
     Sequence, coordinator_of, group_of, offset_after, output_batch, partition_for,
     pipeline_producer, resume_at,
 };
-use harness::queue::Committed;
-
+/// The workload's topics, partitions and groups.
 pub const INPUT: &str = "in";
 pub const OUTPUT: &str = "out";
 pub const PARTITIONS: u32 = 4;
 pub const GROUPS: u32 = 2;
 /// How many records a member reads at once.
 const READ_MAX: usize = 4;
+/// How often a member heartbeats, unless told otherwise ([`Member::heartbeat`]).
+pub const HEARTBEAT: u64 = 80;
+
+/// The workload's cluster: [`GROUPS`] groups, topics [`INPUT`] and [`OUTPUT`] of
+/// [`PARTITIONS`] partitions each, kept for ever; members time out after
+/// `session_timeout` ms.
+pub fn spec(session_timeout: crate::Millis) -> crate::Spec {
+    let topic = |name: &str| crate::Topic {
+        name: name.to_string(),
+        partitions: PARTITIONS,
+        retention: crate::Retention::default(),
+    };
+    crate::Spec {
+        groups: GROUPS,
+        topics: vec![topic(INPUT), topic(OUTPUT)],
+        session_timeout,
+    }
+}
 
 /// When a consumer group commits, and so what it promises.
 #[allow(clippy::enum_variant_names)] // the names the delivery guarantees go by
@@ -66,6 +90,7 @@ pub struct Seen {
     pub timeline: Vec<String>,
 }
 
+#[derive(Debug)]
 pub struct Producer {
     pub name: String,
     /// The messages still to send: (key, value).
@@ -75,6 +100,7 @@ pub struct Producer {
     next: BTreeMap<u32, u64>,
 }
 
+#[derive(Debug)]
 pub struct Member {
     pub semantics: Semantics,
     pub base: String,
@@ -95,6 +121,7 @@ pub struct Member {
     pub heartbeat: u64,
 }
 
+#[derive(Debug)]
 pub enum Client {
     Producer(Producer),
     Member(Member),
@@ -170,7 +197,7 @@ impl Member {
             heartbeat_at: 0,
             idle_until: 0,
             idle: 20,
-            heartbeat: crate::sim::HEARTBEAT,
+            heartbeat: HEARTBEAT,
         }
     }
 
