@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::broker::BrokerError;
 use crate::call::{Answered, to_leader};
+use crate::clients::Semantics;
 use crate::command::Command;
 use crate::group::GroupError;
 use crate::log::{Offset, PartitionId};
@@ -180,6 +181,39 @@ impl ClusterClient {
                     ));
                 }
             }
+        }
+    }
+
+    /// Where a consumer group stands in each partition: its committed offsets, or for a
+    /// pipeline the input position its output records.
+    pub async fn position(&self, semantics: Semantics, group: &str) -> Result<Vec<u64>, String> {
+        let mut at = Vec::new();
+        if semantics == Semantics::ExactlyOnce {
+            for p in 0..crate::clients::PARTITIONS {
+                let input = PartitionId::new(crate::clients::INPUT, p);
+                let command = Command::Expected {
+                    partition: PartitionId::new(crate::clients::OUTPUT, p),
+                    producer: crate::pipeline_producer(group, &input),
+                };
+                match self
+                    .call(crate::group_of(p, crate::clients::GROUPS) as usize, command)
+                    .await?
+                {
+                    Applied::Expected(n) => at.push(n),
+                    other => return Err(format!("expected answered {other:?}")),
+                }
+            }
+            return Ok(at);
+        }
+        let coordinator = crate::coordinator_of(group, crate::clients::GROUPS) as usize;
+        let command = Command::Committed {
+            group: group.to_string(),
+        };
+        match self.call(coordinator, command).await? {
+            Applied::Offsets(o) => Ok((0..crate::clients::PARTITIONS)
+                .map(|p| o.get(&p).copied().unwrap_or(0))
+                .collect()),
+            other => Err(format!("committed answered {other:?}")),
         }
     }
 

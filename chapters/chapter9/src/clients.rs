@@ -206,6 +206,11 @@ impl Member {
         format!("{}.{}", self.base, self.incarnation)
     }
 
+    /// The member's generation and partitions, as it last heard them.
+    pub fn membership(&self) -> Option<&Membership> {
+        self.membership.as_ref()
+    }
+
     /// A crash: everything in memory is gone.
     pub fn crash(&mut self) {
         self.up = false;

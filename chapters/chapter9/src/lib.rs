@@ -34,7 +34,8 @@
 //!   consumer group members as machines, run by the tests' simulator, the loopback test
 //!   and the binary alike; [`system`]: a cluster's groups on loopback; [`gossip`]:
 //!   Gossip Glomers' Kafka-style API (send, poll, commit and list offsets) served by
-//!   the cluster.
+//!   the cluster; [`bench`]: throughput, a message's time to a consumer, a rebalance's
+//!   pause, exactly once against at least once.
 //!
 //! <!-- carried: written by `cargo xtask exercises` -->
 //! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
@@ -49,6 +50,7 @@
 //! - [`validate`]: chapter 1's key rules, exercise 1.3.
 //! <!-- end carried -->
 
+pub mod bench;
 pub mod broker;
 pub mod client;
 pub mod clients;

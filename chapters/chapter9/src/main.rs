@@ -6,6 +6,7 @@
 //!     --topic events:4 --peer 1=http://127.0.0.1:7001 --peer 2=http://127.0.0.1:7002
 //!
 //! chapter9 gossip --addr 127.0.0.1:7080    # Gossip Glomers' log API on a cluster here
+//! chapter9 bench --out results.json         # throughput, latency, rebalances, semantics
 //! ```
 //!
 //! Every replica of a cluster must be given the same groups and topics: a partition's
@@ -65,6 +66,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:7080")]
         addr: SocketAddr,
     },
+    /// Measure throughput against producers and partitions, a message's time from send
+    /// to consumer, a rebalance's pause, exactly once against at least once; write the
+    /// results for the book's figure.
+    Bench {
+        /// Messages per throughput run.
+        #[arg(long, default_value_t = 400)]
+        messages: usize,
+        /// Runs of each measurement (the figure shows the median).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Where to write the results (JSON), e.g. book/src/figures/chapter9-bench.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,6 +121,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             chapter9::server::run(listener, config, plumbing::api::shutdown_signal()).await
         }
         Command::Gossip { addr } => gossip(addr).await,
+        Command::Bench {
+            messages,
+            runs,
+            out,
+        } => {
+            let options = chapter9::bench::BenchOptions {
+                messages: messages.max(8),
+                runs: runs.max(1),
+            };
+            let results = chapter9::bench::run(&options).await?;
+            chapter9::bench::print(&results);
+            if let Some(out) = out {
+                plumbing::cli::save_json(&out, &results)?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -196,7 +196,7 @@ async fn all_consumed(client: &ClusterClient, seen: &Mutex<Seen>) -> Result<(), 
         Semantics::AtLeastOnce,
         Semantics::ExactlyOnce,
     ] {
-        let at = positions(client, semantics).await?;
+        let at = client.position(semantics, semantics.group()).await?;
         if at != ends {
             return Err(format!(
                 "{} at {at:?}, the partitions end at {ends:?}",
@@ -239,42 +239,6 @@ async fn read_all(
             read.next,
         )),
         other => Err(format!("a read answered {other:?}")),
-    }
-}
-
-/// Where a consumer group stands in each partition.
-async fn positions(client: &ClusterClient, semantics: Semantics) -> Result<Vec<u64>, String> {
-    use chapter9::command::Command;
-    use chapter9::machine::Applied;
-    let group = semantics.group();
-    let groups = chapter9::clients::GROUPS;
-    if semantics == Semantics::ExactlyOnce {
-        let mut at = Vec::new();
-        for p in 0..PARTITIONS {
-            let input = chapter9::PartitionId::new(INPUT, p);
-            let command = Command::Expected {
-                partition: chapter9::PartitionId::new(OUTPUT, p),
-                producer: chapter9::pipeline_producer(group, &input),
-            };
-            match client
-                .call(chapter9::group_of(p, groups) as usize, command)
-                .await?
-            {
-                Applied::Expected(n) => at.push(n),
-                other => return Err(format!("expected answered {other:?}")),
-            }
-        }
-        return Ok(at);
-    }
-    let coordinator = chapter9::coordinator_of(group, groups) as usize;
-    let command = Command::Committed {
-        group: group.to_string(),
-    };
-    match client.call(coordinator, command).await? {
-        Applied::Offsets(o) => Ok((0..PARTITIONS)
-            .map(|p| o.get(&p).copied().unwrap_or(0))
-            .collect()),
-        other => Err(format!("committed answered {other:?}")),
     }
 }
 
