@@ -21,7 +21,8 @@ impl Partition {
     ///   this batch is its last;
     /// - the same `first..end` as its last batch: [`Appended::Duplicate`], with that
     ///   batch's offset and record count, appending nothing;
-    /// - `end` at or below what it expects (an older batch): [`Appended::Stale`];
+    /// - `end` past `first` but at or below what it expects (an older batch):
+    ///   [`Appended::Stale`];
     /// - anything else (a gap, an overlap, `end <= first`):
     ///   [`Appended::OutOfSequence`] with what it expects, appending nothing.
     pub fn append(&mut self, batch: &Batch, now: Millis) -> Appended {

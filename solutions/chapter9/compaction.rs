@@ -41,7 +41,7 @@ impl Partition {
     /// changes, and the start does not move.
     pub fn compact(&mut self, upto: Offset) {
         // EXERCISE 9.6: compaction: keep the last record of each key below `upto`
-        // HINT: Find each key's last offset in the whole log first (a `BTreeMap<&str, Offset>`), then `retain` the records that are that last one or at/past `upto`.
+        // HINT: Find each key's last offset in the whole log first (a `BTreeMap<String, Offset>`: keys borrowed from `self.records` would stop you from changing it), then `retain` the records that are that last one or at/past `upto`.
         let mut last = std::collections::BTreeMap::new();
         for r in &self.records {
             last.insert(r.key.clone(), r.offset);

@@ -35,7 +35,8 @@
 //!   and the binary alike; [`system`]: a cluster's groups on loopback; [`gossip`]:
 //!   Gossip Glomers' Kafka-style API (send, poll, commit and list offsets) served by
 //!   the cluster; [`bench`]: throughput, a message's time to a consumer, a rebalance's
-//!   pause, exactly once against at least once.
+//!   pause, exactly once against at least once; [`demo`]: the log on the live page,
+//!   with buttons to crash a group's leader or a consumer.
 //!
 //! <!-- carried: written by `cargo xtask exercises` -->
 //! Carried, finished, from earlier chapters (in `src/carried/`: edit the original, not the copy):
@@ -55,6 +56,7 @@ pub mod broker;
 pub mod client;
 pub mod clients;
 pub mod command;
+pub mod demo;
 pub mod gossip;
 pub mod group;
 pub mod log;

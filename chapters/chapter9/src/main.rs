@@ -7,6 +7,7 @@
 //!
 //! chapter9 gossip --addr 127.0.0.1:7080    # Gossip Glomers' log API on a cluster here
 //! chapter9 bench --out results.json         # throughput, latency, rebalances, semantics
+//! chapter9 demo                             # the log on the live page, at :7070
 //! ```
 //!
 //! Every replica of a cluster must be given the same groups and topics: a partition's
@@ -66,6 +67,16 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:7080")]
         addr: SocketAddr,
     },
+    /// Run the log on the live page: groups, partitions, a consumer group, with buttons
+    /// to crash a group's leader or a consumer.
+    Demo {
+        /// Where to serve the page (loopback only).
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        addr: SocketAddr,
+        /// Seeds the replicas' election timers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Measure throughput against producers and partitions, a message's time from send
     /// to consumer, a rebalance's pause, exactly once against at least once; write the
     /// results for the book's figure.
@@ -121,6 +132,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             chapter9::server::run(listener, config, plumbing::api::shutdown_signal()).await
         }
         Command::Gossip { addr } => gossip(addr).await,
+        Command::Demo { addr, seed } => {
+            plumbing::cli::init_logs("warn");
+            chapter9::demo::run(chapter9::demo::DemoOptions { addr, seed }).await
+        }
         Command::Bench {
             messages,
             runs,

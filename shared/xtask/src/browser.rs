@@ -17,6 +17,11 @@
 //! leader and four workers; crash the leader and kill a worker with their buttons, and
 //! the job still finishes with the right output, its attempts on the timeline; a new job
 //! starts (`mapreduce.rs`).
+//!
+//! Then `chapter9 demo`, the partitioned log's page: two groups of three replicas; crash
+//! a consumer and its partitions go to the others in a new generation; crash a group's
+//! leader and another replica leads while producing and consuming go on; the consumer
+//! comes back as a new member (`messaging.rs`).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -30,6 +35,7 @@ use serde::Deserialize;
 use crate::workspace::Workspace;
 
 mod mapreduce;
+mod messaging;
 mod sharded;
 
 /// How long any one step may take before the check fails.
@@ -74,7 +80,7 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
     if on_path("chromedriver").is_none() {
         bail!("no chromedriver on this machine: apt install chromium-driver");
     }
-    for chapter in ["chapter5", "chapter7", "chapter8"] {
+    for chapter in ["chapter5", "chapter7", "chapter8", "chapter9"] {
         crate::workspace::run(ws.cargo().args([
             "build",
             "-p",
@@ -137,6 +143,20 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
         )
         .await
     });
+    drop(demo);
+    println!("{}", outcome?);
+
+    let (demo, url) = start_demo(ws, "chapter9", &["--seed", "3"])?;
+    let shot9 = shots.join("live-cluster-chapter9.png");
+    let outcome = runtime.block_on(async {
+        let client = session(&chromium, driver_port).await?;
+        finish(
+            &client,
+            messaging::steps(&client, &url, &shot9).await,
+            &shot9,
+        )
+        .await
+    });
     drop((demo, driver));
     println!("{}", outcome?);
 
@@ -145,6 +165,7 @@ pub fn run(ws: &Workspace, update_book: bool) -> anyhow::Result<()> {
             "live-cluster.png",
             "live-cluster-chapter7.png",
             "live-cluster-chapter8.png",
+            "live-cluster-chapter9.png",
         ] {
             let figure = ws.root.join("book/src/figures").join(name);
             std::fs::copy(shots.join(name), &figure)?;

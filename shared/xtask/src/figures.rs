@@ -23,13 +23,14 @@ mod chapter5;
 mod chapter6;
 mod chapter7;
 mod chapter8;
+mod chapter9;
 
 /// Draws one figure: results JSON in, SVG out.
 type Draw = fn(&Path, &Path) -> anyhow::Result<()>;
 
 pub fn draw_all(ws: &Workspace) -> anyhow::Result<()> {
     let dir = ws.root.join("book/src/figures");
-    let figures: [(&str, Draw); 8] = [
+    let figures: [(&str, Draw); 9] = [
         ("chapter1-bench", chapter1::throughput_and_latency),
         ("chapter2-bench", chapter2::durability),
         ("chapter3-bench", chapter3::replication),
@@ -38,6 +39,7 @@ pub fn draw_all(ws: &Workspace) -> anyhow::Result<()> {
         ("chapter6-bench", chapter6::snapshots),
         ("chapter7-bench", chapter7::sharding),
         ("chapter8-bench", chapter8::mapreduce),
+        ("chapter9-bench", chapter9::messaging),
     ];
     for (name, draw) in figures {
         let (json, svg) = (

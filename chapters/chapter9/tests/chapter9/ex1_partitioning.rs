@@ -11,9 +11,9 @@ fn ex1_a_keys_partition_is_its_xxh3_hash_modulo_the_partitions() {
             assert_eq!(
                 partition_for(&key, partitions),
                 want,
-                "partition_for({key:?}, {partitions}): a key's partition is its XXH3-64 hash \
-                 modulo the partitions, the same in every producer and every run (std's \
-                 DefaultHasher promises neither)"
+                "partition_for({key:?}, {partitions}): a key's partition is its whole 64-bit \
+                 XXH3 hash modulo the partitions, the same in every producer and every run \
+                 (another hash, or the hash cut to 32 bits first, sends keys elsewhere)"
             );
         }
     }

@@ -83,8 +83,8 @@ fn ex4_a_committed_offset_never_goes_back() {
     assert_eq!(
         g.committed,
         offsets(&[(2, 10), (3, 1)]),
-        "but it must not move partition 2's offset back from 10 to 6 (the group would \
-         read 6..10 again)"
+        "a commit keeps each offset that is ahead (partition 3's first, 1) and moves none \
+         back (partition 2 stays at 10, not 6: the group would read 6..10 again)"
     );
 }
 

@@ -46,6 +46,22 @@ fn ex5_a_batch_is_numbered_by_the_input_it_consumed() {
 }
 
 #[test]
+fn ex5_a_read_that_stops_short_of_the_logs_end_covers_only_what_it_read() {
+    let p = partition_with(&["a", "b", "c", "d", "e"], &[]);
+    let read = p.read(1, 2); // records 1 and 2 of a log that ends at 5
+    let seq = output_batch("pipe", &input(), 1, &read, &upper)
+        .and_then(|b| b.sequence)
+        .expect("numbered");
+    assert_eq!(
+        (seq.first, seq.end),
+        (1, 3),
+        "a read of at most 2 records from 1 got offsets 1 and 2 of a log that ends at 5: \
+         the batch covers 1..3, just after the last record read, not the log's end (records \
+         3 and 4 were not processed)"
+    );
+}
+
+#[test]
 fn ex5_a_batch_whose_records_are_all_filtered_out_still_moves_the_position() {
     let p = partition_with(&["a", "b"], &[]);
     let none = |_: &Record| None;

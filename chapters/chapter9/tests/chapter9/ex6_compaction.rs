@@ -97,3 +97,39 @@ fn ex6_compaction_leaves_the_records_from_upto_on_alone() {
          later); 2 and 3 are at or past upto and stay, though 3 replaces 2"
     );
 }
+
+#[test]
+fn ex6_retention_after_compaction_starts_the_log_at_a_record_left() {
+    // What the broker does on every tick of a compacted topic with a limit: compact,
+    // then retain. Compaction leaves holes, so the records dropped are not the offsets
+    // dropped.
+    let mut p = partition_with(&["a", "b", "a", "c", "b"], &[]);
+    p.compact(5);
+    let one = Retention {
+        max_records: Some(1),
+        ..Retention::default()
+    };
+    p.retain(&one, 0);
+    assert_eq!(
+        offsets(&p),
+        vec![4],
+        "records 2, 3, 4 are left; at most one: 4"
+    );
+    assert_eq!(
+        p.start, 4,
+        "the log starts at the first record left (offset 4), not 2 records after the old \
+         start: compaction left holes, so counting what was dropped misses them"
+    );
+    p.retain(
+        &Retention {
+            max_records: Some(0),
+            ..Retention::default()
+        },
+        0,
+    );
+    assert_eq!(
+        (p.start, p.next),
+        (5, 5),
+        "an emptied log starts at its end, however many records were dropped"
+    );
+}

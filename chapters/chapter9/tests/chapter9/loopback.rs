@@ -108,7 +108,7 @@ async fn schedule(seed: u64) -> Result<(), String> {
     check(&ran).map(|_| ()).map_err(|e| {
         format!(
             "loopback schedule {seed} (replay: LOOPBACK_SEED={seed} cargo test -p chapter9 \
-             --features solution chapter_real): {e}"
+             chapter_real): {e}"
         )
     })
 }
