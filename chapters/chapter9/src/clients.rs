@@ -11,8 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use harness::queue::Committed;
-
 use crate::command::Command;
 use crate::machine::Applied;
 use crate::{
@@ -71,6 +69,18 @@ impl Semantics {
 /// The pipeline's transform: the same key, the value marked as processed.
 pub fn transform(r: &Record) -> Option<(String, String)> {
     Some((r.key.clone(), format!("{}!", r.value)))
+}
+
+/// A committed offset a member saw: a commit accepted, or a read of the committed
+/// offsets; the call was made at `invoked` and answered at `answered` (the harness's
+/// queue checker takes these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub group: String,
+    pub partition: String,
+    pub offset: u64,
+    pub invoked: u64,
+    pub answered: u64,
 }
 
 /// What clients saw, for the checker.

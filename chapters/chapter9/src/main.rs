@@ -161,8 +161,7 @@ async fn gossip(addr: SocketAddr) -> anyhow::Result<()> {
     anyhow::ensure!(addr.ip().is_loopback(), "the gateway binds loopback only");
     let spec = chapter9::gossip::spec();
     let groups = chapter9::system::start(&spec, Timing::FAST, 1)?;
-    let http = harness::cluster::http_client(std::time::Duration::from_secs(2))?;
-    let client = chapter9::client::ClusterClient::new(http, chapter9::system::servers(&groups));
+    let client = chapter9::system::client(&groups)?;
     let producer = format!("gateway-{}", std::process::id());
     let gateway = std::sync::Arc::new(chapter9::gossip::Gateway::new(client, producer));
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -66,6 +66,12 @@ pub fn replica_in_cluster(
     crate::server::run(ctx.listener, config, ctx.shutdown)
 }
 
+/// A client of the cluster whose groups are `groups`.
+pub fn client(groups: &[Cluster]) -> anyhow::Result<crate::client::ClusterClient> {
+    let http = harness::cluster::http_client(std::time::Duration::from_secs(2))?;
+    Ok(crate::client::ClusterClient::new(http, servers(groups)))
+}
+
 /// Each group's replicas, as clients reach them.
 pub fn servers(groups: &[Cluster]) -> Vec<Vec<String>> {
     groups

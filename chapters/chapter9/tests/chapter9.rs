@@ -38,3 +38,6 @@ mod loopback;
 
 #[path = "chapter9/gossip.rs"]
 mod gossip;
+
+#[path = "chapter9/wire.rs"]
+mod wire;

@@ -108,10 +108,19 @@ async fn chapter_gossip_glomers_log_workload_loses_nothing() {
         let mut commit = message("commit_offsets");
         let offset = msgs[*key].last().map_or(0, |(o, _)| *o);
         commit.offsets = Some([(key.to_string(), offset + round as u64)].into());
-        assert_eq!(gateway.answer(commit).await.kind, "commit_offsets_ok");
+        assert_eq!(
+            gateway.answer(commit).await.kind,
+            "commit_offsets_ok",
+            "a commit of {key}'s offsets is answered commit_offsets_ok"
+        );
         let mut again = message("commit_offsets");
         again.offsets = Some([(key.to_string(), offset)].into());
-        assert_eq!(gateway.answer(again).await.kind, "commit_offsets_ok");
+        assert_eq!(
+            gateway.answer(again).await.kind,
+            "commit_offsets_ok",
+            "a second commit of {key} (a lower offset: the challenge lets a client move back) \
+             is answered too"
+        );
         committed.insert(key.to_string(), offset);
     }
     let mut list = message("list_committed_offsets");

@@ -450,7 +450,7 @@ impl World<'_> {
                 sends,
                 logs: input,
                 reads: seen.reads,
-                commits: seen.commits,
+                commits: seen.commits.into_iter().map(crate::sim::observed).collect(),
             },
             output: QueueHistory {
                 logs: output,
@@ -479,5 +479,16 @@ impl Ran {
     pub fn tail(&self, n: usize) -> String {
         let from = self.timeline.len().saturating_sub(n);
         self.timeline[from..].join("\n")
+    }
+}
+
+/// A committed offset a member saw, as the harness's checker takes it.
+pub fn observed(c: chapter9::clients::Committed) -> harness::queue::Committed {
+    harness::queue::Committed {
+        group: c.group,
+        partition: c.partition,
+        offset: c.offset,
+        invoked: c.invoked,
+        answered: c.answered,
     }
 }

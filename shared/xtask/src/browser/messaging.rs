@@ -19,9 +19,8 @@ use super::{PATIENCE, click};
 struct Page {
     /// Each group's replicas' roles.
     groups: Vec<Vec<String>>,
-    /// Each partition: its reader, its end, its committed offset.
+    /// Each partition: its reader, its committed offset.
     owners: Vec<String>,
-    next: Vec<u64>,
     committed: Vec<u64>,
     /// Each member: up, its name, its generation ("" before it joined).
     up: Vec<bool>,
@@ -38,7 +37,6 @@ const groups = [...document.querySelectorAll('.group')].map((g) =>
 return {
   groups,
   owners: rows.map((r) => r.dataset.owner || ''),
-  next: rows.map((r) => Number(r.dataset.next || 0)),
   committed: rows.map((r) => Number(r.dataset.committed || 0)),
   up: members.map((m) => m.dataset.up === 'true'),
   names: members.map((m) => m.dataset.name || ''),
