@@ -1,8 +1,9 @@
 //! The whole system on loopback: two groups of three real replicas (chapter 6's node,
 //! in this process behind the harness's proxies), and the simulator's own clients (two
 //! producers, three consumer groups of two members) talking HTTP to them. Each schedule
-//! crashes group leaders and consumer members at seeded times; the queue checker judges
-//! the history as it judges the simulator's. These need every exercise.
+//! crashes one group's leader and consumer members at seeded times, and cuts the other
+//! group's leader off from its followers for a while; the queue checker judges the
+//! history as it judges the simulator's. These need every exercise.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -90,6 +91,15 @@ async fn schedule(seed: u64) -> Result<(), String> {
             .restart(leader)
             .await
             .map_err(|e| format!("seed {seed}: restarting a replica: {e}"))?;
+    }
+    // The other group's leader is cut off from its followers for a while, alive: they
+    // elect another; it steps down when it hears of the new term.
+    let other = 1 - group;
+    if let Some(leader) = leader(&groups[other]).await {
+        let rest: Vec<usize> = (0..groups[other].len()).filter(|&i| i != leader).collect();
+        groups[other].partition(&[&[leader], &rest]);
+        tokio::time::sleep(Duration::from_millis(rng.u64(300..700))).await;
+        groups[other].heal();
     }
     let finished = harness::eventually(Duration::from_secs(30), "every group at the end", || {
         let client = client.clone();

@@ -3,7 +3,9 @@
 //! three consumer groups of two members each (at most once, at least once, and an
 //! exactly-once pipeline from the input topic to the output). The network delays, loses
 //! and duplicates messages; replicas crash and restart from what they persisted, group
-//! leaders fail over, members crash and come back as new members. Time is virtual and
+//! leaders fail over, replicas are cut off from everyone while alive, members crash and
+//! come back as new members, and members are cut off while they go on working (zombies
+//! of an old generation once their session runs out). Time is virtual and
 //! every choice comes from one seed, so a failing run replays exactly.
 
 use std::cmp::Reverse;
@@ -41,6 +43,12 @@ pub struct Faults {
     pub failovers: Vec<(u64, usize, u64)>,
     /// Member crashes: (at, member, down for); members are numbered 0..6.
     pub member_crashes: Vec<(u64, usize, u64)>,
+    /// A replica cut off from everyone (its group's others and every client), alive:
+    /// (from, until, replica).
+    pub cut_replicas: Vec<(u64, u64, ReplicaId)>,
+    /// A member cut off from the cluster, alive and working from what it last heard (a
+    /// zombie, once its session runs out): (from, until, member).
+    pub cut_members: Vec<(u64, u64, usize)>,
 }
 
 /// One run's shape.
@@ -222,7 +230,28 @@ impl World<'_> {
         }
     }
 
-    fn deliver(&mut self, out: Vec<Out>) {
+    /// Whether replica `r` is cut off now.
+    fn replica_cut(&self, r: ReplicaId) -> bool {
+        let now = self.now;
+        self.setup
+            .faults
+            .cut_replicas
+            .iter()
+            .any(|&(from, until, cut)| cut == r && (from..until).contains(&now))
+    }
+
+    /// Whether client `c` is cut off now.
+    fn client_cut(&self, c: usize) -> bool {
+        let now = self.now;
+        self.setup
+            .faults
+            .cut_members
+            .iter()
+            .any(|&(from, until, cut)| cut == c && (from..until).contains(&now))
+    }
+
+    /// Sends what replica `source` put out; nothing crosses a cut.
+    fn deliver(&mut self, source: ReplicaId, out: Vec<Out>) {
         for o in out {
             match o {
                 Out::Raft {
@@ -230,12 +259,20 @@ impl World<'_> {
                     from,
                     to,
                     message,
-                } => self.send(|| Happening::Raft(group, from, to, message.clone())),
+                } => {
+                    if !self.replica_cut((group, from)) && !self.replica_cut((group, to)) {
+                        self.send(|| Happening::Raft(group, from, to, message.clone()));
+                    }
+                }
                 Out::Reply {
                     client,
                     call,
                     applied,
-                } => self.send(|| Happening::Reply(client, call, applied.clone())),
+                } => {
+                    if !self.replica_cut(source) && !self.client_cut(client) {
+                        self.send(|| Happening::Reply(client, call, applied.clone()));
+                    }
+                }
             }
         }
     }
@@ -244,8 +281,13 @@ impl World<'_> {
     fn send_call(&mut self, c: usize) {
         let Some(p) = &self.pending[c] else { return };
         let (id, group, command) = (p.id, p.group, p.command.clone());
+        if self.client_cut(c) {
+            return;
+        }
         for i in 0..REPLICAS {
-            self.send(|| Happening::Call((group, i), c, id, command.clone()));
+            if !self.replica_cut((group, i)) {
+                self.send(|| Happening::Call((group, i), c, id, command.clone()));
+            }
         }
     }
 
@@ -254,15 +296,15 @@ impl World<'_> {
         match happening {
             Happening::Call(replica, client, call, command) => {
                 let out = self.cluster.on_call(replica, client, call, command, now);
-                self.deliver(out);
+                self.deliver(replica, out);
             }
             Happening::Raft(group, from, to, message) => {
                 let out = self.cluster.on_raft((group, to), from, message, now);
-                self.deliver(out);
+                self.deliver((group, to), out);
             }
             Happening::ReplicaTick(replica) => {
                 let out = self.cluster.tick(replica, now);
-                self.deliver(out);
+                self.deliver(replica, out);
                 self.at(now + TICK, Happening::ReplicaTick(replica));
             }
             Happening::Reply(c, call, applied) => {

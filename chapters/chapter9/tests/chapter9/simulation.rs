@@ -12,7 +12,8 @@ use crate::sim::{Faults, Ran, Setup, run};
 use chapter9::clients::{GROUPS, Semantics};
 
 /// Faults drawn from `seed`: delays, loss, duplication, replica crashes, leader
-/// failovers, member crashes, all in the first 1.5 s (then the run heals and must finish).
+/// failovers, replicas cut off, member crashes, members cut off (zombies), all in the
+/// first 1.5 s or so (then the run heals and must finish).
 pub fn faulty(seed: u64) -> Setup {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut faults = Faults {
@@ -38,6 +39,20 @@ pub fn faulty(seed: u64) -> Setup {
         faults
             .member_crashes
             .push((rng.u64(0..1_500), rng.usize(0..6), rng.u64(20..700)));
+    }
+    for _ in 0..rng.usize(0..3) {
+        let from = rng.u64(0..1_500);
+        let replica = (rng.usize(0..GROUPS as usize), rng.usize(0..REPLICAS));
+        faults
+            .cut_replicas
+            .push((from, from + rng.u64(50..800), replica));
+    }
+    for _ in 0..rng.usize(0..3) {
+        // Longer than the session, often: the member is taken out while it works.
+        let from = rng.u64(0..1_500);
+        faults
+            .cut_members
+            .push((from, from + rng.u64(50..900), rng.usize(0..6)));
     }
     Setup {
         messages: rng.usize(4..20),
