@@ -13,7 +13,7 @@ use chapter9::client::ClusterClient;
 use chapter9::raft::Timing;
 use chapter9::system;
 use harness::cluster::Cluster;
-use harness::queue::{QueueHistory, Sent, Told};
+use harness::queue::QueueHistory;
 
 use crate::sim::{Ran, spec};
 use crate::simulation::check;
@@ -268,16 +268,7 @@ async fn history(
         outputs.insert(chapter9::PartitionId::new(OUTPUT, p).to_string(), output);
     }
     let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));
-    let sends = seen
-        .sends
-        .iter()
-        .map(|(producer, partition, value, offset)| Sent {
-            producer: producer.clone(),
-            partition: partition.clone(),
-            value: value.clone(),
-            told: offset.map_or(Told::Unknown, Told::Acked),
-        })
-        .collect();
+    let sends = crate::sim::sent(&seen);
     Ran {
         history: QueueHistory {
             sends,

@@ -463,16 +463,7 @@ impl World<'_> {
         drop(machines);
         let (progress, _) = self.progress();
         let seen = self.seen;
-        let mut sends: Vec<Sent> = seen
-            .sends
-            .iter()
-            .map(|(producer, partition, value, offset)| Sent {
-                producer: producer.clone(),
-                partition: partition.clone(),
-                value: value.clone(),
-                told: offset.map_or(Told::Unknown, Told::Acked),
-            })
-            .collect();
+        let mut sends = sent(&seen);
         // A producer's message still in flight at the end: its fate is unknown.
         for c in &self.clients {
             if let Client::Producer(p) = c
@@ -533,4 +524,17 @@ pub fn observed(c: chapter9::clients::Committed) -> harness::queue::Committed {
         invoked: c.invoked,
         answered: c.answered,
     }
+}
+
+/// What the producers were told, as the harness's checker takes it.
+pub fn sent(seen: &Seen) -> Vec<Sent> {
+    seen.sends
+        .iter()
+        .map(|(producer, partition, value, offset)| Sent {
+            producer: producer.clone(),
+            partition: partition.clone(),
+            value: value.clone(),
+            told: offset.map_or(Told::Unknown, Told::Acked),
+        })
+        .collect()
 }
