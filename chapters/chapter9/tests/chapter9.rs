@@ -30,6 +30,9 @@ mod groups;
 #[path = "chapter9/sim.rs"]
 mod sim;
 
+#[path = "chapter9/history.rs"]
+mod history;
+
 #[path = "chapter9/simulation.rs"]
 mod simulation;
 

@@ -268,13 +268,17 @@ async fn history(
         outputs.insert(chapter9::PartitionId::new(OUTPUT, p).to_string(), output);
     }
     let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));
-    let sends = crate::sim::sent(&seen);
+    let sends = crate::history::sent(&seen);
     Ran {
         history: QueueHistory {
             sends,
             logs,
             reads: seen.reads,
-            commits: seen.commits.into_iter().map(crate::sim::observed).collect(),
+            commits: seen
+                .commits
+                .into_iter()
+                .map(crate::history::observed)
+                .collect(),
         },
         output: QueueHistory {
             logs: outputs,

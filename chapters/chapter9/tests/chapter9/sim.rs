@@ -314,8 +314,8 @@ impl World<'_> {
                 let line = format!(
                     "{now:>6} ms  {:<18} {}  ->  {}",
                     self.clients[c].name(),
-                    short(&format!("{:?}", p.command)),
-                    short(&format!("{applied:?}"))
+                    crate::history::short(&format!("{:?}", p.command)),
+                    crate::history::short(&format!("{applied:?}"))
                 );
                 self.seen.timeline.push(line);
                 let times = (p.invoked, now);
@@ -463,7 +463,7 @@ impl World<'_> {
         drop(machines);
         let (progress, _) = self.progress();
         let seen = self.seen;
-        let mut sends = sent(&seen);
+        let mut sends = crate::history::sent(&seen);
         // A producer's message still in flight at the end: its fate is unknown.
         for c in &self.clients {
             if let Client::Producer(p) = c
@@ -483,7 +483,11 @@ impl World<'_> {
                 sends,
                 logs: input,
                 reads: seen.reads,
-                commits: seen.commits.into_iter().map(crate::sim::observed).collect(),
+                commits: seen
+                    .commits
+                    .into_iter()
+                    .map(crate::history::observed)
+                    .collect(),
             },
             output: QueueHistory {
                 logs: output,
@@ -497,44 +501,4 @@ impl World<'_> {
             progress,
         }
     }
-}
-
-/// At most 110 characters of `text`.
-fn short(text: &str) -> String {
-    match text.char_indices().nth(110) {
-        Some((at, _)) => format!("{}...", &text[..at]),
-        None => text.to_string(),
-    }
-}
-
-impl Ran {
-    /// The last `n` lines of the timeline, for a failure's message.
-    pub fn tail(&self, n: usize) -> String {
-        let from = self.timeline.len().saturating_sub(n);
-        self.timeline[from..].join("\n")
-    }
-}
-
-/// A committed offset a member saw, as the harness's checker takes it.
-pub fn observed(c: chapter9::clients::Committed) -> harness::queue::Committed {
-    harness::queue::Committed {
-        group: c.group,
-        partition: c.partition,
-        offset: c.offset,
-        invoked: c.invoked,
-        answered: c.answered,
-    }
-}
-
-/// What the producers were told, as the harness's checker takes it.
-pub fn sent(seen: &Seen) -> Vec<Sent> {
-    seen.sends
-        .iter()
-        .map(|(producer, partition, value, offset)| Sent {
-            producer: producer.clone(),
-            partition: partition.clone(),
-            value: value.clone(),
-            told: offset.map_or(Told::Unknown, Told::Acked),
-        })
-        .collect()
 }
