@@ -129,7 +129,9 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             seen: Mutex::new(Seen::default()),
         })
     };
-    let messages = (0..1_000_000)
+    // Built up front (the producer machine holds its list): at one every 100 ms, nearly
+    // three hours of messages in a few MiB (a million took tens of MiB for nothing).
+    let messages = (0..100_000)
         .map(|i| (format!("user-{}", i % 40), format!("event-{i}")))
         .collect();
     let demo = Arc::new(Demo {
